@@ -1,0 +1,128 @@
+// Package config is the YAML configuration of contract §4: its schema,
+// strict decoding with file:line errors, ${VAR} expansion and validation.
+package config
+
+import "time"
+
+// Config is the whole configuration file after expansion and defaults.
+type Config struct {
+	// File is the path the configuration was read from ("" in development mode).
+	File string `yaml:"-"`
+	// Dev is true in development mode (no configuration file).
+	Dev bool `yaml:"-"`
+
+	Listen            string              `yaml:"listen"`
+	PublicURL         string              `yaml:"public_url"`
+	Project           string              `yaml:"project"`
+	RedirectAllowlist []string            `yaml:"redirect_allowlist"`
+	Session           Session             `yaml:"session"`
+	Cookies           Cookies             `yaml:"cookies"`
+	Store             Store               `yaml:"store"`
+	Secrets           Secrets             `yaml:"secrets"`
+	APIKeys           []APIKey            `yaml:"api_keys"`
+	Refresh           Refresh             `yaml:"refresh"`
+	GeoIP             GeoIP               `yaml:"geoip"`
+	Log               Log                 `yaml:"log"`
+	Providers         map[string]Provider `yaml:"providers"`
+	// ProviderOrder lists provider keys in file order (maps lose it).
+	ProviderOrder []string `yaml:"-"`
+}
+
+// Session configures session lifetime and what owners may see.
+type Session struct {
+	Duration time.Duration `yaml:"duration"` // absolute lifetime (expire); default 8760h
+	// MaxPerUser caps sessions per user; the oldest is removed first. Default 10.
+	MaxPerUser int `yaml:"max_per_user"`
+	// ExposeRefreshToken shows providerRefreshToken to the session's owner
+	// (by default only API keys see it).
+	ExposeRefreshToken bool `yaml:"expose_refresh_token"`
+}
+
+// Cookies configures the session cookie's attributes.
+type Cookies struct {
+	// SameSite is lax (default), strict or none; none requires an https public_url.
+	SameSite string `yaml:"same_site"`
+	// Domain, when set, scopes the cookie to a parent domain.
+	Domain string `yaml:"domain"`
+}
+
+// Store selects the storage backend.
+type Store struct {
+	Driver string `yaml:"driver"` // sqlite | postgres
+	DSN    string `yaml:"dsn"`
+	// MaxConns sizes the PostgreSQL pool (0: from the DSN or the driver default).
+	MaxConns int `yaml:"max_conns"`
+}
+
+// Secrets holds the key material, base64-encoded in the file and decoded here.
+type Secrets struct {
+	SessionKeys []string `yaml:"session_keys"`
+	TokenKeys   []string `yaml:"token_keys"`
+	// Decoded forms, filled by validation (first = current).
+	SessionKeyBytes [][]byte `yaml:"-"`
+	TokenKeyBytes   [][]byte `yaml:"-"`
+}
+
+// APIKey is a server credential for X-Appwrite-Key.
+type APIKey struct {
+	ID     string   `yaml:"id"`
+	Secret string   `yaml:"secret"`
+	Scopes []string `yaml:"scopes"`
+}
+
+// Refresh configures the token refresher.
+type Refresh struct {
+	// Enabled runs the refresher inside serve. Default true.
+	Enabled      *bool         `yaml:"enabled"`
+	BeforeExpiry time.Duration `yaml:"before_expiry"` // default 5m
+	Listen       string        `yaml:"listen"`        // for `sessionbridge refresh`; default 127.0.0.1:9090
+	// OnFailure: end_session (default) or keep_session, after a permanent refresh error.
+	OnFailure string `yaml:"on_failure"`
+	// Timeout bounds one token request. Default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Concurrency bounds refreshes in flight in one process. Default 64.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// RefreshEnabled reports whether serve runs the refresher.
+func (r Refresh) RefreshEnabled() bool { return r.Enabled == nil || *r.Enabled }
+
+// GeoIP configures the country database.
+type GeoIP struct {
+	Database string `yaml:"database"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error; default info
+	Format string `yaml:"format"` // text | json; default text
+}
+
+// Provider is one entry under providers:. Which keys apply depends on Type.
+type Provider struct {
+	Key          string   `yaml:"-"`
+	Type         string   `yaml:"type"`
+	DisplayName  string   `yaml:"display_name"`
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret string   `yaml:"client_secret"`
+	Scopes       []string `yaml:"scopes"`
+	// AuthStyle is how token requests authenticate: basic (default) or post.
+	AuthStyle string `yaml:"auth_style"`
+	// PKCE can be set false for a provider that rejects it. Default true.
+	PKCE *bool `yaml:"pkce"`
+
+	// type: oidc
+	Issuer string `yaml:"issuer"`
+
+	// type: oauth2
+	AuthURL     string            `yaml:"auth_url"`
+	TokenURL    string            `yaml:"token_url"`
+	UserinfoURL string            `yaml:"userinfo_url"`
+	Claims      map[string]string `yaml:"claims"`
+
+	// Line is the line of the provider's key in the file, for messages.
+	Line int `yaml:"-"`
+}
+
+// PKCEEnabled reports whether PKCE is used (default true).
+func (p Provider) PKCEEnabled() bool { return p.PKCE == nil || *p.PKCE }

@@ -1,0 +1,220 @@
+// Package store defines the persistence the bridge needs, sized for both
+// the embedded SQLite backend and PostgreSQL. Backends are deliberately
+// dumb: they store what they are given. Provider tokens arrive already
+// sealed (bridge/seal) and session secrets as hashes; no backend ever sees
+// a plaintext token or secret.
+//
+// Concurrency model: every session row carries a Version that each write
+// increments. Writers that read-modify-write use CompareAndSwapSession,
+// which fails with ErrConflict when someone else wrote in between. Token
+// refreshes are protected by a lease (LeaseOwner/LeaseUntil) taken with
+// ClaimDueGrants or ClaimGrant; while a grant is leased its RefreshAt equals
+// LeaseUntil, so a grant abandoned by a crashed process becomes due again
+// when its lease runs out.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns (wrapped or bare) so callers can use errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a compare-and-swap lost against a concurrent write.
+	ErrConflict = errors.New("concurrent update")
+	// ErrLeased: the grant is leased by another owner whose lease has not run out.
+	ErrLeased = errors.New("grant is leased by another refresher")
+)
+
+// User is a person known to the bridge. Email and Name come from the most
+// recent login.
+type User struct {
+	ID            string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	Name          string
+	Email         string
+	EmailVerified bool
+	AccessedAt    time.Time
+}
+
+// Identity links a provider account to a user: (Provider, ProviderUID) is unique.
+type Identity struct {
+	ID          string
+	UserID      string
+	Provider    string
+	ProviderUID string
+	Email       string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// IdentityInput is what a login learned about the user.
+type IdentityInput struct {
+	Provider      string
+	ProviderUID   string
+	Email         string
+	EmailVerified bool
+	Name          string
+}
+
+// Client describes the device a session was created from (Appwrite's
+// Session device fields).
+type Client struct {
+	IP                  string
+	OSCode              string
+	OSName              string
+	OSVersion           string
+	ClientType          string
+	ClientCode          string
+	ClientName          string
+	ClientVersion       string
+	ClientEngine        string
+	ClientEngineVersion string
+	DeviceName          string
+	DeviceBrand         string
+	DeviceModel         string
+	CountryCode         string
+	CountryName         string
+}
+
+// Session is a stored session with its provider grant.
+type Session struct {
+	ID         string
+	UserID     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Expire     time.Time
+	SecretHash []byte // SHA-256 of the session secret; the secret itself is never stored
+
+	Provider      string
+	ProviderUID   string
+	EmailVerified bool // decides Session.factors
+
+	// Sealed provider tokens (bridge/seal); empty when absent.
+	AccessTokenSealed  []byte
+	RefreshTokenSealed []byte
+	// AccessTokenExpiry is zero when the provider gave no expiry.
+	AccessTokenExpiry time.Time
+
+	// RefreshAt is when the refresher should next act on this grant; zero
+	// means never (no refresh token, or no expiry). While leased it equals
+	// LeaseUntil.
+	RefreshAt time.Time
+	// RefreshFailures counts consecutive transient refresh failures (for backoff).
+	RefreshFailures int
+	LeaseOwner      string
+	LeaseUntil      time.Time
+
+	Client Client
+
+	Version int64
+}
+
+// LoginFlow is a pending authorization request, stored so that its state
+// is single use and a login may finish on another instance than it began.
+// Secrets of the flow (PKCE verifier, nonce) travel only in the browser's
+// encrypted flow cookie, never here.
+type LoginFlow struct {
+	ID        string // random handle: the SHA-256 (hex) of the state, or a bind handle
+	Provider  string
+	Mode      string // "session" or "token"
+	Success   string
+	Failure   string
+	Scopes    []string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// LoginToken is the single-use (userId, secret) pair of the token flow
+// (GET /v1/account/tokens/oauth2): it holds the finished login until the
+// app redeems it for a session.
+type LoginToken struct {
+	SecretHash []byte
+	UserID     string
+	ExpiresAt  time.Time
+	// Session is the session to create. Its ID is chosen up front (the
+	// sealed tokens are bound to it); Client, SecretHash, CreatedAt and
+	// Expire are set at redemption.
+	Session Session
+}
+
+// Store is the whole persistence surface. Every method is safe for
+// concurrent use from many goroutines and many processes sharing the
+// database.
+type Store interface {
+	Users
+	Sessions
+	Grants
+	Flows
+	// Ping reports whether the database is reachable (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Users stores users and their provider identities.
+type Users interface {
+	// UpsertIdentity finds the user linked to (Provider, ProviderUID),
+	// creating user and identity when absent, and records the latest
+	// email and name on both. It returns the user after the update.
+	UpsertIdentity(ctx context.Context, in IdentityInput, now time.Time) (User, error)
+	GetUser(ctx context.Context, id string) (User, error)
+	ListIdentities(ctx context.Context, userID string) ([]Identity, error)
+	// TouchUser sets AccessedAt.
+	TouchUser(ctx context.Context, id string, now time.Time) error
+}
+
+// Sessions stores sessions.
+type Sessions interface {
+	// CreateSession inserts s (ID set by the caller; Version is set to 1).
+	CreateSession(ctx context.Context, s *Session) error
+	GetSession(ctx context.Context, id string) (Session, error)
+	// ListSessions returns a user's sessions, oldest first.
+	ListSessions(ctx context.Context, userID string) ([]Session, error)
+	// DeleteSession removes one session; ErrNotFound if absent.
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions removes all of a user's sessions and returns how many.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// CompareAndSwapSession writes every mutable field of s (Expire,
+	// UpdatedAt, tokens, AccessTokenExpiry, RefreshAt, RefreshFailures,
+	// lease fields, Client, EmailVerified) if the stored Version still
+	// equals s.Version; on success s.Version is incremented. It returns
+	// ErrConflict when the version moved and ErrNotFound when the row is gone.
+	CompareAndSwapSession(ctx context.Context, s *Session) error
+	// DeleteExpiredSessions removes sessions whose Expire is before now.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
+
+// Grants are the refresh side of sessions.
+type Grants interface {
+	// ClaimDueGrants leases up to limit sessions whose RefreshAt is set
+	// and <= now, earliest first: it sets LeaseOwner=owner,
+	// LeaseUntil=RefreshAt=now+lease, bumps Version, and returns the
+	// claimed rows as written. No two concurrent callers get the same row.
+	ClaimDueGrants(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]Session, error)
+	// ClaimGrant leases one session for an on-demand refresh, whether or
+	// not it is due. It returns ErrLeased when another owner holds an
+	// unexpired lease, ErrNotFound when the session is gone.
+	ClaimGrant(ctx context.Context, id, owner string, now time.Time, lease time.Duration) (Session, error)
+	// NextRefreshAt returns the earliest RefreshAt of all sessions, and
+	// false when no session has one. It must be index-backed, not a scan.
+	NextRefreshAt(ctx context.Context) (time.Time, bool, error)
+	// CountDue returns how many grants have RefreshAt <= now (metrics).
+	CountDue(ctx context.Context, now time.Time) (int, error)
+}
+
+// Flows stores pending logins and token-flow secrets; both are single use.
+type Flows interface {
+	CreateFlow(ctx context.Context, f LoginFlow) error
+	// ConsumeFlow deletes and returns the flow; ErrNotFound if it is
+	// absent, already consumed or expired (at now).
+	ConsumeFlow(ctx context.Context, id string, now time.Time) (LoginFlow, error)
+	CreateLoginToken(ctx context.Context, t LoginToken) error
+	// ConsumeLoginToken deletes and returns the token whose SecretHash
+	// and UserID match; ErrNotFound if absent, used or expired.
+	ConsumeLoginToken(ctx context.Context, userID string, secretHash []byte, now time.Time) (LoginToken, error)
+	// DeleteExpiredFlows removes expired flows and login tokens.
+	DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error)
+}
