@@ -1,0 +1,255 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/sessionbridge/sessionbridge/bridge"
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+// caller is who a request is authenticated as.
+type caller struct {
+	session store.Session // the session the request came with
+	value   string        // its opaque credential value
+	apiKey  *apiKey       // set for API-key callers
+}
+
+// withSession authenticates the request by its session credential.
+func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		value, ok := s.credentialFrom(r)
+		if !ok {
+			s.writeError(w, r, bridge.ErrUnauthorized())
+			return
+		}
+		cred, ok := s.codec.decode(value)
+		if !ok {
+			s.writeError(w, r, bridge.ErrUnauthorized())
+			return
+		}
+		sess, err := s.svc.Authenticate(r.Context(), cred)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r, caller{session: sess, value: value})
+	}
+}
+
+// withKey authenticates the request by X-Appwrite-Key and requires scope.
+func (s *Server) withKey(scope string, h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		k, ok := s.apiKeyFor(r)
+		if !ok || !k.scopes[scope] {
+			role := "guests"
+			if ok {
+				role = "applications"
+			}
+			s.writeError(w, r, &bridge.Error{Type: bridge.TypeUnauthorizedScope, Code: http.StatusUnauthorized,
+				Message: "User (role: " + role + ") missing scope (" + scope + ")"})
+			return
+		}
+		h(w, r, caller{apiKey: &k})
+	}
+}
+
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, c caller) {
+	u, err := s.svc.User(r.Context(), c.session.UserID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newUserJSON(u))
+}
+
+func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, c caller) {
+	ids, err := s.svc.Identities(r.Context(), c.session.UserID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]identityJSON, 0, len(ids))
+	for _, i := range ids {
+		out = append(out, newIdentityJSON(i))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": len(out), "identities": out})
+}
+
+// sessionID resolves the {id} path value, where "current" names the
+// caller's own session.
+func sessionID(r *http.Request, c caller) string {
+	id := r.PathValue("id")
+	if id == "current" {
+		return c.session.ID
+	}
+	return id
+}
+
+// render turns a stored session into its JSON for this caller.
+func (s *Server) render(sess store.Session, c caller, secret string) (sessionJSON, error) {
+	access, refresh, err := s.svc.Tokens(sess)
+	if err != nil {
+		return sessionJSON{}, err
+	}
+	return newSessionJSON(sess, sessionView{
+		current:      c.apiKey == nil && sess.ID == c.session.ID,
+		showRefresh:  c.apiKey != nil || s.o.ExposeRefreshToken,
+		secret:       secret,
+		access:       access,
+		refreshToken: refresh,
+	}), nil
+}
+
+func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, status int, sess store.Session, c caller, secret string) {
+	out, err := s.render(sess, c, secret)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, out)
+}
+
+func (s *Server) writeSessionList(w http.ResponseWriter, r *http.Request, list []store.Session, c caller) {
+	out := make([]sessionJSON, 0, len(list))
+	for _, sess := range list {
+		j, err := s.render(sess, c, "")
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": len(out), "sessions": out})
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, c caller) {
+	list, err := s.svc.Sessions(r.Context(), c.session.UserID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeSessionList(w, r, list, c)
+}
+
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request, c caller) {
+	sess, err := s.svc.Session(r.Context(), c.session.UserID, sessionID(r, c))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeSession(w, r, http.StatusOK, sess, c, "")
+}
+
+func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c caller) {
+	sess, err := s.svc.ExtendSession(r.Context(), c.session.UserID, sessionID(r, c))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if sess.ID == c.session.ID && r.Header.Get("X-Appwrite-Session") == "" {
+		http.SetCookie(w, s.sessionCookie(c.value, sess.Expire))
+	}
+	s.writeSession(w, r, http.StatusOK, sess, c, "")
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, c caller) {
+	id := sessionID(r, c)
+	if err := s.svc.DeleteSession(r.Context(), c.session.UserID, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if id == c.session.ID {
+		http.SetCookie(w, s.sessionCookie("", c.session.Expire))
+		s.setFallbackCookie(w, r, "")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) deleteSessions(w http.ResponseWriter, r *http.Request, c caller) {
+	if err := s.svc.DeleteSessions(r.Context(), c.session.UserID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.sessionCookie("", c.session.Expire))
+	s.setFallbackCookie(w, r, "")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) {
+	u, err := s.svc.User(r.Context(), r.PathValue("userId"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newUserJSON(u))
+}
+
+func (s *Server) listUserSessions(w http.ResponseWriter, r *http.Request, c caller) {
+	userID := r.PathValue("userId")
+	if _, err := s.svc.User(r.Context(), userID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.svc.Sessions(r.Context(), userID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeSessionList(w, r, list, c)
+}
+
+func (s *Server) deleteUserSessions(w http.ResponseWriter, r *http.Request, c caller) {
+	userID := r.PathValue("userId")
+	if _, err := s.svc.User(r.Context(), userID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.DeleteSessions(r.Context(), userID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) deleteUserSession(w http.ResponseWriter, r *http.Request, c caller) {
+	if err := s.svc.DeleteSession(r.Context(), r.PathValue("userId"), r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setFallbackCookie sends X-Fallback-Cookies to a cross-site browser app,
+// whose SDK keeps the value and sends it back when the cookie cannot stick.
+func (s *Server) setFallbackCookie(w http.ResponseWriter, r *http.Request, value string) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == s.origin || !s.o.Allowlist.AllowsOrigin(origin) {
+		return
+	}
+	b, _ := jsonString(map[string]string{s.cookieName: value})
+	w.Header().Set("X-Fallback-Cookies", b)
+}
+
+// clientIP is the peer address, or the first X-Forwarded-For address when
+// the peer is a proxy on loopback.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer := net.ParseIP(host)
+	if peer != nil && peer.IsLoopback() {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first := strings.TrimSpace(strings.Split(xff, ",")[0])
+			if ip := net.ParseIP(first); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	if peer == nil {
+		return ""
+	}
+	return peer.String()
+}

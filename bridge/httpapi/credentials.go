@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/sessionbridge/sessionbridge/bridge"
+)
+
+// deriveKey separates the uses of one configured session key.
+func deriveKey(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("sessionbridge " + purpose))
+	return m.Sum(nil)
+}
+
+// keyPairs turns session_keys into securecookie hash/block pairs; the first
+// key encodes, all decode (rotation).
+func keyPairs(keys [][]byte, purpose string) [][]byte {
+	pairs := make([][]byte, 0, 2*len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, deriveKey(k, purpose+" hash"), deriveKey(k, purpose+" block"))
+	}
+	return pairs
+}
+
+// credentialCodec encodes the opaque session value that travels in the
+// cookie, in X-Appwrite-Session and as the API's session "secret". It is
+// authenticated and encrypted, so it reveals neither the session secret
+// nor the session ID.
+type credentialCodec struct {
+	name   string
+	codecs []securecookie.Codec
+}
+
+func newCredentialCodec(name string, keys [][]byte) *credentialCodec {
+	codecs := securecookie.CodecsFromPairs(keyPairs(keys, "session credential")...)
+	for _, c := range codecs {
+		sc := c.(*securecookie.SecureCookie)
+		sc.MaxAge(0) // lifetime is enforced by the session's expire in the store
+		sc.SetSerializer(securecookie.JSONEncoder{})
+		sc.MaxLength(1024)
+	}
+	return &credentialCodec{name: name, codecs: codecs}
+}
+
+func (c *credentialCodec) encode(cred bridge.Credential) (string, error) {
+	return securecookie.EncodeMulti(c.name, cred, c.codecs...)
+}
+
+func (c *credentialCodec) decode(value string) (bridge.Credential, bool) {
+	var cred bridge.Credential
+	if value == "" || len(value) > 1024 {
+		return cred, false
+	}
+	if err := securecookie.DecodeMulti(c.name, value, &cred, c.codecs...); err != nil {
+		return bridge.Credential{}, false
+	}
+	return cred, cred.SessionID != "" && cred.Secret != ""
+}
+
+// credentialFrom finds the session value in a request: X-Appwrite-Session,
+// then X-Fallback-Cookies, then the cookie. ok is false when none is present.
+func (s *Server) credentialFrom(r *http.Request) (string, bool) {
+	if v := r.Header.Get("X-Appwrite-Session"); v != "" {
+		return v, true
+	}
+	if fb := r.Header.Get("X-Fallback-Cookies"); fb != "" && len(fb) <= 8192 {
+		var m map[string]string
+		if json.Unmarshal([]byte(fb), &m) == nil && m[s.cookieName] != "" {
+			return m[s.cookieName], true
+		}
+	}
+	if c, err := r.Cookie(s.cookieName); err == nil && c.Value != "" {
+		return c.Value, true
+	}
+	return "", false
+}
+
+// sessionCookie builds the session cookie (value "" deletes it).
+func (s *Server) sessionCookie(value string, expire time.Time) *http.Cookie {
+	c := &http.Cookie{
+		Name: s.cookieName, Value: value, Path: "/", Domain: s.o.CookieDomain,
+		HttpOnly: true, Secure: s.secure, SameSite: s.sameSite,
+	}
+	if value == "" {
+		c.MaxAge = -1
+		c.Expires = time.Unix(0, 0)
+	} else {
+		c.Expires = expire
+	}
+	return c
+}
+
+// flowCookieName holds the browser's pending logins.
+const flowCookieName = "sb_flow"
+
+// maxPendingFlows bounds the pending logins one browser may have (tabs).
+const maxPendingFlows = 3
+
+// flowStore is the gorilla/sessions store of the short-lived, encrypted
+// login-flow cookie.
+func newFlowStore(keys [][]byte, secure bool) *sessions.CookieStore {
+	st := sessions.NewCookieStore(keyPairs(keys, "login flow")...)
+	st.Options = &sessions.Options{Path: "/", MaxAge: 600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	st.MaxAge(600)
+	return st
+}
+
+// pendingFlows reads the browser's pending logins, dropping expired ones.
+// A missing or undecodable cookie yields none.
+func (s *Server) pendingFlows(r *http.Request) ([]bridge.BoundFlow, *sessions.Session) {
+	sess, err := s.flows.Get(r, flowCookieName)
+	if err != nil && sess == nil {
+		sess = sessions.NewSession(s.flows, flowCookieName)
+	}
+	raw, _ := sess.Values["flows"].(string)
+	var all []bridge.BoundFlow
+	if raw != "" && json.Unmarshal([]byte(raw), &all) != nil {
+		all = nil
+	}
+	now := s.o.Now()
+	live := all[:0]
+	for _, f := range all {
+		if f.ExpiresAt.After(now) {
+			live = append(live, f)
+		}
+	}
+	return live, sess
+}
+
+// savePendingFlows writes the pending logins back (or clears the cookie).
+func (s *Server) savePendingFlows(w http.ResponseWriter, r *http.Request, sess *sessions.Session, flows []bridge.BoundFlow) error {
+	if len(flows) > maxPendingFlows {
+		flows = flows[len(flows)-maxPendingFlows:]
+	}
+	if len(flows) == 0 {
+		sess.Options.MaxAge = -1
+		sess.Values = map[any]any{}
+		return sess.Save(r, w)
+	}
+	raw, err := json.Marshal(flows)
+	if err != nil {
+		return err
+	}
+	sess.Values["flows"] = string(raw)
+	if err := sess.Save(r, w); err != nil {
+		return errors.New("could not save the login cookie")
+	}
+	return nil
+}

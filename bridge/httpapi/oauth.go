@@ -1,0 +1,265 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/sessionbridge/sessionbridge/bridge"
+)
+
+// maxCallbackBody bounds a form_post callback body.
+const maxCallbackBody = 64 << 10
+
+func (s *Server) startOAuth2Session(w http.ResponseWriter, r *http.Request) {
+	s.startLogin(w, r, bridge.ModeSession)
+}
+
+func (s *Server) startOAuth2Token(w http.ResponseWriter, r *http.Request) {
+	s.startLogin(w, r, bridge.ModeToken)
+}
+
+// startLogin checks the redirect targets, records the login and sends the
+// browser to the bind hop on the bridge's own origin, so the flow cookie
+// is set by a response the browser itself receives even when a server SDK
+// fetched this route and handed only the Location on.
+func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, mode string) {
+	q := r.URL.Query()
+	success, failure := q.Get("success"), q.Get("failure")
+	for _, target := range []struct{ name, value string }{{"success", success}, {"failure", failure}} {
+		if target.value != "" && !s.o.Allowlist.AllowsURL(target.value) {
+			s.refuse(w, r, bridge.ErrArgument("Invalid `"+target.name+"` param: URL host must be one of: "+s.allowedHint()))
+			return
+		}
+	}
+	if success == "" {
+		success = s.o.PublicURL + "/account"
+	}
+	scopes := append(q["scopes[]"], q["scopes"]...)
+	if len(scopes) > 50 {
+		s.refuse(w, r, bridge.ErrArgument("Invalid `scopes` param: too many scopes."))
+		return
+	}
+	handle, err := s.svc.BeginLogin(r.Context(), bridge.LoginStart{
+		Provider: r.PathValue("provider"), Mode: mode, Success: success, Failure: failure, Scopes: scopes,
+	})
+	if err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	http.Redirect(w, r, s.o.PublicURL+"/v1/oauth2/bind/"+handle, http.StatusFound)
+}
+
+func (s *Server) allowedHint() string {
+	return "the bridge's own origin or an origin in redirect_allowlist"
+}
+
+// refuse answers a request that cannot start a login: JSON for API
+// clients, an error page for browsers.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if wantsJSON(r) {
+		s.writeError(w, r, err)
+		return
+	}
+	s.errorPage(w, r, err)
+}
+
+// bindLogin is the hop on the bridge's own origin: it binds the login to
+// this browser with the encrypted flow cookie and goes to the provider.
+func (s *Server) bindLogin(w http.ResponseWriter, r *http.Request) {
+	bound, authURL, err := s.svc.BindLogin(r.Context(), r.PathValue("handle"))
+	if err != nil {
+		s.fail(w, r, bound.Failure, err)
+		return
+	}
+	pending, sess := s.pendingFlows(r)
+	if err := s.savePendingFlows(w, r, sess, append(pending, bound)); err != nil {
+		s.fail(w, r, bound.Failure, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, authURL, http.StatusFound)
+}
+
+// callback finishes a login. The browser's flow cookie must hold the
+// state; the flow is removed from the cookie whatever the outcome.
+func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxCallbackBody)
+		if err := r.ParseForm(); err != nil {
+			s.errorPage(w, r, bridge.ErrArgument("The callback body could not be read."))
+			return
+		}
+		params = r.Form
+	}
+	provider := r.PathValue("provider")
+	if r.PathValue("project") != s.o.Project {
+		s.errorPage(w, r, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
+			Message: "The callback names another project."})
+		return
+	}
+	state := params.Get("state")
+	pending, cookieSess := s.pendingFlows(r)
+	bound, ok := bridge.FindBound(pending, state)
+	if !ok {
+		failure := ""
+		if len(pending) > 0 {
+			failure = pending[len(pending)-1].Failure
+		}
+		s.fail(w, r, failure, bridge.ErrArgument("The login state is missing, invalid, expired or belongs to another browser. Start the login again."))
+		return
+	}
+	rest := pending[:0]
+	for _, p := range pending {
+		if p.State != bound.State {
+			rest = append(rest, p)
+		}
+	}
+	if err := s.savePendingFlows(w, r, cookieSess, rest); err != nil {
+		s.log.Warn("could not update the login cookie", "err", err)
+	}
+	_, hasIss := params["iss"]
+	res, err := s.svc.CompleteLogin(r.Context(), bridge.CallbackInput{
+		Provider: provider, State: state, Code: params.Get("code"),
+		Iss: params.Get("iss"), HasIss: hasIss,
+		Error: params.Get("error"), ErrorDescription: params.Get("error_description"),
+		Form: params,
+	}, bound, clientMeta(r))
+	if err != nil {
+		s.fail(w, r, bound.Failure, err)
+		return
+	}
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	if res.Mode == bridge.ModeToken {
+		target, err := addQuery(res.Success, url.Values{"userId": {res.UserID}, "secret": {res.TokenSecret}})
+		if err != nil {
+			s.fail(w, r, bound.Failure, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, target, status)
+		return
+	}
+	value, err := s.codec.encode(bridge.Credential{SessionID: res.Session.ID, Secret: res.SessionSecret})
+	if err != nil {
+		s.fail(w, r, bound.Failure, err)
+		return
+	}
+	http.SetCookie(w, s.sessionCookie(value, res.Session.Expire))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, res.Success, status)
+}
+
+// fail sends the browser to the failure URL with Appwrite's error query,
+// or shows the error page when the login has no failure URL.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, failure string, err error) {
+	e := bridge.AsError(err)
+	if e.Code >= 500 {
+		s.log.Error("login failed", "route", r.Pattern, "type", e.Type, "err", err)
+	} else {
+		s.log.Info("login refused", "route", r.Pattern, "type", e.Type, "err", err)
+	}
+	if failure == "" {
+		s.errorPage(w, r, e)
+		return
+	}
+	body, _ := json.Marshal(map[string]any{"message": e.Message, "type": e.Type, "code": e.Code})
+	target, qerr := addQuery(failure, url.Values{"error": {string(body)}})
+	if qerr != nil {
+		s.errorPage(w, r, e)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// addQuery appends parameters to a URL's query, keeping what it has.
+func addQuery(raw string, extra url.Values) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	for k, vs := range extra {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// tokenRequest is the body of POST /v1/account/sessions/token.
+type tokenRequest struct {
+	UserID string `json:"userId"`
+	Secret string `json:"secret"`
+}
+
+func (s *Server) createSessionFromToken(w http.ResponseWriter, r *http.Request) {
+	var in tokenRequest
+	if err := decodeBody(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sess, secret, err := s.svc.RedeemLoginToken(r.Context(), in.UserID, in.Secret, clientMeta(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	value, err := s.codec.encode(bridge.Credential{SessionID: sess.ID, Secret: secret})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c := caller{session: sess, value: value}
+	shown := ""
+	if k, ok := s.apiKeyFor(r); ok {
+		c.apiKey, shown = &k, value
+	}
+	http.SetCookie(w, s.sessionCookie(value, sess.Expire))
+	s.setFallbackCookie(w, r, value)
+	s.writeSession(w, r, http.StatusCreated, sess, c, shown)
+}
+
+// decodeBody reads a JSON (or form-encoded) request body into v.
+func decodeBody(r *http.Request, v *tokenRequest) error {
+	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
+	ct := r.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
+		if err := r.ParseForm(); err != nil {
+			return bridge.ErrArgument("The request body could not be read.")
+		}
+		v.UserID, v.Secret = r.PostForm.Get("userId"), r.PostForm.Get("secret")
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return bridge.ErrArgument("The request body could not be read.")
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return bridge.ErrArgument("Param \"userId\" is not optional.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return bridge.ErrArgument("The request body is not valid JSON: " + strconv.Quote(shortJSONError(err)))
+	}
+	return nil
+}
+
+// shortJSONError describes a JSON error without echoing the input.
+func shortJSONError(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "syntax error at offset " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te):
+		return "field " + te.Field + " must be a " + te.Type.String()
+	}
+	return "malformed"
+}

@@ -1,0 +1,214 @@
+// Package httpapi serves the Appwrite-compatible HTTP API, the OAuth login
+// routes and the browser pages on top of bridge.Service.
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/sessionbridge/sessionbridge/bridge"
+	"github.com/sessionbridge/sessionbridge/bridge/config"
+)
+
+// Allowlist decides where success/failure redirects may point and which
+// origins get CORS (bridge/allowlist implements it).
+type Allowlist interface {
+	AllowsURL(raw string) bool
+	AllowsOrigin(origin string) bool
+}
+
+// ProviderLink is a sign-in control on the login page.
+type ProviderLink struct {
+	Key         string
+	DisplayName string
+}
+
+// Options configures the Server.
+type Options struct {
+	Service   *bridge.Service
+	Project   string
+	PublicURL string // external base URL, no trailing slash
+	Allowlist Allowlist
+	// SessionKeys sign and encrypt cookies; the first encodes.
+	SessionKeys        [][]byte
+	APIKeys            []config.APIKey
+	ExposeRefreshToken bool
+	SameSite           http.SameSite
+	CookieDomain       string
+	Dev                bool
+	Providers          []ProviderLink
+	Templates          *template.Template
+	Metrics            http.Handler // served at /metrics when set
+	Logger             *slog.Logger
+	Now                func() time.Time
+}
+
+// Server is the HTTP front of the bridge.
+type Server struct {
+	o          Options
+	svc        *bridge.Service
+	log        *slog.Logger
+	cookieName string
+	secure     bool
+	sameSite   http.SameSite
+	origin     string
+	codec      *credentialCodec
+	flows      *sessions.CookieStore
+	apiKeys    []apiKey
+	mux        *http.ServeMux
+}
+
+type apiKey struct {
+	id     string
+	hash   [32]byte
+	scopes map[string]bool
+}
+
+// New builds the server and its routes.
+func New(o Options) (*Server, error) {
+	if o.Service == nil || o.Allowlist == nil || len(o.SessionKeys) == 0 || o.Templates == nil {
+		return nil, errors.New("httpapi: Service, Allowlist, SessionKeys and Templates are required")
+	}
+	pub, err := url.Parse(o.PublicURL)
+	if err != nil || pub.Host == "" {
+		return nil, errors.New("httpapi: PublicURL must be an absolute URL")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SameSite == 0 {
+		o.SameSite = http.SameSiteLaxMode
+	}
+	s := &Server{
+		o: o, svc: o.Service, log: o.Logger,
+		cookieName: "a_session_" + strings.ToLower(o.Project),
+		secure:     pub.Scheme == "https",
+		sameSite:   o.SameSite,
+		origin:     pub.Scheme + "://" + pub.Host,
+	}
+	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
+	s.flows = newFlowStore(o.SessionKeys, s.secure)
+	for _, k := range o.APIKeys {
+		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
+		for _, sc := range k.Scopes {
+			ak.scopes[sc] = true
+		}
+		s.apiKeys = append(s.apiKeys, ak)
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.writeError(w, r, errors.New("internal error"))
+		}
+	}()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	if !s.cors(w, r) {
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.projectMatches(r) {
+		s.writeError(w, r, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
+			Message: "Project with the requested ID could not be found. Please check the value of the X-Appwrite-Project header to ensure the correct project ID is being used."})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// projectMatches checks X-Appwrite-Project and ?project= when present.
+func (s *Server) projectMatches(r *http.Request) bool {
+	if p := r.Header.Get("X-Appwrite-Project"); p != "" && p != s.o.Project {
+		return false
+	}
+	if p := r.URL.Query().Get("project"); p != "" && p != s.o.Project {
+		return false
+	}
+	return true
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /v1/account/sessions/oauth2/{provider}", s.startOAuth2Session)
+	m.HandleFunc("GET /v1/account/tokens/oauth2/{provider}", s.startOAuth2Token)
+	m.HandleFunc("GET /v1/oauth2/bind/{handle}", s.bindLogin)
+	m.HandleFunc("GET /v1/account/sessions/oauth2/callback/{provider}/{project}", s.callback)
+	m.HandleFunc("POST /v1/account/sessions/oauth2/callback/{provider}/{project}", s.callback)
+	m.HandleFunc("POST /v1/account/sessions/token", s.createSessionFromToken)
+
+	m.HandleFunc("GET /v1/account", s.withSession(s.getAccount))
+	m.HandleFunc("GET /v1/account/identities", s.withSession(s.listIdentities))
+	m.HandleFunc("GET /v1/account/sessions", s.withSession(s.listSessions))
+	m.HandleFunc("GET /v1/account/sessions/{id}", s.withSession(s.getSession))
+	m.HandleFunc("PATCH /v1/account/sessions/{id}", s.withSession(s.updateSession))
+	m.HandleFunc("DELETE /v1/account/sessions/{id}", s.withSession(s.deleteSession))
+	m.HandleFunc("DELETE /v1/account/sessions", s.withSession(s.deleteSessions))
+
+	m.HandleFunc("GET /v1/users/{userId}", s.withKey("users.read", s.getUser))
+	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey("sessions.read", s.listUserSessions))
+	m.HandleFunc("DELETE /v1/users/{userId}/sessions", s.withKey("sessions.write", s.deleteUserSessions))
+	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey("sessions.write", s.deleteUserSession))
+
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", s.readyz)
+	if s.o.Metrics != nil {
+		m.Handle("GET /metrics", s.o.Metrics)
+	}
+	m.HandleFunc("GET /{$}", s.loginPage)
+	m.HandleFunc("GET /account", s.accountPage)
+	m.Handle("GET /assets/", assets)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
+	s.mux = m
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.Ready(r.Context()); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// apiKeyFor returns the API key a request presents, comparing hashes in
+// constant time against every configured key.
+func (s *Server) apiKeyFor(r *http.Request) (apiKey, bool) {
+	v := r.Header.Get("X-Appwrite-Key")
+	if v == "" {
+		return apiKey{}, false
+	}
+	h := sha256.Sum256([]byte(v))
+	var found apiKey
+	ok := false
+	for _, k := range s.apiKeys {
+		if subtle.ConstantTimeCompare(h[:], k.hash[:]) == 1 {
+			found, ok = k, true
+		}
+	}
+	return found, ok
+}
+
+// clientMeta describes the caller for a new session. X-Forwarded-For is
+// believed only from a loopback peer (a reverse proxy on the same host).
+func clientMeta(r *http.Request) bridge.ClientMeta {
+	return bridge.ClientMeta{IP: clientIP(r), UserAgent: r.UserAgent()}
+}

@@ -1,0 +1,348 @@
+package bridge
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/providers"
+)
+
+// Login modes: a session cookie (createOAuth2Session) or a single-use
+// userId/secret pair handed to the app (createOAuth2Token).
+const (
+	ModeSession = "session"
+	ModeToken   = "token"
+)
+
+// LoginStart is a request to begin a login. Success and Failure must
+// already be checked against the redirect allow-list.
+type LoginStart struct {
+	Provider string
+	Mode     string
+	Success  string
+	Failure  string
+	Scopes   []string
+}
+
+// BoundFlow holds a login's browser-side secrets. It travels only inside
+// the browser's encrypted, short-lived flow cookie; the store keeps just
+// the hash of State.
+type BoundFlow struct {
+	State     string    `json:"s"`
+	Nonce     string    `json:"n"`
+	Verifier  string    `json:"v"`
+	Provider  string    `json:"p"`
+	Failure   string    `json:"f,omitempty"`
+	ExpiresAt time.Time `json:"e"`
+}
+
+// String redacts the secrets.
+func (b BoundFlow) String() string {
+	return fmt.Sprintf("BoundFlow{provider:%s expires:%s}", b.Provider, b.ExpiresAt.Format(time.RFC3339))
+}
+
+// CallbackInput is what arrived at the callback route.
+type CallbackInput struct {
+	Provider         string
+	State            string
+	Code             string
+	Iss              string
+	HasIss           bool
+	Error            string // the provider's "error" parameter, if it refused
+	ErrorDescription string
+	Form             map[string][]string
+}
+
+// ClientMeta describes the HTTP client behind a request.
+type ClientMeta struct {
+	IP        string
+	UserAgent string
+}
+
+// LoginResult is a finished login.
+type LoginResult struct {
+	Mode    string
+	Success string
+	UserID  string
+	// Session and SessionSecret are set in session mode.
+	Session       store.Session
+	SessionSecret string
+	// TokenSecret is set in token mode: the single-use secret for
+	// POST /v1/account/sessions/token.
+	TokenSecret string
+}
+
+// BeginLogin records a pending login and returns the single-use handle
+// that the browser presents at the bind hop (see BindLogin).
+func (s *Service) BeginLogin(ctx context.Context, in LoginStart) (string, error) {
+	if _, err := s.provider(in.Provider); err != nil {
+		return "", err
+	}
+	if in.Mode != ModeToken {
+		in.Mode = ModeSession
+	}
+	handle := randomString(32)
+	now := s.now()
+	err := s.o.Store.CreateFlow(ctx, store.LoginFlow{
+		ID: flowID(handle), Provider: in.Provider, Mode: in.Mode,
+		Success: in.Success, Failure: in.Failure, Scopes: in.Scopes,
+		CreatedAt: now, ExpiresAt: now.Add(s.o.FlowTTL),
+	})
+	if err != nil {
+		return "", fmt.Errorf("store login flow: %w", err)
+	}
+	return handle, nil
+}
+
+// BindLogin consumes a begin handle in the browser that will finish the
+// login, creates the login's state, nonce and PKCE verifier, and returns
+// them with the provider's authorization URL. The failure URL of the flow
+// is returned even when binding fails, so the caller can redirect there.
+func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, string, error) {
+	now := s.now()
+	flow, err := s.o.Store.ConsumeFlow(ctx, flowID(handle), now)
+	if errors.Is(err, store.ErrNotFound) {
+		return BoundFlow{}, "", newError(http.StatusBadRequest, TypeArgumentInvalid,
+			"This login link has expired or was already used. Start the login again.", nil)
+	}
+	if err != nil {
+		return BoundFlow{}, "", fmt.Errorf("consume login flow: %w", err)
+	}
+	bound := BoundFlow{
+		State: randomString(32), Nonce: randomString(32), Verifier: randomString(48),
+		Provider: flow.Provider, Failure: flow.Failure, ExpiresAt: flow.ExpiresAt,
+	}
+	p, err := s.provider(flow.Provider)
+	if err != nil {
+		return bound, "", err
+	}
+	authURL, err := p.AuthCodeURL(ctx, s.authRequest(bound, flow.Scopes))
+	if err != nil {
+		return bound, "", providerFailure(flow.Provider, err)
+	}
+	flow.ID = flowID(bound.State)
+	if err := s.o.Store.CreateFlow(ctx, flow); err != nil {
+		return bound, "", fmt.Errorf("store login state: %w", err)
+	}
+	return bound, authURL, nil
+}
+
+func (s *Service) authRequest(b BoundFlow, scopes []string) providers.AuthRequest {
+	redirect := ""
+	if s.o.RedirectURL != nil {
+		redirect = s.o.RedirectURL(b.Provider)
+	}
+	return providers.AuthRequest{State: b.State, Nonce: b.Nonce, CodeVerifier: b.Verifier,
+		RedirectURL: redirect, Scopes: scopes}
+}
+
+// FindBound returns the pending flow whose state matches, comparing in
+// constant time.
+func FindBound(pending []BoundFlow, state string) (BoundFlow, bool) {
+	var found BoundFlow
+	ok := false
+	for _, b := range pending {
+		if state != "" && subtle.ConstantTimeCompare([]byte(b.State), []byte(state)) == 1 {
+			found, ok = b, true
+		}
+	}
+	return found, ok
+}
+
+var errorCodePattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
+
+// CompleteLogin finishes a login at the callback. bound is the browser's
+// flow whose state matched the callback (see FindBound). Every check that
+// can fail without the provider happens before the token request.
+func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound BoundFlow, client ClientMeta) (*LoginResult, error) {
+	now := s.now()
+	if bound.Provider != in.Provider {
+		return nil, errStateInvalid
+	}
+	flow, err := s.o.Store.ConsumeFlow(ctx, flowID(in.State), now)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errStateInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("consume login state: %w", err)
+	}
+	if flow.Provider != in.Provider {
+		return nil, errStateInvalid
+	}
+	if in.Error != "" {
+		code := in.Error
+		if !errorCodePattern.MatchString(code) {
+			code = "unknown_error"
+		}
+		return nil, newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+			fmt.Sprintf("The %s provider refused the login: %s", in.Provider, code), nil)
+	}
+	if in.Code == "" {
+		return nil, newError(http.StatusBadRequest, TypeArgumentInvalid, "The callback carries no authorization code.", nil)
+	}
+	p, err := s.provider(in.Provider)
+	if err != nil {
+		return nil, err
+	}
+	login, err := p.Exchange(ctx, providers.Callback{Code: in.Code, Iss: in.Iss, HasIss: in.HasIss, Form: in.Form},
+		s.authRequest(bound, flow.Scopes))
+	if err != nil {
+		return nil, providerFailure(in.Provider, err)
+	}
+	if login.Identity.Subject == "" {
+		return nil, newError(http.StatusFailedDependency, TypeOAuth2BadResponse,
+			"The provider did not identify the user.", nil)
+	}
+	user, err := s.o.Store.UpsertIdentity(ctx, store.IdentityInput{
+		Provider: in.Provider, ProviderUID: login.Identity.Subject, Email: login.Identity.Email,
+		EmailVerified: login.Identity.EmailVerified, Name: login.Identity.Name,
+	}, now)
+	if err != nil {
+		return nil, fmt.Errorf("store user: %w", err)
+	}
+	res := &LoginResult{Mode: flow.Mode, Success: flow.Success, UserID: user.ID}
+	draft, err := s.draftSession(user.ID, in.Provider, login, now)
+	if err != nil {
+		return nil, err
+	}
+	if flow.Mode == ModeToken {
+		secret := randomString(32)
+		err := s.o.Store.CreateLoginToken(ctx, store.LoginToken{
+			SecretHash: hashSecret(secret), UserID: user.ID, ExpiresAt: now.Add(s.o.TokenTTL), Session: draft,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store login token: %w", err)
+		}
+		res.TokenSecret = secret
+		return res, nil
+	}
+	res.Session, res.SessionSecret, err = s.createSession(ctx, draft, client)
+	return res, err
+}
+
+var errStateInvalid = newError(http.StatusBadRequest, TypeArgumentInvalid,
+	"The login state is missing, invalid, expired or was already used. Start the login again.", nil)
+
+// providerFailure turns a provider error into an Appwrite error whose
+// message names the failed check or the provider's error code, never a secret.
+func providerFailure(provider string, err error) error {
+	var unavailable *providers.UnavailableError
+	var verification *providers.VerificationError
+	var oauthErr *providers.OAuthError
+	switch {
+	case errors.As(err, &unavailable):
+		return newError(http.StatusServiceUnavailable, TypeOAuth2ProviderError,
+			fmt.Sprintf("The %s provider is unavailable right now; try again shortly.", provider), err)
+	case errors.As(err, &verification):
+		return newError(http.StatusUnauthorized, TypeOAuth2Unauthorized,
+			fmt.Sprintf("The %s provider's answer failed verification (%s).", provider, verification.Check), err)
+	case errors.As(err, &oauthErr):
+		code := oauthErr.Code
+		if code == "" {
+			code = "invalid_response"
+		}
+		return newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+			fmt.Sprintf("The %s provider refused the token request: %s", provider, code), err)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return newError(http.StatusGatewayTimeout, TypeOAuth2ProviderError,
+			fmt.Sprintf("The %s provider did not answer in time.", provider), err)
+	}
+	return newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+		fmt.Sprintf("The login with %s failed.", provider), err)
+}
+
+func (s *Service) provider(key string) (providers.Provider, error) {
+	p, err := s.o.Providers.Get(key)
+	if err != nil {
+		return nil, newError(http.StatusPreconditionFailed, TypeProviderDisabled,
+			fmt.Sprintf("This provider is disabled. Please enable the provider from your project settings to continue (%q is not configured).", key), nil)
+	}
+	return p, nil
+}
+
+// draftSession seals a login's tokens for a new session ID. The session is
+// not stored yet: token mode keeps the draft until the app redeems it.
+func (s *Service) draftSession(userID, provider string, login *providers.Login, now time.Time) (store.Session, error) {
+	d := store.Session{
+		ID: newID(), UserID: userID, Provider: provider, ProviderUID: login.Identity.Subject,
+		EmailVerified:     login.Identity.EmailVerified && login.Identity.Email != "",
+		AccessTokenExpiry: login.Token.Expiry.UTC(),
+	}
+	if login.Token.Expiry.IsZero() {
+		d.AccessTokenExpiry = time.Time{}
+	}
+	var err error
+	if d.AccessTokenSealed, err = s.o.Keys.Seal(login.Token.AccessToken, seal.AAD(d.ID, "access")); err != nil {
+		return d, fmt.Errorf("seal access token: %w", err)
+	}
+	if d.RefreshTokenSealed, err = s.o.Keys.Seal(login.Token.RefreshToken, seal.AAD(d.ID, "refresh")); err != nil {
+		return d, fmt.Errorf("seal refresh token: %w", err)
+	}
+	if login.Token.RefreshToken != "" && !d.AccessTokenExpiry.IsZero() && s.o.Schedule != nil {
+		d.RefreshAt = s.o.Schedule(now, d.AccessTokenExpiry)
+	}
+	return d, nil
+}
+
+// createSession stores a drafted session for the given client, enforces
+// the per-user cap and tells the refresher. It returns the session secret.
+func (s *Service) createSession(ctx context.Context, d store.Session, client ClientMeta) (store.Session, string, error) {
+	now := s.now()
+	secret := randomString(32)
+	d.CreatedAt, d.UpdatedAt = now, now
+	d.Expire = now.Add(s.o.SessionDuration)
+	d.SecretHash = hashSecret(secret)
+	if s.o.Detect != nil {
+		d.Client = s.o.Detect(client)
+	}
+	if d.Client.CountryCode == "" {
+		d.Client.CountryCode, d.Client.CountryName = "--", "Unknown"
+	}
+	if err := s.o.Store.CreateSession(ctx, &d); err != nil {
+		return store.Session{}, "", fmt.Errorf("store session: %w", err)
+	}
+	s.enforceCap(ctx, d.UserID)
+	if !d.RefreshAt.IsZero() && s.o.Refresher != nil {
+		s.o.Refresher.Notify(d.RefreshAt)
+	}
+	s.o.Logger.Info("session created", "session", d.ID, "user", d.UserID, "provider", d.Provider)
+	return d, secret, nil
+}
+
+// enforceCap removes a user's oldest sessions beyond MaxPerUser.
+func (s *Service) enforceCap(ctx context.Context, userID string) {
+	list, err := s.o.Store.ListSessions(ctx, userID)
+	if err != nil {
+		s.o.Logger.Warn("list sessions for cap", "user", userID, "err", err)
+		return
+	}
+	for i := 0; i < len(list)-s.o.MaxPerUser; i++ {
+		if err := s.o.Store.DeleteSession(ctx, list[i].ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.o.Logger.Warn("remove session over cap", "session", list[i].ID, "err", err)
+		}
+	}
+}
+
+// RedeemLoginToken turns a token-flow secret into a session (POST
+// /v1/account/sessions/token). The secret is single use.
+func (s *Service) RedeemLoginToken(ctx context.Context, userID, secret string, client ClientMeta) (store.Session, string, error) {
+	if userID == "" || secret == "" {
+		return store.Session{}, "", ErrArgument("Param \"userId\" and \"secret\" are required.")
+	}
+	tok, err := s.o.Store.ConsumeLoginToken(ctx, userID, hashSecret(secret), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, "", newError(http.StatusUnauthorized, TypeInvalidToken,
+			"Invalid token passed in the request.", nil)
+	}
+	if err != nil {
+		return store.Session{}, "", fmt.Errorf("consume login token: %w", err)
+	}
+	return s.createSession(ctx, tok.Session, client)
+}

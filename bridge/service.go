@@ -1,0 +1,122 @@
+// Package bridge is the domain of sessionbridge: logins become users and
+// sessions, sessions are authenticated and listed, and provider grants are
+// handed to the refresher. It knows nothing of HTTP or SQL: requests come
+// from bridge/httpapi, persistence goes through bridge/store.
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/providers"
+)
+
+// Refresher renews provider tokens; bridge/refresh implements it.
+type Refresher interface {
+	// Notify tells the refresher that a grant is due at the given time.
+	Notify(at time.Time)
+	// RefreshNow refreshes one session's grant now (single-flight) and
+	// returns the session as stored afterwards.
+	RefreshNow(ctx context.Context, sessionID string) (store.Session, error)
+}
+
+// Scheduler computes when a grant should be refreshed; zero means never.
+type Scheduler func(issued, expiry time.Time) time.Time
+
+// Options configures a Service. Store, Keys and Providers are required.
+type Options struct {
+	Store     store.Store
+	Keys      *seal.Keyring
+	Providers providers.Registry
+	Refresher Refresher // may be nil: no refresh (tests)
+	Schedule  Scheduler // may be nil: never schedule proactive refreshes
+	// Detect fills a new session's device, client and country fields.
+	Detect func(ClientMeta) store.Client
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	// SessionDuration is the absolute lifetime of a session.
+	SessionDuration time.Duration
+	// MaxPerUser caps sessions per user; the oldest are removed first.
+	MaxPerUser int
+	// FlowTTL bounds how long a login may take (state lifetime); <= 10m.
+	FlowTTL time.Duration
+	// TokenTTL is the lifetime of a token-flow secret (60s).
+	TokenTTL time.Duration
+	// RedirectURL builds the callback URL registered at a provider.
+	RedirectURL func(provider string) string
+}
+
+// Service is the bridge's domain API. It is safe for concurrent use.
+type Service struct {
+	o Options
+}
+
+// New returns a Service with defaults filled in.
+func New(o Options) *Service {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SessionDuration <= 0 {
+		o.SessionDuration = 365 * 24 * time.Hour
+	}
+	if o.MaxPerUser <= 0 {
+		o.MaxPerUser = 10
+	}
+	if o.FlowTTL <= 0 || o.FlowTTL > 10*time.Minute {
+		o.FlowTTL = 10 * time.Minute
+	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = 60 * time.Second
+	}
+	return &Service{o: o}
+}
+
+// Store exposes the store for read-only helpers such as readiness checks.
+func (s *Service) Store() store.Store { return s.o.Store }
+
+// Providers returns the configured providers.
+func (s *Service) Providers() providers.Registry { return s.o.Providers }
+
+func (s *Service) now() time.Time { return s.o.Now().UTC() }
+
+// randomString returns n random bytes, base64url-encoded without padding.
+func randomString(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // unrecoverable: the OS has no randomness
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newID returns a 20-character lowercase hex ID, the shape Appwrite uses.
+func newID() string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// hashSecret is how secrets are kept at rest: only their SHA-256.
+func hashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// flowID is the store key of a pending login: the hash of its state or
+// bind handle, so a database reader cannot replay a login.
+func flowID(handle string) string {
+	sum := sha256.Sum256([]byte(handle))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,226 @@
+package devissuer
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// TestIDTokenFaults checks each ID token fault on the code exchange and on a
+// refresh: go-oidc must reject the token, or the claim must be visibly wrong.
+func TestIDTokenFaults(t *testing.T) {
+	h := newHarness(t, Options{})
+	provider, err := oidc.NewProvider(h.ctx, h.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier := provider.Verifier(&oidc.Config{ClientID: testClientID})
+	good := h.mustLogin("the-nonce")
+	for _, tc := range []struct {
+		name     string
+		f        Faults
+		rejected bool                        // go-oidc's Verify must fail
+		check    func(c map[string]any) bool // claims are as the fault says
+	}{
+		{"WrongIssuer", Faults{WrongIssuer: true}, true, func(c map[string]any) bool { return c["iss"] != h.url }},
+		{"WrongAudience", Faults{WrongAudience: true}, true, func(c map[string]any) bool { return c["aud"] != testClientID }},
+		{"BadSignature", Faults{BadSignature: true}, true, nil},
+		{"Expired", Faults{Expired: true}, true, func(c map[string]any) bool { return int64(c["exp"].(float64)) < time.Now().Unix() }},
+		{"ExtraAudienceWithoutAzp", Faults{ExtraAudienceWithoutAzp: true}, false, func(c map[string]any) bool {
+			aud, _ := c["aud"].([]any)
+			_, hasAzp := c["azp"]
+			return len(aud) == 2 && aud[0] == testClientID && !hasAzp
+		}},
+		{"MissingSub", Faults{MissingSub: true}, false, func(c map[string]any) bool { _, ok := c["sub"]; return !ok }},
+		{"MissingIat", Faults{MissingIat: true}, false, func(c map[string]any) bool { _, ok := c["iat"]; return !ok }},
+		{"WrongNonce", Faults{WrongNonce: true}, false, func(c map[string]any) bool {
+			n, _ := c["nonce"].(string)
+			return n != "" && n != "the-nonce"
+		}},
+	} {
+		h.iss.SetFaults(tc.f)
+		login := h.mustLogin("the-nonce")
+		refresh := h.refresh(good.RefreshToken)
+		h.iss.SetFaults(Faults{})
+		for step, raw := range map[string]string{"exchange": idToken(login), "refresh": refresh.str("id_token")} {
+			if raw == "" {
+				t.Fatalf("%s/%s: no ID token", tc.name, step)
+			}
+			_, err := verifier.Verify(h.ctx, raw)
+			if tc.rejected && err == nil {
+				t.Errorf("%s/%s: go-oidc accepted the token", tc.name, step)
+			}
+			if tc.check != nil && !tc.check(claims(t, raw)) {
+				t.Errorf("%s/%s: claims %v", tc.name, step, claims(t, raw))
+			}
+		}
+	}
+	// Without faults the same steps verify.
+	if _, err := verifier.Verify(h.ctx, idToken(h.mustLogin("x"))); err != nil {
+		t.Fatalf("clean token rejected: %v", err)
+	}
+}
+
+func idToken(tok *oauth2.Token) string {
+	s, _ := tok.Extra("id_token").(string)
+	return s
+}
+
+func TestUserinfoSubMismatch(t *testing.T) {
+	h := newHarness(t, Options{})
+	tok := h.mustLogin("n")
+	h.iss.SetFaults(Faults{UserinfoSubMismatch: true})
+	r := h.userinfo(tok.AccessToken)
+	if r.Status != 200 || r.str("sub") == "" || r.str("sub") == claims(t, idToken(tok))["sub"] {
+		t.Errorf("userinfo sub %q", r.str("sub"))
+	}
+}
+
+func TestTokenEndpointFaults(t *testing.T) {
+	h := newHarness(t, Options{RotateRefreshTokens: true})
+	tok := h.mustLogin("n")
+	v := oauth2.GenerateVerifier()
+	for _, tc := range []struct {
+		name       string
+		f          Faults
+		status     int
+		errCode    string
+		retryAfter string
+		html       bool
+	}{
+		{"TokenError", Faults{TokenError: "invalid_grant"}, 400, "invalid_grant", "", false},
+		{"TokenStatus500", Faults{TokenStatus: 500}, 500, "server_error", "", false},
+		{"TokenStatus503", Faults{TokenStatus: 503, RetryAfter: "7"}, 503, "temporarily_unavailable", "7", false},
+		{"TokenStatus429", Faults{TokenStatus: 429, RetryAfter: "30"}, 429, "temporarily_unavailable", "30", false},
+		{"TokenHTML200", Faults{TokenHTML: 200}, 200, "", "", true},
+		{"TokenHTML500", Faults{TokenHTML: 500}, 500, "", "", true},
+	} {
+		h.iss.SetFaults(tc.f)
+		for step, r := range map[string]rawResp{"exchange": h.exchangeRaw(h.code("n", v), v), "refresh": h.refresh(tok.RefreshToken)} {
+			if r.Status != tc.status || r.str("error") != tc.errCode || r.Header.Get("Retry-After") != tc.retryAfter {
+				t.Errorf("%s/%s: %d %q retry-after %q", tc.name, step, r.Status, r.str("error"), r.Header.Get("Retry-After"))
+			}
+			if tc.html != strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("%s/%s: content type %q", tc.name, step, r.Header.Get("Content-Type"))
+			}
+		}
+	}
+	h.iss.SetFaults(Faults{})
+	// The refresh token survived every fault: none of them consumed it.
+	if !h.iss.IsLatestRefreshToken(tok.RefreshToken) || h.iss.Stats().Replays != 0 {
+		t.Error("a fault consumed the refresh token")
+	}
+	if r := h.refresh(tok.RefreshToken); r.Status != 200 {
+		t.Errorf("after faults: %d", r.Status)
+	}
+}
+
+func TestTokenDelay(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.iss.SetFaults(Faults{TokenDelay: time.Minute})
+	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
+	defer cancel()
+	v := oauth2.GenerateVerifier()
+	_, err := h.cfg.Exchange(ctx, h.code("n", v), oauth2.VerifierOption(v))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+}
+
+func TestRefreshFaults(t *testing.T) {
+	h := newHarness(t, Options{RotateRefreshTokens: true})
+	tok := h.mustLogin("n")
+	rt := tok.RefreshToken
+	// Failing refresh faults leave the code exchange alone and keep rt valid.
+	for _, tc := range []struct {
+		name       string
+		f          Faults
+		status     int
+		errCode    string
+		retryAfter string
+	}{
+		{"RefreshError", Faults{RefreshError: "invalid_grant"}, 400, "invalid_grant", ""},
+		{"RefreshStatus", Faults{RefreshStatus: 503, RefreshRetryAfter: "120"}, 503, "temporarily_unavailable", "120"},
+		{"Refresh200WithError", Faults{Refresh200WithError: true}, 200, "invalid_grant", ""},
+		{"Refresh200WithoutAccessToken", Faults{Refresh200WithoutAccessToken: true}, 200, "", ""},
+	} {
+		h.iss.SetFaults(tc.f)
+		r := h.refresh(rt)
+		if r.Status != tc.status || r.str("error") != tc.errCode || r.Header.Get("Retry-After") != tc.retryAfter || r.str("access_token") != "" {
+			t.Errorf("%s: %d %s retry-after %q", tc.name, r.Status, r.Raw, r.Header.Get("Retry-After"))
+		}
+		if _, err := h.login("n"); err != nil {
+			t.Errorf("%s: code exchange affected: %v", tc.name, err)
+		}
+	}
+	if !h.iss.IsLatestRefreshToken(rt) {
+		t.Fatal("a failing refresh fault consumed the token")
+	}
+
+	h.iss.SetFaults(Faults{RefreshOmitExpiresIn: true})
+	r := h.refresh(rt)
+	if _, ok := r.Body["expires_in"]; ok || r.Status != 200 || r.str("refresh_token") == "" {
+		t.Errorf("RefreshOmitExpiresIn: %s", r.Raw)
+	}
+	rt = r.str("refresh_token")
+
+	h.iss.SetFaults(Faults{RefreshOmitRefreshToken: true})
+	r = h.refresh(rt)
+	if _, ok := r.Body["refresh_token"]; ok || r.Status != 200 || r.str("access_token") == "" {
+		t.Errorf("RefreshOmitRefreshToken: %s", r.Raw)
+	}
+	if !h.iss.IsLatestRefreshToken(rt) {
+		t.Error("RefreshOmitRefreshToken rotated anyway")
+	}
+	h.iss.SetFaults(Faults{})
+	if r := h.refresh(rt); r.Status != 200 {
+		t.Errorf("kept token refused: %d", r.Status)
+	}
+}
+
+func TestDiscoveryDown(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.iss.SetFaults(Faults{DiscoveryDown: true})
+	if r := h.do(mustReq(t, http.MethodGet, h.url+"/.well-known/openid-configuration")); r.Status != 503 {
+		t.Errorf("status %d", r.Status)
+	}
+	if _, err := oidc.NewProvider(h.ctx, h.url); err == nil {
+		t.Error("go-oidc accepted a down discovery")
+	}
+	h.iss.SetFaults(Faults{})
+	if _, err := oidc.NewProvider(h.ctx, h.url); err != nil {
+		t.Errorf("after recovery: %v", err)
+	}
+	if h.iss.Stats().DiscoveryRequests != 3 {
+		t.Errorf("DiscoveryRequests = %d", h.iss.Stats().DiscoveryRequests)
+	}
+}
+
+func TestDelayedRequestRecordedAsCanceled(t *testing.T) {
+	h := newHarness(t, Options{})
+	tok := h.mustLogin("n")
+	h.iss.SetFaults(Faults{TokenDelay: time.Minute})
+	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err := h.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err == nil {
+		t.Fatal("delayed refresh succeeded")
+	}
+	// Shutdown waits for in-flight handlers, so the record is complete after it.
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := h.iss.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.iss.TokenRequestRecords()
+	last := recs[len(recs)-1]
+	if last.GrantType != "refresh_token" || last.Error != "canceled" || last.Status != 0 || last.RefreshTokenID != TokenID(tok.RefreshToken) {
+		t.Errorf("record %+v", last)
+	}
+}

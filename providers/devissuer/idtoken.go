@@ -1,0 +1,145 @@
+package devissuer
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// initSigner derives the key ID (the RFC 7638 thumbprint, so the same key
+// always has the same kid) and builds the RS256 signer.
+func (i *Issuer) initSigner() error {
+	pub := jose.JSONWebKey{Key: &i.key.PublicKey}
+	tp, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return fmt.Errorf("devissuer: key thumbprint: %w", err)
+	}
+	i.kid = base64.RawURLEncoding.EncodeToString(tp)
+	i.signer, err = newSigner(i.key, i.kid)
+	return err
+}
+
+func newSigner(k *rsa.PrivateKey, kid string) (jose.Signer, error) {
+	s, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: kid, Algorithm: string(jose.RS256)}},
+		(&jose.SignerOptions{}).WithType("JWT"),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devissuer: signer: %w", err)
+	}
+	return s, nil
+}
+
+// badSigner signs with a second key under the real kid, so a verifier finds
+// the right public key and the signature check fails. The key is made on
+// first use: most issuers never need it.
+func (i *Issuer) badSigner() (jose.Signer, error) {
+	i.badOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			i.badErr = err
+			return
+		}
+		i.badSign, i.badErr = newSigner(k, i.kid)
+	})
+	return i.badSign, i.badErr
+}
+
+// JWKS returns the public key set served at /jwks.
+func (i *Issuer) JWKS() jose.JSONWebKeySet {
+	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
+		Key:       &i.key.PublicKey,
+		KeyID:     i.kid,
+		Algorithm: string(jose.RS256),
+		Use:       "sig",
+	}}}
+}
+
+// idTokenParams is what goes into one ID token.
+type idTokenParams struct {
+	issuer      string
+	user        User
+	scope       []string
+	nonce       string // "" on refresh: OIDC Core §12.2 forbids echoing it
+	authTime    time.Time
+	accessToken string // for at_hash
+}
+
+// signIDToken builds and signs an ID token, applying the ID token faults.
+func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
+	now := i.now()
+	exp := now.Add(i.idTokenTTL())
+	iat := now
+	if f.Expired {
+		iat = now.Add(-2 * time.Hour)
+		exp = now.Add(-time.Hour)
+	}
+	c := map[string]any{
+		"iss":       p.issuer,
+		"sub":       p.user.Subject,
+		"aud":       i.opts.ClientID,
+		"exp":       exp.Unix(),
+		"iat":       iat.Unix(),
+		"auth_time": p.authTime.Unix(),
+	}
+	if p.nonce != "" {
+		c["nonce"] = p.nonce
+	}
+	if p.accessToken != "" {
+		sum := sha256.Sum256([]byte(p.accessToken))
+		c["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+	}
+	for k, v := range userClaims(p.user, p.scope) {
+		c[k] = v
+	}
+	if f.WrongIssuer {
+		c["iss"] = p.issuer + "/not-this-issuer"
+	}
+	if f.WrongAudience {
+		c["aud"] = "not-" + i.opts.ClientID
+	}
+	if f.ExtraAudienceWithoutAzp {
+		c["aud"] = []string{i.opts.ClientID, "some-other-client"}
+		delete(c, "azp")
+	}
+	if f.MissingSub {
+		delete(c, "sub")
+	}
+	if f.MissingIat {
+		delete(c, "iat")
+	}
+	if f.WrongNonce {
+		c["nonce"] = "wrong-" + p.nonce
+	}
+	signer := i.signer
+	if f.BadSignature {
+		s, err := i.badSigner()
+		if err != nil {
+			return "", err
+		}
+		signer = s
+	}
+	return jwt.Signed(signer).Claims(c).Serialize()
+}
+
+// userClaims returns the standard claims the granted scopes release (OIDC
+// Core §5.4): email and email_verified for "email", name for "profile".
+func userClaims(u User, scope []string) map[string]any {
+	c := map[string]any{}
+	if slices.Contains(scope, "email") && u.Email != "" {
+		c["email"] = u.Email
+		c["email_verified"] = u.EmailVerified
+	}
+	if slices.Contains(scope, "profile") && u.Name != "" {
+		c["name"] = u.Name
+	}
+	return c
+}

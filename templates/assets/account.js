@@ -1,0 +1,34 @@
+// Account page: revoke sessions on the server and keep token expiry fresh.
+(function () {
+  "use strict";
+  async function remove(id) {
+    const res = await fetch("/v1/account/sessions/" + encodeURIComponent(id), {
+      method: "DELETE", credentials: "same-origin", headers: { "Accept": "application/json" }
+    });
+    if (res.status !== 204) {
+      alert("Could not revoke the session (HTTP " + res.status + ").");
+      return;
+    }
+    if (id === "current") { window.location.assign("/"); return; }
+    const row = document.querySelector('tr[data-id="' + CSS.escape(id) + '"]');
+    if (row && row.classList.contains("current")) { window.location.assign("/"); return; }
+    window.location.reload();
+  }
+  document.addEventListener("click", function (ev) {
+    const b = ev.target.closest("button[data-session]");
+    if (b) { b.disabled = true; remove(b.dataset.session).finally(function () { b.disabled = false; }); }
+  });
+  async function poll() {
+    try {
+      const res = await fetch("/v1/account/sessions", { credentials: "same-origin", headers: { "Accept": "application/json" } });
+      if (res.status === 401) { window.location.assign("/"); return; }
+      if (!res.ok) return;
+      const body = await res.json();
+      for (const s of body.sessions) {
+        const cell = document.querySelector('tr[data-id="' + CSS.escape(s.$id) + '"] td.expiry');
+        if (cell) { cell.textContent = s.providerAccessTokenExpiry || "none"; cell.dataset.expiry = s.providerAccessTokenExpiry; }
+      }
+    } catch (e) { /* offline: try again on the next tick */ }
+  }
+  setInterval(poll, 5000);
+})();
