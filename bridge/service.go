@@ -39,8 +39,8 @@ type Options struct {
 	Schedule  Scheduler // may be nil: never schedule proactive refreshes
 	// Detect fills a new session's device, client and country fields.
 	Detect func(ClientMeta) store.Client
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 
 	// SessionDuration is the absolute lifetime of a session.
 	SessionDuration time.Duration

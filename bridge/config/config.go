@@ -119,6 +119,22 @@ type Provider struct {
 	TokenURL    string            `yaml:"token_url"`
 	UserinfoURL string            `yaml:"userinfo_url"`
 	Claims      map[string]string `yaml:"claims"`
+	// UserinfoMethod is GET (default) or POST.
+	UserinfoMethod string `yaml:"userinfo_method"`
+	// UserinfoHeaders are sent with the user-info request; values may
+	// use {client_id}.
+	UserinfoHeaders map[string]string `yaml:"userinfo_headers"`
+	// ScopeSeparator joins scopes in the authorization URL (default " ").
+	ScopeSeparator string `yaml:"scope_separator"`
+	// Refresh says whether the provider issues refresh tokens that can be
+	// redeemed (default true).
+	Refresh *bool `yaml:"refresh"`
+	// AuthParams are extra authorization-request parameters.
+	AuthParams map[string]string `yaml:"auth_params"`
+
+	// Settings are a preset's own settings (tenant, domain, realm, ...);
+	// `sessionbridge providers NAME` lists them.
+	Settings map[string]string `yaml:"settings"`
 
 	// Line is the line of the provider's key in the file, for messages.
 	Line int `yaml:"-"`

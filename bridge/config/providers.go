@@ -85,10 +85,6 @@ func (l Loader) checkPresetType(p *Provider, base string, col *collector) {
 		}
 		return
 	}
-	if !slices.Contains(l.Presets.PresetNames(), p.Type) {
-		col.add(join(base, "type"), fmt.Sprintf("unknown type %q; %s", p.Type, l.typeList()))
-		return
-	}
 	for _, fe := range l.Presets.CheckPreset(p) {
 		col.add(join(base, fe.Field), fe.Message)
 	}

@@ -30,7 +30,7 @@ type userView struct{ ID, Name, Email string }
 
 type sessionRow struct {
 	ID, Provider, Device, Client, IP, Country, Created, TokenExpiry string
-	Current                                                        bool
+	Current                                                         bool
 }
 
 const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"

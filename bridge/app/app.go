@@ -1,0 +1,237 @@
+// Package app wires the configured parts of sessionbridge together: store,
+// keys, providers, service, refresher and HTTP handlers. cmd/sessionbridge
+// only parses flags and calls it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sessionbridge/sessionbridge/bridge"
+	"github.com/sessionbridge/sessionbridge/bridge/allowlist"
+	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/bridge/device"
+	"github.com/sessionbridge/sessionbridge/bridge/geo"
+	"github.com/sessionbridge/sessionbridge/bridge/httpapi"
+	"github.com/sessionbridge/sessionbridge/bridge/refresh"
+	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
+	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
+	"github.com/sessionbridge/sessionbridge/templates"
+)
+
+// App is a wired sessionbridge process.
+type App struct {
+	Config    *config.Config
+	Store     store.Store
+	Service   *bridge.Service
+	Refresher *refresh.Refresher
+	Registry  *prometheus.Registry
+	// Handler serves the API and pages (serve); nil for refresh-only apps.
+	Handler http.Handler
+	// OpsHandler serves /healthz, /readyz and /metrics (the refresh daemon).
+	OpsHandler http.Handler
+	Logger     *slog.Logger
+
+	closers []func() error
+}
+
+// Options tune Build.
+type Options struct {
+	// HTTPClient is used for every provider request; nil: a client with
+	// sane timeouts.
+	HTTPClient *http.Client
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Owner identifies this process's refresh leases; nil: host-pid-random.
+	Owner string
+}
+
+// Build opens the store and wires everything the configuration asks for.
+// Providers whose discovery fails are retried in the background.
+func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (*App, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: cfg.Refresh.Timeout}
+	}
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		o.Owner = host + "-" + strconv.Itoa(os.Getpid()) + "-" + randomSuffix()
+	}
+	a := &App{Config: cfg, Logger: log, Registry: prometheus.NewRegistry()}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	a.closers = append(a.closers, st.Close)
+
+	keys, err := seal.New(cfg.Secrets.TokenKeyBytes)
+	if err != nil {
+		return nil, err
+	}
+	regs, err := buildProviders(ctx, cfg, log, o)
+	if err != nil {
+		return nil, err
+	}
+
+	a.Refresher, err = refresh.New(refresh.Options{
+		Store: st, Keys: keys, Providers: regs, Owner: o.Owner,
+		BeforeExpiry: cfg.Refresh.BeforeExpiry, Timeout: cfg.Refresh.Timeout,
+		Concurrency: cfg.Refresh.Concurrency, OnFailure: cfg.Refresh.OnFailure,
+		Now: o.Now, Logger: log.With("component", "refresher"), Registerer: a.Registry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("refresher: %w", err)
+	}
+	detect, err := newDetector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Service = bridge.New(bridge.Options{
+		Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
+		Schedule: func(issued, expiry time.Time) time.Time {
+			return a.Refresher.Schedule(issued, expiry, true)
+		},
+		Detect: detect.detect, Logger: log, Now: o.Now,
+		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
+		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
+	})
+	a.closers = append(a.closers, detect.close)
+
+	metrics := promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})
+	a.OpsHandler = opsHandler(a.Service, metrics)
+	if a.Handler, err = buildHTTP(cfg, a.Service, metrics, log, o.Now); err != nil {
+		return nil, err
+	}
+	ok = true
+	return a, nil
+}
+
+// Close releases the store and other resources, in reverse order.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.Logger.Warn("close", "err", err)
+		}
+	}
+	a.closers = nil
+}
+
+// OpenStore opens the configured store backend.
+func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	switch cfg.Store.Driver {
+	case "sqlite", "":
+		return sqlite.Open(ctx, cfg.Store.DSN)
+	case "postgres":
+		return postgres.Open(ctx, cfg.Store.DSN, cfg.Store.MaxConns)
+	}
+	return nil, fmt.Errorf("store.driver %q is not supported", cfg.Store.Driver)
+}
+
+// callbackURL is the redirect URI registered at a provider.
+func callbackURL(cfg *config.Config, provider string) string {
+	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project
+}
+
+func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, log *slog.Logger, now func() time.Time) (http.Handler, error) {
+	allow, err := allowlist.New(cfg.PublicURL, cfg.RedirectAllowlist)
+	if err != nil {
+		return nil, fmt.Errorf("redirect_allowlist: %w", err)
+	}
+	tmpl, err := templates.Parse()
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	links := make([]httpapi.ProviderLink, 0, len(cfg.ProviderOrder))
+	for _, key := range cfg.ProviderOrder {
+		p := cfg.Providers[key]
+		links = append(links, httpapi.ProviderLink{Key: key, DisplayName: p.DisplayName})
+	}
+	sameSite := map[string]http.SameSite{"strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode}[cfg.Cookies.SameSite]
+	return httpapi.New(httpapi.Options{
+		Service: svc, Project: cfg.Project, PublicURL: cfg.PublicURL, Allowlist: allow,
+		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
+		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
+		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
+		Templates: tmpl, Metrics: metrics, Logger: log, Now: now,
+	})
+}
+
+// opsHandler serves liveness, readiness and metrics (refresh daemon).
+func opsHandler(svc *bridge.Service, metrics http.Handler) http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if err := svc.Ready(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"store unreachable"}` + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	m.Handle("GET /metrics", metrics)
+	return m
+}
+
+// detector fills the device and country fields of new sessions.
+type detector struct {
+	ua  *device.Parser
+	geo *geo.Locator
+}
+
+func newDetector(cfg *config.Config) (*detector, error) {
+	ua, err := device.New()
+	if err != nil {
+		return nil, fmt.Errorf("user-agent parser: %w", err)
+	}
+	loc := geo.Disabled()
+	if cfg.GeoIP.Database != "" {
+		if loc, err = geo.Open(cfg.GeoIP.Database); err != nil {
+			return nil, fmt.Errorf("geoip.database: %w", err)
+		}
+	}
+	return &detector{ua: ua, geo: loc}, nil
+}
+
+func (d *detector) detect(m bridge.ClientMeta) store.Client {
+	i := d.ua.Parse(m.UserAgent)
+	c := store.Client{
+		IP: m.IP, OSCode: i.OSCode, OSName: i.OSName, OSVersion: i.OSVersion,
+		ClientType: i.ClientType, ClientCode: i.ClientCode, ClientName: i.ClientName,
+		ClientVersion: i.ClientVersion, ClientEngine: i.ClientEngine, ClientEngineVersion: i.ClientEngineVersion,
+		DeviceName: i.DeviceName, DeviceBrand: i.DeviceBrand, DeviceModel: i.DeviceModel,
+	}
+	c.CountryCode, c.CountryName = d.geo.Country(m.IP)
+	return c
+}
+
+func (d *detector) close() error { return d.geo.Close() }
+
+// ErrNoProviders is returned when nothing could be configured.
+var ErrNoProviders = errors.New("no provider is configured")

@@ -1,0 +1,284 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+
+	_ "modernc.org/sqlite" // raw reads of the database file
+)
+
+// appOrigin is an allow-listed app origin that is never dialled: clients
+// stop at redirects to it.
+const appOrigin = "http://app.example"
+
+var (
+	sharedKeyOnce sync.Once
+	sharedKey     *rsa.PrivateKey
+)
+
+// signingKey shares one RSA key across test issuers (generation is slow).
+func signingKey(t testing.TB) *rsa.PrivateKey {
+	sharedKeyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		sharedKey = k
+	})
+	return sharedKey
+}
+
+type harness struct {
+	t      testing.TB
+	iss    *devissuer.Issuer
+	app    *App
+	srv    *httptest.Server
+	cfg    *config.Config
+	dbPath string
+	logs   *lockedBuffer
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type harnessOptions struct {
+	issuer     devissuer.Options
+	beforeExp  time.Duration
+	noRefresh  bool
+	mutateConf func(*config.Config)
+}
+
+func b64key(t testing.TB) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// newHarness starts a fake OIDC provider and a fully wired bridge on real
+// loopback HTTP with a fresh SQLite file.
+func newHarness(t testing.TB, o harnessOptions) *harness {
+	t.Helper()
+	h := &harness{t: t, logs: &lockedBuffer{}}
+	srv := httptest.NewUnstartedServer(nil)
+	h.srv = srv
+	pub := "http://" + srv.Listener.Addr().String()
+
+	io := o.issuer
+	io.ClientID, io.ClientSecret = "bridge-client", "bridge-secret-value"
+	io.SigningKey = signingKey(t)
+	if io.AutoApprove == nil {
+		io.AutoApprove = &devissuer.User{Email: "ada@example.com", Name: "Ada Lovelace", EmailVerified: true}
+	}
+	iss, err := devissuer.New(io)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issURL, err := iss.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.iss = iss
+	t.Cleanup(func() { iss.Close() })
+
+	h.dbPath = filepath.Join(t.TempDir(), "bridge.db")
+	cfg := &config.Config{
+		Listen: srv.Listener.Addr().String(), PublicURL: pub, Project: "default",
+		RedirectAllowlist: []string{appOrigin},
+		Store:             config.Store{Driver: "sqlite", DSN: h.dbPath},
+		Secrets:           config.Secrets{SessionKeys: []string{b64key(t)}, TokenKeys: []string{b64key(t)}},
+		APIKeys:           []config.APIKey{{ID: "backend", Secret: "api-key-secret-0123456789", Scopes: []string{"sessions.read", "sessions.write", "users.read", "users.write"}}},
+		Refresh:           config.Refresh{BeforeExpiry: o.beforeExp},
+		Providers: map[string]config.Provider{"corp": {
+			Type: "oidc", Issuer: issURL, ClientID: io.ClientID, ClientSecret: io.ClientSecret, DisplayName: "Corp SSO",
+		}},
+		ProviderOrder: []string{"corp"},
+	}
+	if o.mutateConf != nil {
+		o.mutateConf(cfg)
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	h.cfg = cfg
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	a, err := Build(ctx, cfg, log, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app = a
+	srv.Config.Handler = a.Handler
+	srv.Start()
+	h.done = make(chan struct{})
+	if o.noRefresh {
+		close(h.done)
+	} else {
+		go func() { defer close(h.done); _ = a.Refresher.Run(ctx) }()
+	}
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *harness) close() {
+	h.cancel()
+	<-h.done
+	h.srv.Close()
+	h.app.Close()
+}
+
+// browser is an HTTP client with a cookie jar that stops at redirects to
+// the app origin (and, when stopAtCallback is set, at the callback).
+type browser struct {
+	*http.Client
+	stopAtCallback bool
+	ua             string
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	b := &browser{ua: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"}
+	b.Client = &http.Client{Jar: jar, Timeout: 20 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host == "app.example" {
+				return http.ErrUseLastResponse
+			}
+			if b.stopAtCallback && strings.Contains(req.URL.Path, "/oauth2/callback/") {
+				return http.ErrUseLastResponse
+			}
+			req.Header.Set("User-Agent", b.ua)
+			return nil
+		}}
+	return b
+}
+
+func (b *browser) get(t testing.TB, u string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("User-Agent", b.ua)
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", redactURL(u), err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func redactURL(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
+// startURL is the login start route for provider corp.
+func (h *harness) startURL(success, failure string) string {
+	q := url.Values{}
+	if success != "" {
+		q.Set("success", success)
+	}
+	if failure != "" {
+		q.Set("failure", failure)
+	}
+	return h.srv.URL + "/v1/account/sessions/oauth2/corp?" + q.Encode()
+}
+
+// login runs a whole login and returns the final redirect to the app.
+func (h *harness) login(t testing.TB, b *browser) *http.Response {
+	t.Helper()
+	resp := b.get(t, h.startURL(appOrigin+"/ok", appOrigin+"/fail"))
+	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login ended with HTTP %d, want a redirect to the app", resp.StatusCode)
+	}
+	return resp
+}
+
+// sessionCookie returns the session cookie the browser holds.
+func (h *harness) sessionCookie(t testing.TB, b *browser) string {
+	t.Helper()
+	u, _ := url.Parse(h.srv.URL)
+	for _, c := range b.Jar.Cookies(u) {
+		if c.Name == "a_session_default" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// api calls the Account API with a session value in X-Appwrite-Session.
+func (h *harness) api(t testing.TB, method, path, session string, body io.Reader) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, h.srv.URL+path, body)
+	if session != "" {
+		req.Header.Set("X-Appwrite-Session", session)
+	}
+	req.Header.Set("X-Appwrite-Project", "default")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &out); err != nil {
+			t.Fatalf("%s %s: HTTP %d, body is not JSON: %.200s", method, path, resp.StatusCode, data)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// countSessions counts stored sessions straight from the store.
+func (h *harness) countSessions(t testing.TB) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM sessions").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// lockedBuffer collects logs from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

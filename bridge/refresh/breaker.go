@@ -1,0 +1,136 @@
+package refresh
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// provState is what the refresher keeps per provider: its in-flight slots,
+// its request rate limiter and its circuit breaker.
+type provState struct {
+	sem chan struct{}
+	lim *rate.Limiter // nil: unlimited
+	br  breaker
+}
+
+func (r *Refresher) provState(key string) *provState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps := r.provs[key]
+	if ps == nil {
+		ps = &provState{sem: make(chan struct{}, r.provConc)}
+		if r.rate > 0 {
+			ps.lim = rate.NewLimiter(rate.Limit(r.rate), r.burst)
+		}
+		ps.br = breaker{threshold: r.brThresh, base: r.brCool, cooldown: r.brCool, probeWait: r.timeout}
+		r.provs[key] = ps
+	}
+	return ps
+}
+
+const (
+	closed = iota
+	open
+	halfOpen
+)
+
+// breaker is a per-provider circuit breaker. After threshold consecutive
+// transient failures it opens for a cooldown during which no request is
+// sent (a struggling provider is not hammered by every due grant); then it
+// lets a single probe through (half-open). A probe that fails reopens it
+// with the cooldown doubled, up to MaxBreakerCooldown; any answer from the
+// provider closes it, a permanent error included, since that proves the
+// provider is up.
+type breaker struct {
+	mu        sync.Mutex
+	threshold int
+	base      time.Duration
+	probeWait time.Duration // how far grants are pushed while a probe is out
+
+	state    int
+	failures int
+	until    time.Time
+	cooldown time.Duration
+	probing  bool
+}
+
+// allow reports whether a request may be sent now; if not, it returns
+// when to try again. In the half-open state the first caller becomes the
+// probe and must report its outcome (success/failure) or call cancelProbe.
+func (b *breaker) allow(now time.Time) (bool, time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.state {
+	case open:
+		if now.Before(b.until) {
+			return false, b.until
+		}
+		b.state = halfOpen
+		b.probing = true
+		return true, time.Time{}
+	case halfOpen:
+		if b.probing {
+			return false, now.Add(b.probeWait)
+		}
+		b.probing = true
+		return true, time.Time{}
+	}
+	return true, time.Time{}
+}
+
+// openUntil reports, without taking the probe, whether the circuit is
+// open at now and until when.
+func (b *breaker) openUntil(now time.Time) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == open && now.Before(b.until) {
+		return b.until, true
+	}
+	return time.Time{}, false
+}
+
+// cancelProbe gives back a probe slot that was taken but not used.
+func (b *breaker) cancelProbe() {
+	b.mu.Lock()
+	b.probing = false
+	b.mu.Unlock()
+}
+
+// success records an answer from the provider; it returns true when the
+// circuit was not closed before.
+func (b *breaker) success() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	wasOpen := b.state != closed
+	b.state, b.failures, b.cooldown, b.probing = closed, 0, b.base, false
+	return wasOpen
+}
+
+// failure records a transient failure; it returns true when this opened
+// the circuit.
+func (b *breaker) failure(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.state {
+	case halfOpen:
+		b.cooldown = min(2*b.cooldown, MaxBreakerCooldown)
+		b.state, b.until, b.probing = open, now.Add(b.cooldown), false
+		return true
+	case closed:
+		b.failures++
+		if b.failures >= b.threshold {
+			b.state, b.until = open, now.Add(b.cooldown)
+			return true
+		}
+	}
+	return false
+}
+
+// isOpen reports whether the circuit is open or half-open (the gauge).
+func (b *breaker) isOpen() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state != closed
+}

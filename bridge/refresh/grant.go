@@ -1,0 +1,387 @@
+package refresh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/providers"
+)
+
+// job is one claimed grant. The claimed row is the re-read: the claim
+// returned it as written, with the version the final write must match.
+type job struct {
+	s store.Session
+	// stop is closed at shutdown; a job that has not sent its request yet
+	// gives its lease back. nil for on-demand jobs.
+	stop <-chan struct{}
+	// onDemand jobs (RefreshNow) claimed a grant that was not necessarily
+	// due; when they give the lease back unused, RefreshAt goes back to
+	// restoreAt (zero: never).
+	onDemand  bool
+	restoreAt time.Time
+}
+
+// outcome is what happened to a job: the row as last written (zero when
+// the session is gone) and, when the refresh did not succeed, why.
+type outcome struct {
+	s   store.Session
+	err error
+}
+
+// refreshGrant processes one claimed grant: at most one token request,
+// then one conditional write of the result.
+func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
+	s := j.s
+	now := r.now()
+	p, err := r.providers.Get(s.Provider)
+	label := s.Provider
+	if err != nil {
+		label = unknownProvider
+	}
+	if !s.Expire.IsZero() && !now.Before(s.Expire) {
+		r.m.result(label, resultSkipped)
+		return r.reschedule(ctx, s, time.Time{}, false, nil) // the session is over: nothing to keep fresh
+	}
+	if err != nil {
+		// The provider was removed from the configuration; keep the grant
+		// (it may come back) but look at it rarely.
+		r.m.result(label, resultSkipped)
+		r.log.Warn("refresher: grant of an unconfigured provider", "session", s.ID, "provider", s.Provider)
+		return r.reschedule(ctx, s, now.Add(backoff(s.RefreshFailures, r.jitter)), true, err)
+	}
+	rt, err := r.keys.Open(s.RefreshTokenSealed, seal.AAD(s.ID, "refresh"))
+	if err != nil {
+		r.m.result(label, resultSkipped)
+		r.log.Error("refresher: refresh token cannot be opened with the configured token keys", "session", s.ID, "provider", label)
+		return r.reschedule(ctx, s, now.Add(backoff(s.RefreshFailures, r.jitter)), true, err)
+	}
+	if rt == "" {
+		r.m.result(label, resultSkipped)
+		return r.reschedule(ctx, s, time.Time{}, false, nil)
+	}
+
+	ps := r.provState(label)
+	if until, open := ps.br.openUntil(now); open {
+		r.m.result(label, resultSkipped)
+		return r.giveBack(ctx, j, until.Add(r.jitter(r.brCool/10+time.Second)), ErrCircuitOpen)
+	}
+	if res := r.wait(ps.sem, s.LeaseUntil.Sub(r.now())-r.timeout, j.stop); res != acquired {
+		r.m.result(label, resultSkipped)
+		return r.giveBack(ctx, j, r.now(), ErrBusy)
+	}
+	sent := false
+	defer func() {
+		if !sent {
+			<-ps.sem
+		}
+	}()
+	if ps.lim != nil {
+		now = r.now()
+		res := ps.lim.ReserveN(now, 1)
+		delay := res.DelayFrom(now)
+		budget := s.LeaseUntil.Sub(now) - r.timeout
+		if !res.OK() || delay > budget {
+			res.CancelAt(now)
+			r.m.result(label, resultSkipped)
+			return r.giveBack(ctx, j, now.Add(delay), ErrRateLimited)
+		}
+		if delay > 0 && r.wait(nil, delay, j.stop) == stopped {
+			res.CancelAt(r.now())
+			r.m.result(label, resultSkipped)
+			return r.giveBack(ctx, j, r.now(), ErrBusy)
+		}
+	}
+	select {
+	case <-j.stop:
+		r.m.result(label, resultSkipped)
+		return r.giveBack(ctx, j, r.now(), ErrBusy) // shutting down: unstarted work goes back
+	default:
+	}
+	now = r.now()
+	if s.LeaseUntil.Sub(now) < r.timeout {
+		// Too little lease left to outlive the request: another process
+		// could claim the grant while ours is still in flight.
+		r.m.result(label, resultSkipped)
+		return r.giveBack(ctx, j, now, ErrBusy)
+	}
+	if ok, retryAt := ps.br.allow(now); !ok {
+		r.m.result(label, resultSkipped)
+		return r.giveBack(ctx, j, retryAt.Add(r.jitter(time.Second)), ErrCircuitOpen)
+	}
+
+	sent = true
+	if !s.AccessTokenExpiry.IsZero() {
+		r.m.lead.Observe(max(s.AccessTokenExpiry.Sub(now), 0).Seconds())
+	}
+	expiredBefore := !s.AccessTokenExpiry.IsZero() && !now.Before(s.AccessTokenExpiry)
+	rctx, cancel := context.WithTimeout(ctx, r.timeout)
+	tok, err := p.Refresh(rctx, providers.RefreshRequest{RefreshToken: rt, Subject: s.ProviderUID})
+	cancel()
+	r.m.duration.WithLabelValues(label).Observe(r.now().Sub(now).Seconds())
+	if err == nil && (tok == nil || tok.AccessToken == "") {
+		err = &providers.OAuthError{Description: "token response without access_token"}
+	}
+	// The breaker learns the outcome before the provider slot is freed, so
+	// a grant waiting for the slot sees an opened circuit.
+	transient := err != nil && !providers.IsPermanent(err)
+	if transient {
+		if ps.br.failure(r.now()) {
+			r.m.setCircuit(label, true)
+			r.log.Warn("refresher: provider circuit opened after repeated failures", "provider", label)
+		}
+	} else if ps.br.success() {
+		r.m.setCircuit(label, false)
+	}
+	<-ps.sem
+	switch {
+	case err == nil:
+		return r.succeeded(ctx, s, label, rt, tok, expiredBefore)
+	case transient:
+		return r.failed(ctx, s, label, err)
+	default:
+		return r.rejected(ctx, s, label, rt, err)
+	}
+}
+
+type waitResult int
+
+const (
+	acquired waitResult = iota
+	timedOut
+	stopped
+)
+
+// wait acquires a slot of sem (or, with a nil sem, just waits d) for at
+// most d, giving up early when stop closes.
+func (r *Refresher) wait(sem chan struct{}, d time.Duration, stop <-chan struct{}) waitResult {
+	if sem != nil {
+		select {
+		case sem <- struct{}{}:
+			return acquired
+		default:
+		}
+	}
+	if d <= 0 {
+		return timedOut
+	}
+	t := r.newTimer(d)
+	defer t.Stop()
+	select {
+	case sem <- struct{}{}: // never ready when sem is nil
+		return acquired
+	case <-t.C():
+		if sem == nil {
+			return acquired
+		}
+		return timedOut
+	case <-stop:
+		return stopped
+	}
+}
+
+// succeeded stores the new tokens. This conditional write is the one
+// durable write of a rotated refresh token, and it happens before anyone
+// can use the new access token. Expire is never touched.
+func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt string, tok *providers.Token, expiredBefore bool) outcome {
+	now := r.now()
+	newRT := tok.RefreshToken
+	if newRT == "" {
+		newRT = rt // the provider kept the grant's refresh token
+	}
+	at, err1 := r.keys.Seal(tok.AccessToken, seal.AAD(s.ID, "access"))
+	rts, err2 := r.keys.Seal(newRT, seal.AAD(s.ID, "refresh"))
+	if err := errors.Join(err1, err2); err != nil {
+		r.m.result(label, resultTransient)
+		r.log.Error("refresher: sealing refreshed tokens failed", "session", s.ID, "provider", label, "err", err)
+		return r.reschedule(ctx, s, now.Add(backoff(s.RefreshFailures, r.jitter)), true, err)
+	}
+	next := r.nextRefresh(now, tok.Expiry, true)
+	w, err := r.write(ctx, s, func(x *store.Session) {
+		x.AccessTokenSealed, x.RefreshTokenSealed = at, rts
+		x.AccessTokenExpiry = tok.Expiry
+		x.RefreshAt = next
+		x.RefreshFailures = 0
+		x.LeaseOwner, x.LeaseUntil = "", time.Time{}
+		x.UpdatedAt = now
+	})
+	if err != nil {
+		r.m.result(label, resultConflict)
+		r.log.Warn("refresher: refreshed tokens dropped: the session was deleted or changed meanwhile",
+			"session", s.ID, "provider", label, "err", err)
+		return outcome{err: err}
+	}
+	r.m.result(label, resultSuccess)
+	if expiredBefore {
+		r.m.expired.WithLabelValues(label).Inc()
+	}
+	r.log.Debug("refresher: token refreshed", "session", s.ID, "provider", label,
+		"rotated", tok.RefreshToken != "" && tok.RefreshToken != rt, "next", next)
+	r.Notify(next)
+	return outcome{s: w}
+}
+
+// failed handles a transient error: the session and its still-valid token
+// stay; the grant is retried after max(Retry-After, full-jitter backoff),
+// even if that is after the access token's expiry.
+func (r *Refresher) failed(ctx context.Context, s store.Session, label string, err error) outcome {
+	now := r.now()
+	delay := backoff(s.RefreshFailures, r.jitter)
+	if ra := min(providers.RetryAfter(err), maxRetryAfter); ra > delay {
+		delay = ra
+	}
+	r.m.result(label, resultTransient)
+	code, status := errorCode(err)
+	r.log.Warn("refresher: token refresh failed, will retry", "session", s.ID, "provider", label,
+		"error_code", code, "http_status", status, "failures", s.RefreshFailures+1, "retry_in", delay, "err", err)
+	return r.reschedule(ctx, s, now.Add(delay), true, err)
+}
+
+// rejected handles a permanent error: the grant is dead, unless another
+// process rotated it meanwhile (then the rejected token was already
+// superseded and the session is fine).
+func (r *Refresher) rejected(ctx context.Context, s store.Session, label, rt string, perr error) outcome {
+	code, status := errorCode(perr)
+	cur, err := r.store.GetSession(ctx, s.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		r.m.result(label, resultConflict)
+		return outcome{err: fmt.Errorf("%w (%w)", ErrSessionEnded, perr)}
+	}
+	if err != nil {
+		r.m.result(label, resultPermanent)
+		r.log.Error("refresher: grant rejected but the session cannot be re-read", "session", s.ID, "provider", label, "err", err)
+		return r.reschedule(ctx, s, r.now().Add(backoff(s.RefreshFailures, r.jitter)), false, perr)
+	}
+	if !r.sameRefreshToken(cur, rt) {
+		r.m.result(label, resultConflict)
+		r.log.Info("refresher: grant rejected, but another refresher rotated it meanwhile; session kept",
+			"session", s.ID, "provider", label, "error_code", code)
+		return outcome{s: cur}
+	}
+	r.m.result(label, resultPermanent)
+	r.m.ended.WithLabelValues(label, code).Inc()
+	action := "session ended"
+	if r.keep {
+		action = "provider tokens cleared"
+	}
+	r.log.Warn("refresher: grant rejected permanently; "+action, "session", s.ID, "provider", label,
+		"error_code", code, "http_status", status)
+	now := r.now()
+	w, err := r.write(ctx, cur, func(x *store.Session) {
+		x.AccessTokenSealed, x.RefreshTokenSealed = nil, nil
+		x.AccessTokenExpiry, x.RefreshAt = time.Time{}, time.Time{}
+		x.RefreshFailures = 0
+		x.LeaseOwner, x.LeaseUntil = "", time.Time{}
+		x.UpdatedAt = now
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		r.log.Warn("refresher: could not record the rejected grant", "session", s.ID, "provider", label, "err", err)
+		return outcome{s: cur, err: err}
+	}
+	if r.keep {
+		return outcome{s: w, err: fmt.Errorf("%w (%w)", ErrGrantRevoked, perr)}
+	}
+	if err := r.store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		r.log.Error("refresher: could not delete the session of a rejected grant", "session", s.ID, "err", err)
+	}
+	if r.onEnded != nil {
+		r.onEnded(s.ID)
+	}
+	return outcome{err: fmt.Errorf("%w (%w)", ErrSessionEnded, perr)}
+}
+
+// sameRefreshToken reports whether cur still holds the refresh token rt.
+func (r *Refresher) sameRefreshToken(cur store.Session, rt string) bool {
+	got, err := r.keys.Open(cur.RefreshTokenSealed, seal.AAD(cur.ID, "refresh"))
+	if err != nil {
+		return false
+	}
+	return got == rt
+}
+
+// giveBack releases a lease without having sent a request: RefreshAt goes
+// to at (background) or back to what it was before an on-demand claim.
+func (r *Refresher) giveBack(ctx context.Context, j job, at time.Time, why error) outcome {
+	if j.onDemand {
+		at = j.restoreAt
+	}
+	return r.reschedule(ctx, j.s, at, false, why)
+}
+
+// reschedule clears the lease and sets RefreshAt (zero: never), counting a
+// failure when failure is set.
+func (r *Refresher) reschedule(ctx context.Context, s store.Session, at time.Time, failure bool, why error) outcome {
+	w, err := r.write(ctx, s, func(x *store.Session) {
+		x.RefreshAt = at
+		if failure {
+			x.RefreshFailures++
+		}
+		x.LeaseOwner, x.LeaseUntil = "", time.Time{}
+	})
+	if err != nil {
+		r.log.Warn("refresher: could not release grant", "session", s.ID, "err", err)
+		return outcome{err: errors.Join(why, err)}
+	}
+	r.Notify(at)
+	return outcome{s: w, err: why}
+}
+
+// maxMerges bounds how often a write is re-applied onto a row that changed
+// for an unrelated reason.
+const maxMerges = 3
+
+// write applies change to the claimed row and compare-and-swaps it. When
+// the row changed meanwhile but is still leased by us with the same
+// refresh token (e.g. PATCH slid Expire), the change is re-applied to the
+// fresh row: only the write is repeated, never the token request. A row
+// that was deleted, revoked or rotated elsewhere is left alone.
+func (r *Refresher) write(ctx context.Context, base store.Session, change func(*store.Session)) (store.Session, error) {
+	s := base
+	change(&s)
+	err := r.store.CompareAndSwapSession(ctx, &s)
+	for i := 0; i < maxMerges && errors.Is(err, store.ErrConflict); i++ {
+		cur, gerr := r.store.GetSession(ctx, base.ID)
+		if gerr != nil {
+			return store.Session{}, gerr
+		}
+		if cur.LeaseOwner != base.LeaseOwner || !cur.LeaseUntil.Equal(base.LeaseUntil) ||
+			!bytes.Equal(cur.RefreshTokenSealed, base.RefreshTokenSealed) {
+			return cur, err
+		}
+		s = cur
+		change(&s)
+		err = r.store.CompareAndSwapSession(ctx, &s)
+	}
+	if err != nil {
+		return store.Session{}, err
+	}
+	return s, nil
+}
+
+// errorCode names a refresh error for logs and metric labels: the OAuth
+// error code, "verification_failed", or "" for network-level failures.
+func errorCode(err error) (code string, httpStatus int) {
+	var oe *providers.OAuthError
+	if errors.As(err, &oe) {
+		return oe.Code, oe.HTTPStatus
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		return re.ErrorCode, status
+	}
+	var ve *providers.VerificationError
+	if errors.As(err, &ve) {
+		return "verification_failed", 0
+	}
+	return "", 0
+}

@@ -1,0 +1,210 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+// storeOpTimeout bounds one scheduler query, so a hung database cannot
+// wedge the loop past shutdown.
+const storeOpTimeout = 10 * time.Second
+
+// Run refreshes due grants until ctx is done. It then stops claiming,
+// lets requests already sent finish (each bounded by Timeout), gives the
+// leases of claimed but unstarted grants back, and returns nil.
+func (r *Refresher) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("refresh: Run is already running")
+	}
+	stop := make(chan struct{})
+	defer func() {
+		close(stop)
+		r.wg.Wait()
+		r.running.Store(false)
+	}()
+	r.log.Info("token refresher started", "owner", r.owner, "concurrency", r.conc, "before_expiry", r.before)
+	fast := false
+	for ctx.Err() == nil {
+		wake, saturated, claimed := r.tick(ctx, stop, fast)
+		if ctx.Err() != nil {
+			break
+		}
+		if now := r.now(); claimed == 0 && !wake.IsZero() && !wake.After(now) {
+			// Due rows that could not be claimed (claimed elsewhere in
+			// between, or inconsistent): do not spin on them.
+			wake = now.Add(time.Second)
+		}
+		fast = saturated
+		if saturated {
+			// Every slot is busy and more grants are due: claim again
+			// as soon as one frees, without the full tick's queries.
+			select {
+			case <-ctx.Done():
+			case <-r.slotCh:
+			}
+			continue
+		}
+		r.sleep(ctx, wake)
+	}
+	r.log.Info("token refresher stopping", "in_flight", r.inflight.Load())
+	return nil
+}
+
+// tick counts and claims due grants, dispatches them, and returns when the
+// loop should wake next (zero: nothing scheduled). saturated reports that
+// every slot is busy while grants may still be due; claimed how many grants
+// were dispatched. A fast tick skips the due/overdue counts and goes
+// straight to claiming.
+func (r *Refresher) tick(ctx context.Context, stop <-chan struct{}, fast bool) (wake time.Time, saturated bool, claimed int) {
+	now := r.now()
+	if !fast {
+		due, err := r.countDue(ctx, now)
+		if err != nil {
+			return r.tickFailed(now, "count due grants", err), false, 0
+		}
+		r.m.due.Set(float64(due))
+		if due == 0 {
+			r.m.overdue.Set(0)
+			wake = r.next(ctx, now)
+			return wake, false, 0
+		}
+		over, err := r.countDue(ctx, now.Add(-overdueAfter))
+		if err != nil {
+			return r.tickFailed(now, "count overdue grants", err), false, 0
+		}
+		r.m.overdue.Set(float64(over))
+	}
+	for ctx.Err() == nil {
+		free := r.conc - int(r.inflight.Load())
+		if free <= 0 {
+			return time.Time{}, true, claimed
+		}
+		rows, err := r.claim(ctx, r.now(), free)
+		if err != nil {
+			return r.tickFailed(now, "claim due grants", err), false, claimed
+		}
+		for _, s := range rows {
+			r.dispatch(ctx, s, stop)
+		}
+		claimed += len(rows)
+		if len(rows) < free {
+			break
+		}
+	}
+	return r.next(ctx, now), false, claimed
+}
+
+func (r *Refresher) countDue(ctx context.Context, at time.Time) (int, error) {
+	qctx, cancel := context.WithTimeout(ctx, storeOpTimeout)
+	defer cancel()
+	return r.store.CountDue(qctx, at)
+}
+
+// claim is not cancelled with ctx: a claim that reached the database must
+// come back, so that its rows are dispatched (and, at shutdown, released)
+// instead of sitting leased until the lease runs out.
+func (r *Refresher) claim(ctx context.Context, now time.Time, limit int) ([]store.Session, error) {
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeOpTimeout)
+	defer cancel()
+	return r.store.ClaimDueGrants(qctx, r.owner, now, r.lease, limit)
+}
+
+func (r *Refresher) next(ctx context.Context, now time.Time) time.Time {
+	qctx, cancel := context.WithTimeout(ctx, storeOpTimeout)
+	defer cancel()
+	at, ok, err := r.store.NextRefreshAt(qctx)
+	if err != nil {
+		return r.tickFailed(now, "read next refresh time", err)
+	}
+	r.setStoreErr(nil)
+	if !ok {
+		return time.Time{}
+	}
+	return at
+}
+
+func (r *Refresher) tickFailed(now time.Time, what string, err error) time.Time {
+	if errors.Is(err, context.Canceled) {
+		return now
+	}
+	r.setStoreErr(err)
+	r.log.Error("refresher: "+what, "err", err)
+	return now.Add(min(r.poll, time.Second+r.jitter(time.Second)))
+}
+
+// sleep waits until wake (zero: no grant scheduled), a Notify for an
+// earlier time, PollInterval, or ctx. The poll is the safety net for grants
+// that other processes create, which this one hears of only from the store.
+func (r *Refresher) sleep(ctx context.Context, wake time.Time) {
+	for {
+		r.mu.Lock()
+		if at := r.notifyAt; !at.IsZero() && (wake.IsZero() || at.Before(wake)) {
+			wake = at
+		}
+		r.notifyAt = time.Time{}
+		now := r.now()
+		d := r.poll
+		if !wake.IsZero() {
+			d = min(d, wake.Sub(now))
+		}
+		if d <= 0 {
+			r.planned = time.Time{}
+			r.mu.Unlock()
+			return
+		}
+		r.planned = now.Add(d)
+		r.mu.Unlock()
+
+		t := r.newTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			r.clearPlanned()
+			return
+		case <-t.C():
+			r.clearPlanned()
+			return
+		case <-r.notifyCh:
+			t.Stop() // and loop: notifyAt is folded into wake above
+		}
+	}
+}
+
+func (r *Refresher) clearPlanned() {
+	r.mu.Lock()
+	r.planned = time.Time{}
+	r.mu.Unlock()
+}
+
+// dispatch hands one claimed grant to a worker goroutine. The loop only
+// claims as many grants as it has free slots, so this never blocks.
+func (r *Refresher) dispatch(ctx context.Context, s store.Session, stop <-chan struct{}) {
+	done := r.markActive(s.ID)
+	if done == nil {
+		// Our own worker still holds this grant (its lease ran out under
+		// it); leave the row to that worker's write.
+		r.log.Warn("refresher: grant claimed while still in progress here", "session", s.ID)
+		return
+	}
+	r.inflight.Add(1)
+	r.m.inflight.Inc()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() {
+			r.unmarkActive(s.ID, done)
+			r.inflight.Add(-1)
+			r.m.inflight.Dec()
+			select {
+			case r.slotCh <- struct{}{}:
+			default:
+			}
+		}()
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lease)
+		defer cancel()
+		r.refreshGrant(wctx, job{s: s, stop: stop})
+	}()
+}

@@ -1,0 +1,350 @@
+package refresh
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+// memStore is an in-memory store.Store with the lease and compare-and-swap
+// semantics store.go documents (checked by the storetest conformance
+// suite in memstore_conformance_test.go). Times are normalized as the SQL
+// backends keep them.
+type memStore struct {
+	mu         sync.Mutex
+	users      map[string]store.User
+	identities map[string]store.Identity // key: provider + "\x00" + uid
+	sessions   map[string]store.Session
+	flows      map[string]store.LoginFlow
+	tokens     []store.LoginToken
+	writes     int // successful CompareAndSwapSession calls
+}
+
+func newMemStore() *memStore {
+	return &memStore{
+		users: map[string]store.User{}, identities: map[string]store.Identity{},
+		sessions: map[string]store.Session{}, flows: map[string]store.LoginFlow{},
+	}
+}
+
+var _ store.Store = (*memStore)(nil)
+
+func norm(t time.Time) time.Time { return store.Normalize(t) }
+
+func copySession(s store.Session) store.Session {
+	s.SecretHash = slices.Clone(s.SecretHash)
+	s.AccessTokenSealed = slices.Clone(s.AccessTokenSealed)
+	s.RefreshTokenSealed = slices.Clone(s.RefreshTokenSealed)
+	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil} {
+		*t = norm(*t)
+	}
+	return s
+}
+
+func (m *memStore) Ping(context.Context) error { return nil }
+func (m *memStore) Close() error               { return nil }
+
+func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now = norm(now)
+	key := in.Provider + "\x00" + in.ProviderUID
+	id, ok := m.identities[key]
+	var u store.User
+	if ok {
+		u = m.users[id.UserID]
+	} else {
+		u = store.User{ID: store.NewID(), CreatedAt: now}
+		id = store.Identity{ID: store.NewID(), UserID: u.ID, Provider: in.Provider, ProviderUID: in.ProviderUID, CreatedAt: now}
+	}
+	if in.Email != "" {
+		u.Email, u.EmailVerified, id.Email = in.Email, in.EmailVerified, in.Email
+	}
+	if in.Name != "" {
+		u.Name = in.Name
+	}
+	u.UpdatedAt, u.AccessedAt, id.UpdatedAt = now, now, now
+	m.users[u.ID] = u
+	m.identities[key] = id
+	return u, nil
+}
+
+func (m *memStore) GetUser(_ context.Context, id string) (store.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return store.User{}, store.ErrNotFound
+	}
+	return u, nil
+}
+
+func (m *memStore) ListIdentities(_ context.Context, userID string) ([]store.Identity, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []store.Identity{}
+	for _, id := range m.identities {
+		if id.UserID == userID {
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+func (m *memStore) TouchUser(_ context.Context, id string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return store.ErrNotFound
+	}
+	u.AccessedAt = norm(now)
+	m.users[id] = u
+	return nil
+}
+
+func (m *memStore) CreateSession(_ context.Context, s *store.Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.sessions[s.ID]; dup {
+		return store.ErrConflict
+	}
+	s.Version = 1
+	m.sessions[s.ID] = copySession(*s)
+	return nil
+}
+
+func (m *memStore) GetSession(_ context.Context, id string) (store.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return store.Session{}, store.ErrNotFound
+	}
+	return copySession(s), nil
+}
+
+func (m *memStore) ListSessions(_ context.Context, userID string) ([]store.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []store.Session{}
+	for _, s := range m.sessions {
+		if s.UserID == userID {
+			out = append(out, copySession(s))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+func (m *memStore) DeleteSession(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.sessions[id]; !ok {
+		return store.ErrNotFound
+	}
+	delete(m.sessions, id)
+	return nil
+}
+
+func (m *memStore) DeleteUserSessions(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, s := range m.sessions {
+		if s.UserID == userID {
+			delete(m.sessions, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.sessions[s.ID]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if cur.Version != s.Version {
+		return store.ErrConflict
+	}
+	n := copySession(*s)
+	// Only the mutable fields are written.
+	cur.Expire, cur.UpdatedAt = n.Expire, n.UpdatedAt
+	cur.AccessTokenSealed, cur.RefreshTokenSealed, cur.AccessTokenExpiry = n.AccessTokenSealed, n.RefreshTokenSealed, n.AccessTokenExpiry
+	cur.RefreshAt, cur.RefreshFailures, cur.LeaseOwner, cur.LeaseUntil = n.RefreshAt, n.RefreshFailures, n.LeaseOwner, n.LeaseUntil
+	cur.Client, cur.EmailVerified = n.Client, n.EmailVerified
+	cur.Version++
+	m.sessions[s.ID] = cur
+	m.writes++
+	s.Version = cur.Version
+	return nil
+}
+
+func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, s := range m.sessions {
+		if s.Expire.Before(now) {
+			delete(m.sessions, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memStore) lease(s *store.Session, owner string, now time.Time, lease time.Duration) {
+	until := norm(now.Add(lease))
+	s.LeaseOwner, s.LeaseUntil, s.RefreshAt = owner, until, until
+	s.Version++
+}
+
+func (m *memStore) ClaimDueGrants(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []store.Session
+	for _, s := range m.sessions {
+		if !s.RefreshAt.IsZero() && !s.RefreshAt.After(now) && (s.LeaseUntil.IsZero() || !s.LeaseUntil.After(now)) {
+			due = append(due, s)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if !due[i].RefreshAt.Equal(due[j].RefreshAt) {
+			return due[i].RefreshAt.Before(due[j].RefreshAt)
+		}
+		return due[i].ID < due[j].ID
+	})
+	if len(due) > limit {
+		due = due[:max(limit, 0)]
+	}
+	out := make([]store.Session, 0, len(due))
+	for _, s := range due {
+		m.lease(&s, owner, now, lease)
+		m.sessions[s.ID] = s
+		out = append(out, copySession(s))
+	}
+	return out, nil
+}
+
+func (m *memStore) ClaimGrant(_ context.Context, id, owner string, now time.Time, lease time.Duration) (store.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return store.Session{}, store.ErrNotFound
+	}
+	if s.LeaseOwner != "" && s.LeaseOwner != owner && s.LeaseUntil.After(now) {
+		return store.Session{}, store.ErrLeased
+	}
+	m.lease(&s, owner, now, lease)
+	m.sessions[id] = s
+	return copySession(s), nil
+}
+
+func (m *memStore) NextRefreshAt(context.Context) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var next time.Time
+	for _, s := range m.sessions {
+		if !s.RefreshAt.IsZero() && (next.IsZero() || s.RefreshAt.Before(next)) {
+			next = s.RefreshAt
+		}
+	}
+	return next, !next.IsZero(), nil
+}
+
+func (m *memStore) CountDue(_ context.Context, now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, s := range m.sessions {
+		if !s.RefreshAt.IsZero() && !s.RefreshAt.After(now) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memStore) CreateFlow(_ context.Context, f store.LoginFlow) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.flows[f.ID]; dup {
+		return store.ErrConflict
+	}
+	f.CreatedAt, f.ExpiresAt = norm(f.CreatedAt), norm(f.ExpiresAt)
+	f.Scopes = slices.Clone(f.Scopes)
+	m.flows[f.ID] = f
+	return nil
+}
+
+func (m *memStore) ConsumeFlow(_ context.Context, id string, now time.Time) (store.LoginFlow, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.flows[id]
+	if !ok || !f.ExpiresAt.After(now) {
+		return store.LoginFlow{}, store.ErrNotFound
+	}
+	delete(m.flows, id)
+	return f, nil
+}
+
+func (m *memStore) CreateLoginToken(_ context.Context, t store.LoginToken) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t.ExpiresAt = norm(t.ExpiresAt)
+	t.SecretHash = slices.Clone(t.SecretHash)
+	t.Session = copySession(t.Session)
+	m.tokens = append(m.tokens, t)
+	return nil
+}
+
+func (m *memStore) ConsumeLoginToken(_ context.Context, userID string, secretHash []byte, now time.Time) (store.LoginToken, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, t := range m.tokens {
+		if t.UserID == userID && bytes.Equal(t.SecretHash, secretHash) {
+			m.tokens = slices.Delete(m.tokens, i, i+1)
+			if !t.ExpiresAt.After(now) {
+				return store.LoginToken{}, store.ErrNotFound
+			}
+			return t, nil
+		}
+	}
+	return store.LoginToken{}, store.ErrNotFound
+}
+
+func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, f := range m.flows {
+		if !f.ExpiresAt.After(now) {
+			delete(m.flows, id)
+			n++
+		}
+	}
+	kept := m.tokens[:0]
+	for _, t := range m.tokens {
+		if t.ExpiresAt.After(now) {
+			kept = append(kept, t)
+		} else {
+			n++
+		}
+	}
+	m.tokens = kept
+	return n, nil
+}

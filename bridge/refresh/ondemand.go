@@ -1,0 +1,159 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+// flight is one on-demand refresh shared by concurrent callers.
+type flight struct {
+	done    chan struct{}
+	s       store.Session
+	err     error
+	waiters int
+}
+
+// RefreshNow refreshes one session's grant now, whether or not it is due
+// (PATCH /v1/account/sessions/{id}), and returns the session as stored
+// afterwards. Concurrent calls for the same session in this process share
+// one refresh. When another process (or this process's loop) is refreshing
+// the grant, it waits for that refresh and returns its result instead of
+// sending a second request. ctx bounds only the caller's wait: the refresh
+// itself runs detached, bounded by Timeout, so a caller that gives up
+// cannot leave a rotated refresh token unsaved.
+//
+// A session without a refresh token is returned unchanged. Errors:
+// store.ErrNotFound (also matched by ErrSessionEnded) when the session is
+// gone or was ended by a permanent error; ErrGrantRevoked (keep_session)
+// with the stripped session; a transient provider error, ErrCircuitOpen,
+// ErrRateLimited or ErrBusy together with the session as it stands.
+func (r *Refresher) RefreshNow(ctx context.Context, sessionID string) (store.Session, error) {
+	r.mu.Lock()
+	f := r.flights[sessionID]
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		r.flights[sessionID] = f
+		go r.runFlight(context.WithoutCancel(ctx), sessionID, f)
+	}
+	f.waiters++
+	r.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		r.mu.Lock()
+		f.waiters--
+		r.mu.Unlock()
+		return store.Session{}, ctx.Err()
+	case <-f.done:
+		return cloneSession(f.s), f.err
+	}
+}
+
+func (r *Refresher) runFlight(ctx context.Context, id string, f *flight) {
+	ctx, cancel := context.WithTimeout(ctx, r.lease+r.timeout)
+	defer cancel()
+	f.s, f.err = r.refreshNow(ctx, id)
+	r.mu.Lock()
+	delete(r.flights, id)
+	r.mu.Unlock()
+	close(f.done)
+}
+
+// flightWaiters reports how many callers wait on the flight for id (tests).
+func (r *Refresher) flightWaiters(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := r.flights[id]; f != nil {
+		return f.waiters
+	}
+	return 0
+}
+
+func (r *Refresher) refreshNow(ctx context.Context, id string) (store.Session, error) {
+	for attempt := 0; ; attempt++ {
+		cur, err := r.store.GetSession(ctx, id)
+		if err != nil {
+			return store.Session{}, err
+		}
+		if len(cur.RefreshTokenSealed) == 0 {
+			return cur, nil
+		}
+		if done := r.activeChan(id); done != nil {
+			// This process's loop is refreshing the grant right now.
+			if r.testWaiting != nil {
+				r.testWaiting(id)
+			}
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return cur, ctx.Err()
+			}
+			return r.store.GetSession(ctx, id)
+		}
+		claimed, err := r.store.ClaimGrant(ctx, id, r.nowOwner, r.now(), r.lease)
+		if errors.Is(err, store.ErrLeased) {
+			if attempt >= 2 {
+				return cur, ErrBusy
+			}
+			if r.testWaiting != nil {
+				r.testWaiting(id)
+			}
+			s, released, err := r.awaitLease(ctx, id)
+			if err != nil || released {
+				return s, err
+			}
+			continue // the lease ran out without a write: claim it ourselves
+		}
+		if err != nil {
+			return store.Session{}, err
+		}
+		if done := r.markActive(id); done != nil {
+			defer r.unmarkActive(id, done)
+		}
+		restore := r.now() // unknown: due now, the loop will take it
+		if claimed.Version == cur.Version+1 {
+			restore = cur.RefreshAt
+		}
+		out := r.refreshGrant(ctx, job{s: claimed, onDemand: true, restoreAt: restore})
+		return out.s, out.err
+	}
+}
+
+// awaitLease polls the session, with short growing pauses, until whoever
+// holds its lease releases it (released=true, s is the fresh row) or the
+// lease runs out (released=false).
+func (r *Refresher) awaitLease(ctx context.Context, id string) (s store.Session, released bool, err error) {
+	delay := 20 * time.Millisecond
+	for {
+		t := r.newTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return store.Session{}, false, ctx.Err()
+		case <-t.C():
+		}
+		s, err := r.store.GetSession(ctx, id)
+		if err != nil {
+			return store.Session{}, false, err
+		}
+		if s.LeaseOwner == "" {
+			return s, true, nil
+		}
+		if !r.now().Before(s.LeaseUntil) {
+			return s, false, nil
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
+// cloneSession copies the byte slices so callers sharing a flight cannot
+// affect one another.
+func cloneSession(s store.Session) store.Session {
+	s.SecretHash = slices.Clone(s.SecretHash)
+	s.AccessTokenSealed = slices.Clone(s.AccessTokenSealed)
+	s.RefreshTokenSealed = slices.Clone(s.RefreshTokenSealed)
+	return s
+}

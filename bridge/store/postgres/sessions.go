@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+// CreateSession implements store.Sessions.
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
+	row := *sess
+	row.Version = 1
+	n := strings.Count(sessionCols, ",") + 1
+	if _, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES ("+placeholders(n)+")", sessionArgs(&row)...); err != nil {
+		return fmt.Errorf("postgres: create session: %w", err)
+	}
+	sess.Version = 1
+	return nil
+}
+
+// GetSession implements store.Sessions.
+func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
+	sess, err := scanSession(s.pool.QueryRow(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Session{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("postgres: get session: %w", err)
+	}
+	return sess, nil
+}
+
+// ListSessions implements store.Sessions.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+sessionCols+" FROM sessions WHERE user_id = $1 ORDER BY created_at, id", userID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list sessions: %w", err)
+	}
+	list, err := scanSessions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list sessions: %w", err)
+	}
+	return list, nil
+}
+
+// DeleteSession implements store.Sessions.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("postgres: delete session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUserSessions implements store.Sessions.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE user_id = $1", userID)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete user sessions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// CompareAndSwapSession implements store.Sessions. The version check and
+// the write are one UPDATE; a concurrent writer of the same row makes it
+// wait and then re-check the version against the committed row.
+func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) error {
+	c := &sess.Client
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET
+		expire = $1, updated_at = $2, access_token_sealed = $3, refresh_token_sealed = $4,
+		access_token_expiry = $5, refresh_at = $6, refresh_failures = $7, lease_owner = $8, lease_until = $9,
+		email_verified = $10, ip = $11, os_code = $12, os_name = $13, os_version = $14, client_type = $15,
+		client_code = $16, client_name = $17, client_version = $18, client_engine = $19,
+		client_engine_version = $20, device_name = $21, device_brand = $22, device_model = $23,
+		country_code = $24, country_name = $25, version = version + 1
+		WHERE id = $26 AND version = $27`,
+		ts(sess.Expire), ts(sess.UpdatedAt), blob(sess.AccessTokenSealed), blob(sess.RefreshTokenSealed),
+		ts(sess.AccessTokenExpiry), ts(sess.RefreshAt), sess.RefreshFailures, sess.LeaseOwner,
+		ts(sess.LeaseUntil), sess.EmailVerified, c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType,
+		c.ClientCode, c.ClientName, c.ClientVersion, c.ClientEngine, c.ClientEngineVersion, c.DeviceName,
+		c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, sess.ID, sess.Version)
+	if err != nil {
+		return fmt.Errorf("postgres: compare-and-swap session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.missingOr(ctx, sess.ID, store.ErrConflict)
+	}
+	sess.Version++
+	return nil
+}
+
+// missingOr tells apart the two reasons a conditional write on a session
+// matched no row: ErrNotFound when the row is gone, otherwise ifPresent.
+func (s *Store) missingOr(ctx context.Context, id string, ifPresent error) error {
+	var one int
+	err := s.pool.QueryRow(ctx, "SELECT 1 FROM sessions WHERE id = $1", id).Scan(&one)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return ifPresent
+}
+
+// DeleteExpiredSessions implements store.Sessions.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE expire < $1", ts(now))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete expired sessions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

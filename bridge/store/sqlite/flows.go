@@ -1,0 +1,118 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/internal/codec"
+)
+
+// CreateFlow implements store.Flows.
+func (s *Store) CreateFlow(ctx context.Context, f store.LoginFlow) error {
+	_, err := s.exec(ctx, `INSERT INTO login_flows (id, provider, mode, success, failure, scopes, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.Provider, f.Mode, f.Success, f.Failure, codec.EncodeScopes(f.Scopes), micros(f.CreatedAt), f.ExpiresAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("sqlite: create flow: %w", err)
+	}
+	return nil
+}
+
+// ConsumeFlow implements store.Flows. The single DELETE ... RETURNING is
+// atomic, so of many concurrent consumers exactly one gets the row. An
+// expired flow is deleted as well, but reported as absent.
+func (s *Store) ConsumeFlow(ctx context.Context, id string, now time.Time) (store.LoginFlow, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var (
+		f                store.LoginFlow
+		scopes           string
+		created, expires sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, `DELETE FROM login_flows WHERE id = ?
+		RETURNING id, provider, mode, success, failure, scopes, created_at, expires_at`, id).
+		Scan(&f.ID, &f.Provider, &f.Mode, &f.Success, &f.Failure, &scopes, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.LoginFlow{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.LoginFlow{}, fmt.Errorf("sqlite: consume flow: %w", err)
+	}
+	f.CreatedAt, f.ExpiresAt = fromMicros(created), fromMicros(expires)
+	if !now.Before(f.ExpiresAt) {
+		return store.LoginFlow{}, store.ErrNotFound
+	}
+	if f.Scopes, err = codec.DecodeScopes(scopes); err != nil {
+		return store.LoginFlow{}, fmt.Errorf("sqlite: consume flow: %w", err)
+	}
+	return f, nil
+}
+
+// CreateLoginToken implements store.Flows.
+func (s *Store) CreateLoginToken(ctx context.Context, t store.LoginToken) error {
+	sess, err := codec.EncodeSession(t.Session)
+	if err != nil {
+		return fmt.Errorf("sqlite: create login token: %w", err)
+	}
+	if _, err := s.exec(ctx, "INSERT INTO login_tokens (secret_hash, user_id, expires_at, session) VALUES (?, ?, ?, ?)",
+		t.SecretHash, t.UserID, t.ExpiresAt.UnixMicro(), sess); err != nil {
+		return fmt.Errorf("sqlite: create login token: %w", err)
+	}
+	return nil
+}
+
+// ConsumeLoginToken implements store.Flows like ConsumeFlow. A wrong
+// userID leaves the token in place.
+func (s *Store) ConsumeLoginToken(ctx context.Context, userID string, secretHash []byte, now time.Time) (store.LoginToken, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var (
+		t       store.LoginToken
+		expires int64
+		sess    []byte
+	)
+	err := s.db.QueryRowContext(ctx, `DELETE FROM login_tokens WHERE secret_hash = ? AND user_id = ?
+		RETURNING secret_hash, user_id, expires_at, session`, secretHash, userID).
+		Scan(&t.SecretHash, &t.UserID, &expires, &sess)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.LoginToken{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.LoginToken{}, fmt.Errorf("sqlite: consume login token: %w", err)
+	}
+	t.ExpiresAt = time.UnixMicro(expires).UTC()
+	if !now.Before(t.ExpiresAt) {
+		return store.LoginToken{}, store.ErrNotFound
+	}
+	if t.Session, err = codec.DecodeSession(sess); err != nil {
+		return store.LoginToken{}, fmt.Errorf("sqlite: consume login token: %w", err)
+	}
+	return t, nil
+}
+
+// DeleteExpiredFlows implements store.Flows.
+func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
+	var total int
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{"DELETE FROM login_flows WHERE expires_at <= ?", "DELETE FROM login_tokens WHERE expires_at <= ?"} {
+			res, err := tx.ExecContext(ctx, q, now.UnixMicro())
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete expired flows: %w", err)
+	}
+	return total, nil
+}

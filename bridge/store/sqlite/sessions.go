@@ -1,0 +1,137 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+// CreateSession implements store.Sessions.
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
+	row := *sess
+	row.Version = 1
+	placeholders := strings.Repeat("?, ", strings.Count(sessionCols, ",")) + "?"
+	if _, err := s.exec(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES ("+placeholders+")", sessionArgs(&row)...); err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	sess.Version = 1
+	return nil
+}
+
+// GetSession implements store.Sessions.
+func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
+	sess, err := scanSession(s.getSession.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Session{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Session{}, fmt.Errorf("sqlite: get session: %w", err)
+	}
+	return sess, nil
+}
+
+// ListSessions implements store.Sessions.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+sessionCols+" FROM sessions WHERE user_id = ? ORDER BY created_at, id", userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+	}
+	list, err := scanSessions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions: %w", err)
+	}
+	return list, nil
+}
+
+// DeleteSession implements store.Sessions.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	n, err := s.exec(ctx, "DELETE FROM sessions WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete session: %w", err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteUserSessions implements store.Sessions.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	n, err := s.exec(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete user sessions: %w", err)
+	}
+	return n, nil
+}
+
+// CompareAndSwapSession implements store.Sessions.
+func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) error {
+	c := &sess.Client
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET
+			expire = ?, updated_at = ?, access_token_sealed = ?, refresh_token_sealed = ?,
+			access_token_expiry = ?, refresh_at = ?, refresh_failures = ?, lease_owner = ?, lease_until = ?,
+			email_verified = ?, ip = ?, os_code = ?, os_name = ?, os_version = ?, client_type = ?,
+			client_code = ?, client_name = ?, client_version = ?, client_engine = ?,
+			client_engine_version = ?, device_name = ?, device_brand = ?, device_model = ?,
+			country_code = ?, country_name = ?, version = version + 1
+			WHERE id = ? AND version = ?`,
+			micros(sess.Expire), micros(sess.UpdatedAt), blob(sess.AccessTokenSealed), blob(sess.RefreshTokenSealed),
+			micros(sess.AccessTokenExpiry), micros(sess.RefreshAt), sess.RefreshFailures, sess.LeaseOwner,
+			micros(sess.LeaseUntil), sess.EmailVerified, c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType,
+			c.ClientCode, c.ClientName, c.ClientVersion, c.ClientEngine, c.ClientEngineVersion, c.DeviceName,
+			c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, sess.ID, sess.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		return missingOr(ctx, tx, sess.ID, store.ErrConflict)
+	})
+	if err != nil {
+		return wrap("compare-and-swap session", err)
+	}
+	sess.Version++
+	return nil
+}
+
+// missingOr tells apart the two reasons a conditional write on a session
+// matched no row: ErrNotFound when the row is gone, otherwise ifPresent.
+// It runs inside the write's transaction, so the answer is exact.
+func missingOr(ctx context.Context, tx *sql.Tx, id string, ifPresent error) error {
+	var one int
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM sessions WHERE id = ?", id).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return err
+	}
+	return ifPresent
+}
+
+// wrap prefixes unexpected errors and returns the store's sentinel errors
+// bare, so that messages stay short where callers branch on them.
+func wrap(op string, err error) error {
+	for _, sentinel := range []error{store.ErrNotFound, store.ErrConflict, store.ErrLeased} {
+		if err == sentinel {
+			return err
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// DeleteExpiredSessions implements store.Sessions.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.exec(ctx, "DELETE FROM sessions WHERE expire < ?", micros(now))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete expired sessions: %w", err)
+	}
+	return n, nil
+}

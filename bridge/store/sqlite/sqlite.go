@@ -1,0 +1,195 @@
+// Package sqlite is the embedded store.Store backend, on the pure-Go
+// modernc.org/sqlite driver, for single-host deployments and development.
+//
+// Several processes may share one database file (serve and a separate
+// refresh daemon): every guarantee of store.Store comes from SQLite's
+// locking, never from in-process state. Writes run in BEGIN IMMEDIATE
+// transactions, which take the database's single write lock up front, so
+// a read-then-write (a claim, a consume, an upsert) cannot interleave
+// with another process's. The in-process mutex only spares goroutines of
+// one process from spinning in SQLite's busy handler against each other.
+//
+// Times are stored as INTEGER Unix microseconds (store.Precision) and
+// returned in UTC; NULL stands for the zero time.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// params are applied by the driver to every pooled connection: pragmas
+// set with PRAGMA statements would reach only the one connection that ran
+// them. _txlock=immediate makes every BeginTx a BEGIN IMMEDIATE.
+const params = "?_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=1&_synchronous=NORMAL&_txlock=immediate"
+
+// Store is a store.Store on one SQLite database file.
+type Store struct {
+	db   *sql.DB
+	path string
+	// wmu serializes this process's writers (see the package comment).
+	wmu sync.Mutex
+	// Hot reads are prepared once: compiling the statement is about half
+	// the cost of a GetSession otherwise.
+	getSession, getUser, nextRefresh *sql.Stmt
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at dsn, a file path
+// optionally prefixed with "file:", and migrates it. The parent directory
+// is created 0700 and the database files are kept 0600: they hold sealed
+// tokens and session hashes. Open fails with store.ErrSchemaTooNew when
+// a newer sessionbridge has migrated the file.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	path := strings.TrimPrefix(dsn, "file:")
+	switch {
+	case path == "":
+		return nil, errors.New("sqlite: empty database path")
+	case strings.ContainsRune(path, '?'):
+		return nil, fmt.Errorf("sqlite: database path %q must be a plain file path without '?' options", path)
+	case strings.HasPrefix(path, ":memory:"):
+		return nil, errors.New("sqlite: in-memory databases are not supported; give a file path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create database directory: %w", err)
+	}
+	// Create the file ourselves so it never exists with the umask's mode;
+	// SQLite gives -wal and -shm the database file's permissions.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("sqlite: open database file: %w", err)
+	}
+	db, err := sql.Open("sqlite", path+params)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.init(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	if err := s.connect(ctx); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&s.getSession, "SELECT " + sessionCols + " FROM sessions WHERE id = ?"},
+		{&s.getUser, "SELECT " + userCols + " FROM users WHERE id = ?"},
+		{&s.nextRefresh, nextQuery},
+	} {
+		stmt, err := s.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	// Files that existed before (or that an older version created) are
+	// tightened too.
+	for _, p := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sqlite: restrict permissions of %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// connect opens the first connection. Switching a new file to WAL needs
+// an exclusive lock, and SQLite reports SQLITE_BUSY at once, without its
+// busy handler, when processes starting together convert the file at the
+// same moment. Retrying for about the busy timeout resolves that race;
+// once the file is in WAL mode new connections do not need the lock.
+func (s *Store) connect(ctx context.Context) error {
+	const attempts, pause = 250, 20 * time.Millisecond
+	for i := 0; ; i++ {
+		err := s.db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || i == attempts || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Ping reports whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	for _, stmt := range []*sql.Stmt{s.getSession, s.getUser, s.nextRefresh} {
+		if stmt != nil {
+			_ = stmt.Close()
+		}
+	}
+	return s.db.Close()
+}
+
+// write runs fn in a BEGIN IMMEDIATE transaction, holding the process's
+// writer mutex, and commits when fn returns nil.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// exec runs one autocommit write statement under the writer mutex and
+// returns the number of rows it changed.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

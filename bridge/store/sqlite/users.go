@@ -1,0 +1,124 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+const userCols = "id, created_at, updated_at, name, email, email_verified, accessed_at"
+
+func scanUser(r scanner) (store.User, error) {
+	var (
+		u                          store.User
+		created, updated, accessed sql.NullInt64
+	)
+	if err := r.Scan(&u.ID, &created, &updated, &u.Name, &u.Email, &u.EmailVerified, &accessed); err != nil {
+		return store.User{}, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.AccessedAt = fromMicros(created), fromMicros(updated), fromMicros(accessed)
+	return u, nil
+}
+
+// UpsertIdentity implements store.Users. The lookup and the insert run in
+// one immediate transaction, so racing first logins of one account across
+// processes end with a single user.
+func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
+	var u store.User
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var identityID, userID string
+		err := tx.QueryRowContext(ctx, "SELECT id, user_id FROM identities WHERE provider = ? AND provider_uid = ?",
+			in.Provider, in.ProviderUID).Scan(&identityID, &userID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			userID = store.NewID()
+			if _, err := tx.ExecContext(ctx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+				userID, micros(now), micros(now), in.Name, in.Email, in.EmailVerified, micros(now)); err != nil {
+				return fmt.Errorf("insert user: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO identities (id, user_id, provider, provider_uid, email, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				store.NewID(), userID, in.Provider, in.ProviderUID, in.Email, micros(now), micros(now)); err != nil {
+				return fmt.Errorf("insert identity: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("find identity: %w", err)
+		default:
+			// Empty values keep what is stored: some providers send the
+			// name or email only on the first login.
+			if _, err := tx.ExecContext(ctx, `UPDATE identities SET updated_at = ?,
+				email = CASE WHEN ? = '' THEN email ELSE ? END WHERE id = ?`,
+				micros(now), in.Email, in.Email, identityID); err != nil {
+				return fmt.Errorf("update identity: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, accessed_at = ?,
+				name = CASE WHEN ? = '' THEN name ELSE ? END,
+				email = CASE WHEN ? = '' THEN email ELSE ? END,
+				email_verified = CASE WHEN ? = '' THEN email_verified ELSE ? END
+				WHERE id = ?`,
+				micros(now), micros(now), in.Name, in.Name, in.Email, in.Email, in.Email, in.EmailVerified, userID); err != nil {
+				return fmt.Errorf("update user: %w", err)
+			}
+		}
+		u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", userID))
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("sqlite: upsert identity: %w", err)
+	}
+	return u, nil
+}
+
+// GetUser implements store.Users.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	u, err := scanUser(s.getUser.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.User{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("sqlite: get user: %w", err)
+	}
+	return u, nil
+}
+
+// ListIdentities implements store.Users, oldest identity first.
+func (s *Store) ListIdentities(ctx context.Context, userID string) ([]store.Identity, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, user_id, provider, provider_uid, email, created_at, updated_at
+		FROM identities WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list identities: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Identity
+	for rows.Next() {
+		var (
+			i                store.Identity
+			created, updated sql.NullInt64
+		)
+		if err := rows.Scan(&i.ID, &i.UserID, &i.Provider, &i.ProviderUID, &i.Email, &created, &updated); err != nil {
+			return nil, fmt.Errorf("sqlite: list identities: %w", err)
+		}
+		i.CreatedAt, i.UpdatedAt = fromMicros(created), fromMicros(updated)
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list identities: %w", err)
+	}
+	return out, nil
+}
+
+// TouchUser implements store.Users.
+func (s *Store) TouchUser(ctx context.Context, id string, now time.Time) error {
+	n, err := s.exec(ctx, "UPDATE users SET accessed_at = ? WHERE id = ?", micros(now), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: touch user: %w", err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/app"
+	"github.com/sessionbridge/sessionbridge/bridge/config"
+)
+
+const serveUsage = `Usage: sessionbridge serve [--config FILE] [--listen ADDR]
+
+Serves the Appwrite-compatible API, the login and account pages and (unless refresh.enabled
+is false) the token refresher. Without --config and SESSIONBRIDGE_CONFIG it starts in
+development mode: SQLite under ./sessionbridge-data/, generated keys, and a fake OpenID
+provider "dev" on loopback.
+
+`
+
+// shutdownGrace bounds how long in-flight requests and refreshes may take
+// to finish after SIGINT/SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+// devDataDir is where development mode keeps its database and keys.
+const devDataDir = "sessionbridge-data"
+
+func cmdServe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", serveUsage, stdout, stderr)
+	path := fs.String("config", "", "configuration file (default $SESSIONBRIDGE_CONFIG; none: development mode)")
+	listen := fs.String("listen", "", "listen address, overriding the configuration's listen")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var cfg *config.Config
+	var closeDev func()
+	if file := configPath(*path); file != "" {
+		var err error
+		if cfg, err = loadConfig(file); err != nil {
+			return err
+		}
+		if *listen != "" {
+			cfg.Listen = *listen
+		}
+	} else {
+		cfg = config.Dev(*listen)
+		cfg.Store.DSN = filepath.Join(devDataDir, "sessionbridge.db")
+		log := newLogger(cfg, stderr)
+		iss, err := app.PrepareDev(cfg, devDataDir, log)
+		if err != nil {
+			return err
+		}
+		closeDev = func() { _ = iss.Close() }
+		defer closeDev()
+	}
+	log := newLogger(cfg, stderr)
+	if cfg.Dev {
+		log.Warn("DEVELOPMENT MODE: no configuration given; using a fake OpenID provider \"dev\", generated keys in ./" + devDataDir + " and SQLite. Do not use this in production.")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	a, err := app.Build(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("sessionbridge listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"project", cfg.Project, "store", cfg.Store.Driver, "refresher", cfg.Refresh.RefreshEnabled(), "dev", cfg.Dev)
+	if cfg.Dev {
+		fmt.Fprintf(stderr, "\n  sessionbridge development mode: open %s/ and sign in with \"dev\"\n\n", cfg.PublicURL)
+	}
+	return runUntilSignal(ctx, log, srv, ln, a, cfg.Refresh.RefreshEnabled())
+}
+
+// runUntilSignal serves until ctx ends, then stops accepting, lets
+// in-flight requests and refreshes finish within shutdownGrace, and returns.
+func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Listener, a *app.App, refresher bool) error {
+	refreshCtx, stopRefresh := context.WithCancel(context.Background())
+	defer stopRefresh()
+	var wg sync.WaitGroup
+	if refresher {
+		wg.Go(func() {
+			if err := a.Refresher.Run(refreshCtx); err != nil {
+				log.Error("refresher stopped", "err", err)
+			}
+		})
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	var err error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: no new requests; finishing in-flight work", "grace", shutdownGrace)
+	case err = <-serveErr:
+	}
+	graceCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if shutErr := srv.Shutdown(graceCtx); shutErr != nil {
+		log.Warn("in-flight requests cut off at the end of the grace period", "err", shutErr)
+	}
+	stopRefresh()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-graceCtx.Done():
+		log.Warn("refresher did not stop within the grace period")
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
+
+// newLogger builds the process logger from the log section.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.Log.Level)))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// pingStore opens the configured store and checks it answers.
+func pingStore(ctx context.Context, cfg *config.Config) error {
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Ping(ctx)
+}

@@ -1,0 +1,192 @@
+package oauth2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/sessionbridge/sessionbridge/providers"
+)
+
+// errNoRefreshToken is the cause when Refresh is called without a token.
+var errNoRefreshToken = errors.New("no refresh token to send")
+
+// Exchange redeems the callback's code with one token request (with the
+// PKCE verifier), reads the identity through the claims mapping and the
+// hooks, and returns tokens and identity.
+func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req providers.AuthRequest) (*providers.Login, error) {
+	if cb.Code == "" {
+		return nil, &providers.VerificationError{Check: "code", Err: errors.New("the callback carries no authorization code")}
+	}
+	if p.cfg.PKCE && req.CodeVerifier == "" {
+		return nil, errors.New("oauth2: PKCE is enabled but the login has no code verifier")
+	}
+	secret, err := p.clientSecret()
+	if err != nil {
+		return nil, err
+	}
+	conf := p.oauth2Config(req.RedirectURL, secret, p.cfg.TokenURL)
+	var opts []oauth2.AuthCodeOption
+	if p.cfg.PKCE {
+		opts = append(opts, oauth2.VerifierOption(req.CodeVerifier))
+	}
+	rec := &responseRecord{}
+	tok, err := conf.Exchange(withRecord(ctx, p.tokenClient, rec), cb.Code, opts...)
+	if err != nil {
+		return nil, p.tokenError(err, rec, cb.Code, req.CodeVerifier)
+	}
+	tokenDoc, formDoc := decodeTokenBody(rec)
+
+	api := &API{client: p.apiClient, accessToken: tok.AccessToken, clientID: p.cfg.ClientID, headers: p.cfg.UserinfoHeaders,
+		secrets: []string{tok.AccessToken, p.cfg.ClientSecret}}
+	var userinfo any
+	if p.cfg.UserinfoURL != "" {
+		method := strings.ToUpper(p.cfg.UserinfoMethod)
+		if method == "" {
+			method = http.MethodGet
+		}
+		userinfo, err = api.Do(ctx, method, p.cfg.UserinfoURL, nil)
+		if err != nil {
+			return nil, asVerification("userinfo", err)
+		}
+	}
+	var tokenAny any = tokenDoc
+	if tokenDoc == nil && formDoc != nil {
+		m := make(map[string]any, len(formDoc))
+		for k := range formDoc {
+			m[k] = formDoc.Get(k)
+		}
+		tokenAny = m
+	}
+	doc := userinfo
+	if p.cfg.UserinfoURL == "" {
+		doc = tokenAny
+	}
+	c := p.cfg.Claims
+	ident := providers.Identity{
+		Subject: Extract(doc, tokenAny, c.UID),
+		Email:   Extract(doc, tokenAny, c.Email),
+		Name:    Extract(doc, tokenAny, c.Name),
+	}
+	if c.EmailVerified != "" {
+		ident.EmailVerified = ParseBool(Extract(doc, tokenAny, c.EmailVerified))
+	}
+	in := IdentityInput{Token: tokenDoc, FormToken: formDoc, Userinfo: userinfo, UserinfoURL: p.cfg.UserinfoURL,
+		Callback: cb, Request: req, ClientID: p.cfg.ClientID, API: api, Now: p.now()}
+	for _, h := range p.cfg.Hooks {
+		if ih, ok := h.(IdentityHook); ok {
+			if err := ih.CompleteIdentity(ctx, in, &ident); err != nil {
+				return nil, asVerification("identity", err)
+			}
+		}
+	}
+	if ident.Subject == "" {
+		return nil, &providers.VerificationError{Check: "uid", Err: fmt.Errorf("the provider's answer has no value at claims.uid %q", c.UID)}
+	}
+	if ident.Email == "" {
+		ident.EmailVerified = false
+	}
+	t := p.token(tok, p.loginScopes(req.Scopes))
+	return &providers.Login{Token: t, Identity: ident}, nil
+}
+
+// Refresh sends one refresh_token grant, or none at all when the provider
+// does not support refresh (a permanent unsupported_grant_type error).
+// When the answer has no new refresh token, the one sent is kept.
+func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*providers.Token, error) {
+	if !p.cfg.Refresh {
+		return nil, &providers.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("provider %q does not support refreshing tokens", p.cfg.Key)}
+	}
+	if req.RefreshToken == "" {
+		return nil, &providers.OAuthError{Code: "invalid_request", Description: "no refresh token", Err: errNoRefreshToken}
+	}
+	secret, err := p.clientSecret()
+	if err != nil {
+		return nil, err
+	}
+	tokenURL := p.cfg.TokenURL
+	if p.cfg.RefreshURL != "" {
+		tokenURL = p.cfg.RefreshURL
+	}
+	conf := p.oauth2Config("", secret, tokenURL)
+	rec := &responseRecord{}
+	// An expired token without an access token makes the TokenSource
+	// refresh at once; with an explicit AuthStyle x/oauth2 sends exactly
+	// one request, and the token client never follows redirects.
+	src := conf.TokenSource(withRecord(ctx, p.tokenClient, rec), &oauth2.Token{RefreshToken: req.RefreshToken, Expiry: time.Unix(1, 0)})
+	tok, err := src.Token()
+	if err != nil {
+		return nil, p.tokenError(err, rec, req.RefreshToken)
+	}
+	t := p.token(tok, nil)
+	return &t, nil
+}
+
+// clientSecret returns the hook's secret when a ClientSecretHook exists
+// (nil otherwise: the configured one is used).
+func (p *Provider) clientSecret() (*string, error) {
+	for _, h := range p.cfg.Hooks {
+		if cs, ok := h.(ClientSecretHook); ok {
+			s, err := cs.ClientSecret(p.now())
+			if err != nil {
+				return nil, &providers.OAuthError{Code: "invalid_client", Description: "cannot build the client secret", Err: err}
+			}
+			return &s, nil
+		}
+	}
+	return nil, nil
+}
+
+// decodeTokenBody decodes the recorded token answer: JSON with exact
+// numbers, or a form-encoded body.
+func decodeTokenBody(rec *responseRecord) (map[string]any, url.Values) {
+	mt, _, _ := mime.ParseMediaType(rec.contentType)
+	if mt == "application/x-www-form-urlencoded" || mt == "text/plain" {
+		if v, err := url.ParseQuery(string(rec.body)); err == nil {
+			return nil, v
+		}
+		return nil, nil
+	}
+	if doc, err := DecodeJSON(rec.body); err == nil {
+		if m, ok := doc.(map[string]any); ok {
+			return m, nil
+		}
+	}
+	return nil, nil
+}
+
+// token converts an x/oauth2 token. Expiry comes from expires_in with the
+// injected clock and stays zero when the provider sent none. Scopes are the
+// granted ones when the answer lists them, else the requested ones.
+func (p *Provider) token(tok *oauth2.Token, requested []string) providers.Token {
+	t := providers.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Scopes: requested}
+	if id, ok := tok.Extra("id_token").(string); ok {
+		t.IDToken = id
+	}
+	secs := tok.ExpiresIn
+	if secs == 0 {
+		switch v := tok.Extra("expires_in").(type) {
+		case int64:
+			secs = v
+		case float64:
+			secs = int64(v)
+		case string:
+			secs, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	if secs > 0 {
+		t.Expiry = p.now().Add(time.Duration(secs) * time.Second)
+	}
+	if s, ok := tok.Extra("scope").(string); ok && strings.TrimSpace(s) != "" {
+		t.Scopes = strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
+	}
+	return t
+}

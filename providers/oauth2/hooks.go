@@ -1,0 +1,56 @@
+package oauth2
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/providers"
+)
+
+// The interfaces below are the quirk points of the generic provider. A
+// preset hook implements only those it needs, and each implementation
+// asserts them at compile time (var _ AuthURLHook = ...), so a quirk is a
+// small type in its own file rather than a flag in Config.
+
+// AuthURLHook adds per-login parameters to the authorization URL (Apple's
+// response_mode=form_post and nonce).
+type AuthURLHook interface {
+	AuthURLParams(req providers.AuthRequest) url.Values
+}
+
+// ClientSecretHook supplies the client secret for each token request,
+// for providers whose secret is a short-lived signed assertion (Apple).
+type ClientSecretHook interface {
+	ClientSecret(now time.Time) (string, error)
+}
+
+// TokenResponseHook rewrites a successful token answer before it is parsed,
+// for providers whose answer is not RFC 6749 shaped (Yammer nests the
+// access token in an object). It must not log or return the body.
+type TokenResponseHook interface {
+	RewriteTokenResponse(body []byte) ([]byte, error)
+}
+
+// IdentityHook completes or corrects the identity after the claims mapping
+// ran (GitHub's verified primary e-mail, Apple's ID token and `user` form
+// field). It may make further API calls with in.API.
+type IdentityHook interface {
+	CompleteIdentity(ctx context.Context, in IdentityInput, id *providers.Identity) error
+}
+
+// IdentityInput is what an IdentityHook may look at.
+type IdentityInput struct {
+	// Token is the token answer decoded with numbers kept exact (nil when
+	// it was not JSON; FormToken then holds it).
+	Token     map[string]any
+	FormToken url.Values
+	// Userinfo is the decoded user-info answer, nil without userinfo_url.
+	Userinfo    any
+	UserinfoURL string
+	Callback    providers.Callback
+	Request     providers.AuthRequest
+	ClientID    string
+	API         *API
+	Now         time.Time
+}

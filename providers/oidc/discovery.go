@@ -1,0 +1,198 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// metadata is what a successful discovery produced. It is immutable once
+// published, so calls read it without locks.
+type metadata struct {
+	provider *gooidc.Provider
+	// verifier does the full ID-token verification (signature, iss, aud,
+	// exp) that decides whether a token is accepted.
+	verifier *gooidc.IDTokenVerifier
+	// sigVerifier checks only the signature. It is used after verifier
+	// refused a token, to name the failed check; it never accepts a token.
+	sigVerifier *gooidc.IDTokenVerifier
+	endpoint    oauth2.Endpoint
+	userinfoURL string
+	// issParam is authorization_response_iss_parameter_supported (RFC 9207).
+	issParam bool
+}
+
+// discoverLoop runs discovery until it succeeds or ctx is done, backing off
+// exponentially between attempts.
+func (p *Provider) discoverLoop(ctx context.Context) {
+	defer close(p.doneCh)
+	delay := p.retry
+	for attempt := 1; ; attempt++ {
+		m, err := p.discover(ctx)
+		if err == nil {
+			p.meta.Store(m)
+			p.mu.Lock()
+			p.lastErr = nil
+			p.mu.Unlock()
+			p.log.Info("oidc discovery succeeded", "attempt", attempt, "iss_parameter", m.issParam)
+			close(p.readyCh)
+			return
+		}
+		p.mu.Lock()
+		p.lastErr = err
+		p.mu.Unlock()
+		p.log.Warn("oidc discovery failed; retrying", "attempt", attempt, "retry_in", delay, "err", err)
+
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		delay = min(delay*2, maxRetryInterval)
+	}
+}
+
+// discover fetches {issuer}/.well-known/openid-configuration once. go-oidc
+// refuses a document whose issuer is not exactly the configured one; this
+// adds the transport policy for every endpoint the document lists.
+func (p *Provider) discover(ctx context.Context) (*metadata, error) {
+	ctx, cancel := context.WithTimeout(ctx, backgroundTimeout)
+	defer cancel()
+	// The client set here is also kept by go-oidc for JWKS fetches.
+	prov, err := gooidc.NewProvider(gooidc.ClientContext(ctx, p.client), p.issuer)
+	if err != nil {
+		return nil, shorten(err)
+	}
+	var doc map[string]json.RawMessage
+	if err := prov.Claims(&doc); err != nil {
+		return nil, fmt.Errorf("oidc: discovery document: %w", err)
+	}
+	var extra struct {
+		AuthURL     string `json:"authorization_endpoint"`
+		TokenURL    string `json:"token_endpoint"`
+		JWKSURL     string `json:"jwks_uri"`
+		UserinfoURL string `json:"userinfo_endpoint"`
+		IssParam    bool   `json:"authorization_response_iss_parameter_supported"`
+	}
+	if err := prov.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("oidc: discovery document: %w", err)
+	}
+	for name, v := range map[string]string{
+		"authorization_endpoint": extra.AuthURL,
+		"token_endpoint":         extra.TokenURL,
+		"jwks_uri":               extra.JWKSURL,
+	} {
+		if v == "" {
+			return nil, fmt.Errorf("oidc: discovery document has no %s", name)
+		}
+	}
+	if err := checkDocumentEndpoints(doc); err != nil {
+		return nil, err
+	}
+
+	m := &metadata{
+		provider:    prov,
+		endpoint:    prov.Endpoint(),
+		userinfoURL: prov.UserInfoEndpoint(),
+		issParam:    extra.IssParam,
+	}
+	m.verifier = prov.Verifier(&gooidc.Config{ClientID: p.clientID, Now: p.now})
+	m.sigVerifier = prov.Verifier(&gooidc.Config{
+		SkipClientIDCheck: true,
+		SkipExpiryCheck:   true,
+		SkipIssuerCheck:   true,
+	})
+	return m, nil
+}
+
+// checkDocumentEndpoints applies checkEndpoint to jwks_uri and every
+// "*_endpoint" member of the discovery document, so that a document cannot
+// move any request onto plain http.
+func checkDocumentEndpoints(doc map[string]json.RawMessage) error {
+	names := make([]string, 0, len(doc))
+	for name := range doc {
+		if strings.HasSuffix(name, "_endpoint") || name == "jwks_uri" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names) // deterministic error for a document with several problems
+	for _, name := range names {
+		var v string
+		if err := json.Unmarshal(doc[name], &v); err != nil {
+			return fmt.Errorf("oidc: discovery document: %s is not a string", name)
+		}
+		if v == "" {
+			continue
+		}
+		if err := checkEndpoint(name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkEndpoint accepts absolute https URLs, and http URLs only on
+// loopback, where no network can see the traffic.
+func checkEndpoint(name, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%s %q is not an absolute URL", name, raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%s %q uses plain http on a non-loopback host", name, raw)
+	default:
+		return fmt.Errorf("%s %q has unsupported scheme %q", name, raw, u.Scheme)
+	}
+}
+
+// isLoopback reports whether host is localhost, 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// shorten keeps discovery errors readable: go-oidc quotes the whole
+// response body of a failed request, which for a down provider is often an
+// HTML page. Typed errors are kept as they are.
+func shorten(err error) error {
+	var mismatch *gooidc.IssuerMismatchError
+	if errors.As(err, &mismatch) {
+		return err
+	}
+	const maxLen = 200
+	msg := err.Error()
+	if len(msg) <= maxLen {
+		return err
+	}
+	return &shortError{msg: strings.ToValidUTF8(msg[:maxLen], "") + "...", err: err}
+}
+
+// shortError is an error with a truncated message that still unwraps to
+// the original (for errors.Is on context errors and the like).
+type shortError struct {
+	msg string
+	err error
+}
+
+func (e *shortError) Error() string { return e.msg }
+func (e *shortError) Unwrap() error { return e.err }

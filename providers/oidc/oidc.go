@@ -1,0 +1,305 @@
+// Package oidc is the generic OpenID Connect provider: discovery and ID-token
+// signature checks come from go-oidc, the code exchange and refresh from
+// x/oauth2, and everything those libraries leave to the caller (nonce, sub,
+// iat, azp, the user-info sub, RFC 9207 iss, one token request per call,
+// redacted errors) is done here.
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/providers"
+)
+
+// Type is the provider type this package implements (Info.Type).
+const Type = "oidc"
+
+// defaultScopes are requested when the configuration lists none.
+var defaultScopes = []string{"openid", "email", "profile"}
+
+const (
+	defaultRetryInterval = 2 * time.Second
+	maxRetryInterval     = time.Minute
+	// backgroundTimeout bounds discovery attempts and JWKS fetches, which
+	// have no caller deadline: a server that accepts the connection and
+	// never answers must not stall them.
+	backgroundTimeout = 30 * time.Second
+)
+
+// Options carries the provider's injected dependencies. Zero values get
+// defaults.
+type Options struct {
+	// HTTPClient is used for discovery, JWKS, token and user-info requests.
+	// Default http.DefaultClient. Token requests never follow redirects
+	// whatever the client says, so a token request is sent at most once.
+	// Token and user-info requests are bounded by the caller's context;
+	// discovery and JWKS fetches, which have none, by the client's Timeout
+	// or else 30s.
+	HTTPClient *http.Client
+	// Logger receives discovery progress; it never sees tokens or codes.
+	Logger *slog.Logger
+	// Now is the clock for ID-token expiry checks and token expiry times.
+	Now func() time.Time
+	// RetryInterval is the first delay between discovery attempts; it
+	// doubles up to one minute. Default 2s.
+	RetryInterval time.Duration
+}
+
+// Provider is a configured OpenID Connect provider. It is safe for
+// concurrent use.
+type Provider struct {
+	key          string
+	displayName  string
+	issuer       string
+	clientID     string
+	clientSecret string
+	scopes       []string
+	authStyle    oauth2.AuthStyle
+	pkce         bool
+	redirectURL  string
+
+	client      *http.Client // discovery and JWKS, as configured
+	tokenClient *http.Client // token endpoint: records responses, never redirects
+	apiClient   *http.Client // user-info: records responses
+	log         *slog.Logger
+	now         func() time.Time
+	retry       time.Duration
+
+	meta    atomic.Pointer[metadata]
+	readyCh chan struct{} // closed once meta is set
+	doneCh  chan struct{} // closed when the discovery loop stops
+
+	mu      sync.Mutex
+	lastErr error // last discovery failure, for Ready and UnavailableError
+}
+
+var (
+	_ providers.Provider  = (*Provider)(nil)
+	_ providers.Describer = (*Provider)(nil)
+	_ providers.Readiness = (*Provider)(nil)
+)
+
+// New validates cfg and starts discovery in the background; it does not wait
+// for it. It fails only for an invalid configuration: a provider that is
+// down makes Ready report an error (and logins fail with an
+// *providers.UnavailableError) while discovery is retried with backoff until
+// it succeeds or ctx is cancelled. ctx is therefore the provider's lifetime,
+// not a request deadline. redirectURL is the callback URL registered at the
+// provider.
+func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Options) (*Provider, error) {
+	if cfg.Issuer == "" {
+		return nil, fmt.Errorf("oidc provider %q: issuer is required", cfg.Key)
+	}
+	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("oidc provider %q: %w", cfg.Key, err)
+	}
+	if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("oidc provider %q: issuer must not have a query or fragment", cfg.Key)
+	}
+	if cfg.ClientID == "" {
+		return nil, fmt.Errorf("oidc provider %q: client_id is required", cfg.Key)
+	}
+	style, err := authStyle(cfg.AuthStyle)
+	if err != nil {
+		return nil, fmt.Errorf("oidc provider %q: %w", cfg.Key, err)
+	}
+	if redirectURL != "" {
+		if u, err := url.Parse(redirectURL); err != nil || !u.IsAbs() {
+			return nil, fmt.Errorf("oidc provider %q: redirect URL %q is not an absolute URL", cfg.Key, redirectURL)
+		}
+	}
+
+	p := &Provider{
+		key:          cfg.Key,
+		displayName:  cfg.DisplayName,
+		issuer:       cfg.Issuer,
+		clientID:     cfg.ClientID,
+		clientSecret: cfg.ClientSecret,
+		scopes:       cfg.Scopes,
+		authStyle:    style,
+		pkce:         cfg.PKCEEnabled(),
+		redirectURL:  redirectURL,
+		client:       opts.HTTPClient,
+		log:          opts.Logger,
+		now:          opts.Now,
+		retry:        opts.RetryInterval,
+		readyCh:      make(chan struct{}),
+		doneCh:       make(chan struct{}),
+	}
+	if len(p.scopes) == 0 {
+		p.scopes = defaultScopes
+	}
+	if p.client == nil {
+		p.client = http.DefaultClient
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.retry <= 0 {
+		p.retry = defaultRetryInterval
+	}
+	p.tokenClient = recordingClient(p.client, false)
+	p.apiClient = recordingClient(p.client, true)
+	if p.client.Timeout == 0 {
+		// go-oidc fetches JWKS with a background context and makes every
+		// verification wait for that one fetch, so only a client timeout
+		// can keep a hung key server from blocking logins for good.
+		c := *p.client
+		c.Timeout = backgroundTimeout
+		p.client = &c
+	}
+	p.log = p.log.With("provider", p.key, "issuer", p.issuer)
+
+	go p.discoverLoop(ctx)
+	return p, nil
+}
+
+// authStyle maps the configuration's auth_style. It never returns
+// AuthStyleAutoDetect: that mode re-sends a failed token request with the
+// credentials moved, which would send a refresh token twice.
+func authStyle(s string) (oauth2.AuthStyle, error) {
+	switch s {
+	case "", "basic":
+		return oauth2.AuthStyleInHeader, nil
+	case "post":
+		return oauth2.AuthStyleInParams, nil
+	default:
+		return 0, fmt.Errorf("auth_style %q is not basic or post", s)
+	}
+}
+
+// Key returns the provider key from the configuration.
+func (p *Provider) Key() string { return p.key }
+
+// Info describes the provider; DisplayName falls back to the key.
+func (p *Provider) Info() providers.Info {
+	name := p.displayName
+	if name == "" {
+		name = p.key
+	}
+	return providers.Info{Key: p.key, DisplayName: name, Type: Type}
+}
+
+// Ready reports nil once discovery has succeeded, else why it has not.
+func (p *Provider) Ready() error {
+	if p.meta.Load() != nil {
+		return nil
+	}
+	return p.unavailable()
+}
+
+// WaitReady blocks until discovery has succeeded, ctx is done, or the
+// discovery loop has stopped for good (its context was cancelled). It
+// returns nil only in the first case.
+func (p *Provider) WaitReady(ctx context.Context) error {
+	select {
+	case <-p.readyCh:
+		return nil
+	case <-ctx.Done():
+		if p.meta.Load() != nil {
+			return nil
+		}
+		return fmt.Errorf("%w (%w)", p.unavailable(), ctx.Err())
+	case <-p.doneCh:
+		if p.meta.Load() != nil {
+			return nil
+		}
+		return p.unavailable()
+	}
+}
+
+// unavailable builds the error returned while discovery has not succeeded.
+func (p *Provider) unavailable() *providers.UnavailableError {
+	p.mu.Lock()
+	err := p.lastErr
+	p.mu.Unlock()
+	if err == nil {
+		err = errors.New("discovery has not completed yet")
+	}
+	return &providers.UnavailableError{Provider: p.key, Err: err}
+}
+
+// metadataOrUnavailable returns the discovered metadata or the error that
+// login and refresh calls must return before discovery succeeded.
+func (p *Provider) metadataOrUnavailable() (*metadata, error) {
+	if m := p.meta.Load(); m != nil {
+		return m, nil
+	}
+	return nil, p.unavailable()
+}
+
+// AuthCodeURL returns the authorization URL for one login: the configured
+// scopes plus req.Scopes (always with openid), state, nonce, and the PKCE
+// S256 challenge of req.CodeVerifier unless PKCE is disabled.
+func (p *Provider) AuthCodeURL(_ context.Context, req providers.AuthRequest) (string, error) {
+	m, err := p.metadataOrUnavailable()
+	if err != nil {
+		return "", err
+	}
+	if req.State == "" || req.Nonce == "" {
+		return "", errors.New("oidc: a login needs a state and a nonce")
+	}
+	if p.pkce && req.CodeVerifier == "" {
+		return "", errors.New("oidc: PKCE is enabled but the login has no code verifier")
+	}
+	conf := p.oauth2Config(m, req.RedirectURL, p.loginScopes(req.Scopes))
+	if conf.RedirectURL == "" {
+		return "", errors.New("oidc: no redirect URL configured")
+	}
+	opts := []oauth2.AuthCodeOption{gooidc.Nonce(req.Nonce)}
+	if p.pkce {
+		opts = append(opts, oauth2.S256ChallengeOption(req.CodeVerifier))
+	}
+	return conf.AuthCodeURL(req.State, opts...), nil
+}
+
+// loginScopes is openid, then the configured scopes, then the login's
+// extra scopes, each once and in that order.
+func (p *Provider) loginScopes(extra []string) []string {
+	out := []string{"openid"}
+	for _, list := range [][]string{p.scopes, extra} {
+		for _, s := range list {
+			for _, f := range strings.Fields(s) {
+				if !slices.Contains(out, f) {
+					out = append(out, f)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// oauth2Config builds the x/oauth2 configuration for one call. The
+// redirect URL of the login wins over the one given to New so that
+// AuthCodeURL and Exchange, which receive the same AuthRequest, agree.
+func (p *Provider) oauth2Config(m *metadata, redirectURL string, scopes []string) *oauth2.Config {
+	if redirectURL == "" {
+		redirectURL = p.redirectURL
+	}
+	ep := m.endpoint
+	ep.AuthStyle = p.authStyle
+	return &oauth2.Config{
+		ClientID:     p.clientID,
+		ClientSecret: p.clientSecret,
+		Endpoint:     ep,
+		RedirectURL:  redirectURL,
+		Scopes:       scopes,
+	}
+}

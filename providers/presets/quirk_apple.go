@@ -1,0 +1,176 @@
+package presets
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/oauth2"
+)
+
+// Sign in with Apple differs from a plain OAuth2 provider in three ways:
+//   - the client secret is an ES256 JWT signed with the developer's .p8
+//     key (at most six months valid); it is made here and renewed well
+//     before it expires;
+//   - requesting name or email requires response_mode=form_post, so the
+//     callback is a cross-site POST (the bridge accepts POST callbacks);
+//   - there is no user-info endpoint: the identity is in the ID token, and
+//     the name arrives once, on the first login, in the `user` form field.
+const (
+	appleAudience       = "https://appleid.apple.com"
+	appleSecretLifetime = 24 * time.Hour
+	appleRenewBefore    = time.Hour
+)
+
+type apple struct {
+	clientID string
+	teamID   string
+	keyID    string
+	key      *ecdsa.PrivateKey
+
+	mu     sync.Mutex
+	secret string
+	exp    time.Time
+}
+
+func newApple(clientID string, settings map[string]string) (*apple, error) {
+	key, err := parseP8(settings["private_key"])
+	if err != nil {
+		return nil, fmt.Errorf("apple: settings.private_key: %w", err)
+	}
+	return &apple{clientID: clientID, teamID: settings["team_id"], keyID: settings["key_id"], key: key}, nil
+}
+
+// parseP8 reads Apple's .p8 file: a PKCS#8 PEM block holding a P-256 key.
+func parseP8(text string) (*ecdsa.PrivateKey, error) {
+	// A key passed through an environment variable often has its line
+	// breaks written as \n.
+	text = strings.ReplaceAll(text, `\n`, "\n")
+	block, _ := pem.Decode([]byte(strings.TrimSpace(text)))
+	if block == nil {
+		return nil, errors.New("is not a PEM block (paste the .p8 file's contents)")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, errors.New("is not a PKCS#8 private key (the .p8 file from Apple)")
+	}
+	ec, ok := k.(*ecdsa.PrivateKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, errors.New("is not a P-256 (ES256) key")
+	}
+	return ec, nil
+}
+
+// AuthURLParams asks for the form_post response mode that name/email
+// scopes require, and sends the login's nonce, checked in the ID token.
+func (a *apple) AuthURLParams(req providers.AuthRequest) url.Values {
+	v := url.Values{"response_mode": {"form_post"}}
+	if req.Nonce != "" {
+		v.Set("nonce", req.Nonce)
+	}
+	return v
+}
+
+// ClientSecret returns the cached JWT, signing a new one when less than
+// appleRenewBefore of its life is left.
+func (a *apple) ClientSecret(now time.Time) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.secret != "" && now.Before(a.exp.Add(-appleRenewBefore)) {
+		return a.secret, nil
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: a.key},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", a.keyID))
+	if err != nil {
+		return "", err
+	}
+	exp := now.Add(appleSecretLifetime)
+	s, err := jwt.Signed(signer).Claims(jwt.Claims{
+		Issuer:   a.teamID,
+		Subject:  a.clientID,
+		Audience: jwt.Audience{appleAudience},
+		IssuedAt: jwt.NewNumericDate(now),
+		Expiry:   jwt.NewNumericDate(exp),
+	}).Serialize()
+	if err != nil {
+		return "", err
+	}
+	a.secret, a.exp = s, exp
+	return s, nil
+}
+
+// appleIDClaims are the ID-token members used.
+type appleIDClaims struct {
+	jwt.Claims
+	Nonce         string `json:"nonce"`
+	Email         string `json:"email"`
+	EmailVerified any    `json:"email_verified"` // true or "true"
+}
+
+// CompleteIdentity reads the ID token of the token answer. Its signature
+// is not checked: it came straight from Apple's token endpoint over TLS,
+// which OpenID Connect Core §3.1.3.7 accepts in place of the signature;
+// iss, aud, exp and the nonce are checked.
+func (a *apple) CompleteIdentity(_ context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
+	raw, _ := in.Token["id_token"].(string)
+	if raw == "" {
+		return &providers.VerificationError{Check: "id_token", Err: errors.New("Apple's token answer has no id_token")}
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	if err != nil {
+		return &providers.VerificationError{Check: "id_token", Err: errors.New("the ID token is malformed")}
+	}
+	var c appleIDClaims
+	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
+		return &providers.VerificationError{Check: "id_token", Err: errors.New("the ID token's claims are malformed")}
+	}
+	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: appleAudience, AnyAudience: jwt.Audience{a.clientID}, Time: in.Now}, time.Minute); err != nil {
+		return &providers.VerificationError{Check: "id_token", Err: err}
+	}
+	if c.Subject == "" {
+		return &providers.VerificationError{Check: "sub", Err: errors.New("the ID token has no sub")}
+	}
+	if in.Request.Nonce != "" && subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(in.Request.Nonce)) != 1 {
+		return &providers.VerificationError{Check: "nonce", Err: errors.New("the ID token's nonce does not match the login's")}
+	}
+	id.Subject = c.Subject
+	id.Email = c.Email
+	id.EmailVerified = c.Email != "" && oauth2.ParseBool(fmt.Sprint(c.EmailVerified))
+	if name := appleUserName(in.Callback.Form); name != "" {
+		id.Name = name
+	}
+	return nil
+}
+
+// appleUserName reads {"name":{"firstName":..,"lastName":..}} from the
+// `user` form field Apple posts on the first authorization only.
+func appleUserName(form map[string][]string) string {
+	vals := form["user"]
+	if len(vals) == 0 || len(vals[0]) > 4096 {
+		return ""
+	}
+	var u struct {
+		Name struct {
+			FirstName string `json:"firstName"`
+			LastName  string `json:"lastName"`
+		} `json:"name"`
+	}
+	if json.Unmarshal([]byte(vals[0]), &u) != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.TrimSpace(u.Name.FirstName) + " " + strings.TrimSpace(u.Name.LastName))
+}
