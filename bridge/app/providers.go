@@ -21,7 +21,7 @@ func buildProviders(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		pc := cfg.Providers[key]
 		pc.Key = key
 		p, err := presets.Build(ctx, pc, callbackURL(cfg, key), presets.Options{
-			HTTPClient: o.HTTPClient, Logger: log.With("provider", key), Now: o.Now,
+			HTTPClient: o.HTTPClient, Logger: log, Now: o.Now,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("providers.%s: %w", key, err)

@@ -85,6 +85,18 @@ func (l Loader) checkPresetType(p *Provider, base string, col *collector) {
 		}
 		return
 	}
+	if !slices.Contains(l.Presets.PresetNames(), p.Type) {
+		// The registry words unknown types best (it suggests near names);
+		// fall back to the plain list when it says nothing about the type.
+		for _, fe := range l.Presets.CheckPreset(p) {
+			if fe.Field == "type" {
+				col.add(join(base, "type"), fe.Message)
+				return
+			}
+		}
+		col.add(join(base, "type"), fmt.Sprintf("unknown type %q; %s", p.Type, l.typeList()))
+		return
+	}
 	for _, fe := range l.Presets.CheckPreset(p) {
 		col.add(join(base, fe.Field), fe.Message)
 	}

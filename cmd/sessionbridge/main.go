@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/sessionbridge/sessionbridge/bridge/config"
 )
 
 // Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.
@@ -65,6 +67,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	var problems config.Problems
+	if errors.As(err, &problems) {
+		fmt.Fprintln(stderr, problems.Error()) // FILE:LINE: key: message, one per line, unprefixed
+		return exitUsage
 	}
 	var ue usageError
 	if errors.As(err, &ue) {

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// exampleConfig is the repository's config.example.yaml, absolute.
+func exampleConfig(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("config.example.yaml: %v", err)
+	}
+	return p
+}
+
+// randomKey is base64 of 32 random bytes, as a session or token key.
+func randomKey(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// exampleEnv sets every ${VAR} of config.example.yaml that has no default.
+func exampleEnv(t *testing.T) []string {
+	return []string{
+		"SB_SESSION_KEY=" + randomKey(t),
+		"SB_TOKEN_KEY=" + randomKey(t),
+		"SB_API_KEY=" + strings.TrimRight(randomKey(t), "="),
+		"GITHUB_CLIENT_ID=Iv1.e2etest",
+		"GITHUB_CLIENT_SECRET=github-secret-for-tests",
+		"CORP_SECRET=corp-secret-for-tests",
+	}
+}
+
+// writeFile writes a file into a fresh temp dir and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCLIHelpOnEveryCommand(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--help"},
+		{"serve", "--help"},
+		{"refresh", "--help"},
+		{"check", "--help"},
+		{"providers", "--help"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, t.TempDir(), nil, args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout+r.stderr, "Usage") {
+				t.Errorf("no usage text:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestCLIBadUsageExits2(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"frobnicate"},
+		{"serve", "--no-such-flag"},
+		{"check"}, // no --config and no SESSIONBRIDGE_CONFIG
+		{"refresh"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, t.TempDir(), nil, args...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			if strings.TrimSpace(r.stderr) == "" {
+				t.Errorf("nothing on stderr says what was wrong")
+			}
+		})
+	}
+}
+
+func TestCLICheckExampleConfig(t *testing.T) {
+	t.Parallel()
+	cfg := exampleConfig(t)
+	env := exampleEnv(t)
+	r := runCLI(t, t.TempDir(), env, "check", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("check %s: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", cfg, r.code, r.stdout, r.stderr)
+	}
+	for _, kv := range env {
+		_, secret, _ := strings.Cut(kv, "=")
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("check printed the value of %s", kv[:strings.Index(kv, "=")])
+		}
+	}
+}
+
+func TestCLICheckMissingVariableNamesKey(t *testing.T) {
+	t.Parallel()
+	var env []string
+	for _, kv := range exampleEnv(t) {
+		if !strings.HasPrefix(kv, "SB_TOKEN_KEY=") {
+			env = append(env, kv)
+		}
+	}
+	cfg := exampleConfig(t)
+	r := runCLI(t, t.TempDir(), env, "check", "--config", cfg)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\nstderr:\n%s", r.code, r.stderr)
+	}
+	want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cfg) + `:\d+: secrets\.token_keys\S*: .*SB_TOKEN_KEY`)
+	if !want.MatchString(r.stderr) {
+		t.Errorf("stderr does not match %s:\n%s", want, r.stderr)
+	}
+}
+
+func TestCLICheckUnknownKey(t *testing.T) {
+	t.Parallel()
+	cfg := writeFile(t, "bad.yaml", "listen: 127.0.0.1:8080\nsession:\n  duration: 5m\n  durashun: 1h\n")
+	r := runCLI(t, t.TempDir(), nil, "check", "--config", cfg)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cfg) + `:4: session\.durashun: \S.*$`)
+	if !want.MatchString(r.stderr) {
+		t.Errorf("stderr has no line matching %s:\n%s", want, r.stderr)
+	}
+}
+
+func TestCLIConfigFromEnvironment(t *testing.T) {
+	t.Parallel()
+	t.Run("valid", func(t *testing.T) {
+		t.Parallel()
+		env := append(exampleEnv(t), "SESSIONBRIDGE_CONFIG="+exampleConfig(t))
+		r := runCLI(t, t.TempDir(), env, "check")
+		if r.code != 0 {
+			t.Fatalf("check with SESSIONBRIDGE_CONFIG: exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
+		}
+	})
+	t.Run("invalid", func(t *testing.T) {
+		t.Parallel()
+		cfg := writeFile(t, "env.yaml", "bogus: 1\n")
+		r := runCLI(t, t.TempDir(), []string{"SESSIONBRIDGE_CONFIG=" + cfg}, "check")
+		if r.code != 2 {
+			t.Fatalf("exit %d, want 2\nstderr:\n%s", r.code, r.stderr)
+		}
+		want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cfg) + `:1: bogus: \S`)
+		if !want.MatchString(r.stderr) {
+			t.Errorf("stderr has no line matching %s:\n%s", want, r.stderr)
+		}
+	})
+	t.Run("serve", func(t *testing.T) {
+		// serve must read the file named by SESSIONBRIDGE_CONFIG rather
+		// than start in development mode.
+		t.Parallel()
+		cfg := writeFile(t, "env.yaml", "bogus: 1\n")
+		r := runCLI(t, t.TempDir(), []string{"SESSIONBRIDGE_CONFIG=" + cfg}, "serve", "--listen", "127.0.0.1:0")
+		if r.code != 2 {
+			t.Fatalf("exit %d, want 2\nstderr:\n%s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, cfg+":1: bogus:") {
+			t.Errorf("stderr does not name the file's problem:\n%s", r.stderr)
+		}
+	})
+}
+
+func TestCLIProviders(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, t.TempDir(), nil, "providers")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstderr:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "oidc") {
+		t.Errorf("providers does not list oidc:\n%s", r.stdout)
+	}
+}
