@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sessionbridge/sessionbridge/internal/textdist"
 )
 
 // maxNodes bounds the work done on one file, so that YAML aliases cannot
@@ -207,7 +209,7 @@ func yamlFields(t reflect.Type) map[string]int {
 func unknownKey(key string, fields map[string]int) string {
 	best, bestDist := "", 3
 	for name := range fields {
-		if dist := editDistance(key, name); dist < bestDist || dist == bestDist && best != "" && name < best {
+		if dist := textdist.Distance(key, name); dist < bestDist || dist == bestDist && best != "" && name < best {
 			best, bestDist = name, dist
 		}
 	}
@@ -215,26 +217,6 @@ func unknownKey(key string, fields map[string]int) string {
 		return fmt.Sprintf("unknown key %q (did you mean %q?)", key, best)
 	}
 	return fmt.Sprintf("unknown key %q", key)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func describe(n *yaml.Node) string {

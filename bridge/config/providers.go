@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -29,7 +30,7 @@ func (l Loader) checkProvider(p *Provider, col *collector) {
 		}
 	}
 	oneOf(col, field("auth_style"), p.AuthStyle, authStyles)
-	for _, name := range sortedKeys(p.Claims) {
+	for _, name := range slices.Sorted(maps.Keys(p.Claims)) {
 		if !slices.Contains(claimKeys, name) {
 			col.add(join(field("claims"), name), fmt.Sprintf("unknown claim %q; valid claims: %s", name, strings.Join(claimKeys, ", ")))
 		} else if p.Claims[name] == "" {
@@ -143,13 +144,4 @@ func isLoopback(host string) bool {
 	}
 	addr, err := netip.ParseAddr(host)
 	return err == nil && addr.Unmap().IsLoopback()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 )
 
 // API makes authenticated requests to the provider's API with the login's
@@ -85,10 +86,10 @@ func (a *API) Do(ctx context.Context, method, rawURL string, body io.Reader) (an
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, &UserinfoError{URL: display, Err: errors.New(clean(err.Error(), a.secrets))}
+		return nil, &UserinfoError{URL: display, Err: errors.New(tokenhttp.Clean(err.Error(), a.secrets))}
 	}
 	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, tokenhttp.MaxBody))
 	if err != nil {
 		return nil, &UserinfoError{URL: display, HTTPStatus: resp.StatusCode, Err: errors.New("reading the answer failed")}
 	}
@@ -97,18 +98,18 @@ func (a *API) Do(ctx context.Context, method, rawURL string, body io.Reader) (an
 		ue := &UserinfoError{URL: display, HTTPStatus: resp.StatusCode}
 		if doc, derr := DecodeJSON(data); derr == nil {
 			if code := Extract(doc, nil, "error"); code != "" && !strings.Contains(code, " ") {
-				ue.Err = fmt.Errorf("provider error %q", clean(code, a.secrets))
+				ue.Err = fmt.Errorf("provider error %q", tokenhttp.Clean(code, a.secrets))
 			}
 		}
 		return nil, ue
 	}
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt == "text/html" {
-		return nil, &UserinfoError{URL: display, HTTPStatus: resp.StatusCode, Err: nonJSONError(ct)}
+		return nil, &UserinfoError{URL: display, HTTPStatus: resp.StatusCode, Err: tokenhttp.NonJSONError(ct)}
 	}
 	doc, err := DecodeJSON(data)
 	if err != nil {
-		return nil, &UserinfoError{URL: display, HTTPStatus: resp.StatusCode, Err: nonJSONError(ct)}
+		return nil, &UserinfoError{URL: display, HTTPStatus: resp.StatusCode, Err: tokenhttp.NonJSONError(ct)}
 	}
 	return doc, nil
 }

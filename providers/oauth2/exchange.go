@@ -7,17 +7,14 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 )
-
-// errNoRefreshToken is the cause when Refresh is called without a token.
-var errNoRefreshToken = errors.New("no refresh token to send")
 
 // Exchange redeems the callback's code with one token request (with the
 // PKCE verifier), reads the identity through the claims mapping and the
@@ -38,8 +35,8 @@ func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req prov
 	if p.cfg.PKCE {
 		opts = append(opts, oauth2.VerifierOption(req.CodeVerifier))
 	}
-	rec := &responseRecord{}
-	tok, err := conf.Exchange(withRecord(ctx, p.tokenClient, rec), cb.Code, opts...)
+	rec := &tokenhttp.Record{}
+	tok, err := conf.Exchange(tokenhttp.WithRecord(ctx, p.tokenClient, rec), cb.Code, opts...)
 	if err != nil {
 		return nil, p.tokenError(err, rec, cb.Code, req.CodeVerifier)
 	}
@@ -106,7 +103,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 		return nil, &providers.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("provider %q does not support refreshing tokens", p.cfg.Key)}
 	}
 	if req.RefreshToken == "" {
-		return nil, &providers.OAuthError{Code: "invalid_request", Description: "no refresh token", Err: errNoRefreshToken}
+		return nil, tokenhttp.NoRefreshToken()
 	}
 	secret, err := p.clientSecret()
 	if err != nil {
@@ -117,11 +114,11 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 		tokenURL = p.cfg.RefreshURL
 	}
 	conf := p.oauth2Config("", secret, tokenURL)
-	rec := &responseRecord{}
+	rec := &tokenhttp.Record{}
 	// An expired token without an access token makes the TokenSource
 	// refresh at once; with an explicit AuthStyle x/oauth2 sends exactly
 	// one request, and the token client never follows redirects.
-	src := conf.TokenSource(withRecord(ctx, p.tokenClient, rec), &oauth2.Token{RefreshToken: req.RefreshToken, Expiry: time.Unix(1, 0)})
+	src := conf.TokenSource(tokenhttp.WithRecord(ctx, p.tokenClient, rec), &oauth2.Token{RefreshToken: req.RefreshToken, Expiry: time.Unix(1, 0)})
 	tok, err := src.Token()
 	if err != nil {
 		return nil, p.tokenError(err, rec, req.RefreshToken)
@@ -147,15 +144,15 @@ func (p *Provider) clientSecret() (*string, error) {
 
 // decodeTokenBody decodes the recorded token answer: JSON with exact
 // numbers, or a form-encoded body.
-func decodeTokenBody(rec *responseRecord) (map[string]any, url.Values) {
-	mt, _, _ := mime.ParseMediaType(rec.contentType)
+func decodeTokenBody(rec *tokenhttp.Record) (map[string]any, url.Values) {
+	mt, _, _ := mime.ParseMediaType(rec.ContentType)
 	if mt == "application/x-www-form-urlencoded" || mt == "text/plain" {
-		if v, err := url.ParseQuery(string(rec.body)); err == nil {
+		if v, err := url.ParseQuery(string(rec.Body)); err == nil {
 			return nil, v
 		}
 		return nil, nil
 	}
-	if doc, err := DecodeJSON(rec.body); err == nil {
+	if doc, err := DecodeJSON(rec.Body); err == nil {
 		if m, ok := doc.(map[string]any); ok {
 			return m, nil
 		}
@@ -171,18 +168,7 @@ func (p *Provider) token(tok *oauth2.Token, requested []string) providers.Token 
 	if id, ok := tok.Extra("id_token").(string); ok {
 		t.IDToken = id
 	}
-	secs := tok.ExpiresIn
-	if secs == 0 {
-		switch v := tok.Extra("expires_in").(type) {
-		case int64:
-			secs = v
-		case float64:
-			secs = int64(v)
-		case string:
-			secs, _ = strconv.ParseInt(v, 10, 64)
-		}
-	}
-	if secs > 0 {
+	if secs := tokenhttp.ExpiresIn(tok); secs > 0 {
 		t.Expiry = p.now().Add(time.Duration(secs) * time.Second)
 	}
 	if s, ok := tok.Extra("scope").(string); ok && strings.TrimSpace(s) != "" {

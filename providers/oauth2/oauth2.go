@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 )
 
 // Type is the provider type this package implements (Info.Type default).
@@ -173,8 +175,8 @@ func New(cfg Config, redirectURL string, opts Options) (*Provider, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	p.tokenClient = recordingClient(base, false, cfg.TokenHeaders, p.tokenRewriters())
-	p.apiClient = recordingClient(base, true, nil, nil)
+	p.tokenClient = p.newTokenClient(base)
+	p.apiClient = tokenhttp.NewClient(base, tokenhttp.Options{FollowRedirects: true})
 	return p, nil
 }
 
@@ -310,7 +312,7 @@ func (p *Provider) AuthCodeURL(_ context.Context, req providers.AuthRequest) (st
 	if p.cfg.PKCE {
 		opts = append(opts, oauth2.S256ChallengeOption(req.CodeVerifier))
 	}
-	for _, k := range sortedKeys(p.cfg.AuthParams) {
+	for _, k := range slices.Sorted(maps.Keys(p.cfg.AuthParams)) {
 		opts = append(opts, oauth2.SetAuthURLParam(k, p.cfg.AuthParams[k]))
 	}
 	for _, h := range p.cfg.Hooks {
@@ -358,13 +360,4 @@ func (p *Provider) oauth2Config(redirectURL string, secret *string, tokenURL str
 		Endpoint:     oauth2.Endpoint{AuthURL: p.cfg.AuthURL, TokenURL: tokenURL, AuthStyle: p.authStyle},
 		RedirectURL:  redirectURL,
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 )
 
 // Type is the provider type this package implements (Info.Type).
@@ -155,8 +156,8 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 	if p.retry <= 0 {
 		p.retry = defaultRetryInterval
 	}
-	p.tokenClient = recordingClient(p.client, false)
-	p.apiClient = recordingClient(p.client, true)
+	p.tokenClient = tokenhttp.NewClient(p.client, tokenhttp.Options{})
+	p.apiClient = tokenhttp.NewClient(p.client, tokenhttp.Options{FollowRedirects: true})
 	if p.client.Timeout == 0 {
 		// go-oidc fetches JWKS with a background context and makes every
 		// verification wait for that one fetch, so only a client timeout

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 )
 
 const refreshSecret = "rt-0123456789-secret"
@@ -102,7 +103,7 @@ func TestRefreshWithoutTokenSendsNothing(t *testing.T) {
 	op := newMiniOP(t)
 	p := newReady(t, op.cfg(), Options{})
 	_, err := p.Refresh(context.Background(), providers.RefreshRequest{})
-	if !errors.Is(err, errNoRefreshToken) || !providers.IsPermanent(err) {
+	if !errors.Is(err, tokenhttp.ErrNoRefreshToken) || !providers.IsPermanent(err) {
 		t.Fatalf("err = %v", err)
 	}
 	if op.tokenRequests() != 0 {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 )
 
 // idClaims is what the bridge reads from a verified ID token.
@@ -150,14 +151,14 @@ func equalSecret(a, b string) bool {
 // userinfo calls the user-info endpoint and checks that it describes the
 // ID token's subject. Errors describe the answer without quoting it.
 func (p *Provider) userinfo(ctx context.Context, m *metadata, accessToken, sub string) (map[string]any, error) {
-	rec := &responseRecord{}
-	ui, err := m.provider.UserInfo(p.withClient(ctx, p.apiClient, rec), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken}))
+	rec := &tokenhttp.Record{}
+	ui, err := m.provider.UserInfo(tokenhttp.WithRecord(ctx, p.apiClient, rec), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken}))
 	if err != nil {
 		switch {
-		case rec.status != 0 && rec.status != 200:
-			return nil, fmt.Errorf("oidc: user-info endpoint answered HTTP %d", rec.status)
-		case rec.status != 0:
-			return nil, fmt.Errorf("oidc: user-info answer could not be used (content-type %q)", rec.contentType)
+		case rec.Status != 0 && rec.Status != 200:
+			return nil, fmt.Errorf("oidc: user-info endpoint answered HTTP %d", rec.Status)
+		case rec.Status != 0:
+			return nil, fmt.Errorf("oidc: user-info answer could not be used (content-type %q)", rec.ContentType)
 		default:
 			return nil, fmt.Errorf("oidc: user-info request failed: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/textdist"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 )
 
@@ -171,7 +172,7 @@ func nearest(name string, candidates []string, maxDist int) []string {
 	var cs []cand
 	lname := strings.ToLower(name)
 	for _, c := range candidates {
-		d := editDistance(lname, c)
+		d := textdist.Distance(lname, c)
 		if d <= maxDist || (len(lname) >= 3 && strings.HasPrefix(c, lname)) {
 			cs = append(cs, cand{c, d})
 		}
@@ -187,26 +188,6 @@ func nearest(name string, candidates []string, maxDist int) []string {
 		out = append(out, cs[i].name)
 	}
 	return out
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // endpointProblem is oauth2.CheckEndpoint as a message.

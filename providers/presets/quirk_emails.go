@@ -8,37 +8,41 @@ import (
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 )
 
-// githubEmails takes the e-mail from GitHub's /user/emails: the primary
-// address when it is verified. /user only shows the public address, which
-// may be absent, and says nothing about verification. When the list cannot
-// be read (the user:email scope was not granted), the /user address is kept
-// as unverified.
-type githubEmails struct{}
-
-func (githubEmails) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
-	doc, err := in.API.Get(ctx, strings.TrimSuffix(in.UserinfoURL, "/")+"/emails")
-	if err != nil {
-		id.EmailVerified = false
-		return nil
-	}
-	list, _ := doc.([]any)
-	pickEmail(id, list, "email", "primary", "verified")
-	return nil
+// emailList takes the e-mail from the provider's {userinfo_url}/emails
+// list: the primary address when it is verified. The user endpoint of these
+// providers only shows a public address, which may be absent, and says
+// nothing about verification. When the list cannot be read (the scope was
+// not granted), the user endpoint's address is kept as unverified.
+type emailList struct {
+	// page is the member holding the list in a paginated answer, "" when
+	// the answer is the list itself.
+	page                     string
+	email, primary, verified string
 }
 
-// bitbucketEmails does the same with Bitbucket's /2.0/user/emails, whose
-// answer is paginated ({"values": [...]}).
-type bitbucketEmails struct{}
+// githubEmails reads GitHub's /user/emails.
+func githubEmails() *emailList {
+	return &emailList{email: "email", primary: "primary", verified: "verified"}
+}
 
-func (bitbucketEmails) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
+// bitbucketEmails reads Bitbucket's /2.0/user/emails, whose answer is
+// paginated ({"values": [...]}).
+func bitbucketEmails() *emailList {
+	return &emailList{page: "values", email: "email", primary: "is_primary", verified: "is_confirmed"}
+}
+
+func (q *emailList) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
 	doc, err := in.API.Get(ctx, strings.TrimSuffix(in.UserinfoURL, "/")+"/emails")
 	if err != nil {
 		id.EmailVerified = false
 		return nil
 	}
-	m, _ := doc.(map[string]any)
-	list, _ := m["values"].([]any)
-	pickEmail(id, list, "email", "is_primary", "is_confirmed")
+	if q.page != "" {
+		m, _ := doc.(map[string]any)
+		doc = m[q.page]
+	}
+	list, _ := doc.([]any)
+	pickEmail(id, list, q.email, q.primary, q.verified)
 	return nil
 }
 

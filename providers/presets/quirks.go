@@ -21,9 +21,9 @@ func newHooks(env hookEnv) ([]any, error) {
 	for _, q := range env.preset.Quirks {
 		switch q {
 		case "github-emails":
-			hooks = append(hooks, &githubEmails{})
+			hooks = append(hooks, githubEmails())
 		case "bitbucket-emails":
-			hooks = append(hooks, &bitbucketEmails{})
+			hooks = append(hooks, bitbucketEmails())
 		case "microsoft":
 			hooks = append(hooks, microsoftEmail{})
 		case "yammer-token":
@@ -56,8 +56,7 @@ func checkQuirk(name string, settings map[string]string) (string, string) {
 
 // Compile-time checks: each quirk implements the hooks it is meant to.
 var (
-	_ oauth2.IdentityHook      = (*githubEmails)(nil)
-	_ oauth2.IdentityHook      = (*bitbucketEmails)(nil)
+	_ oauth2.IdentityHook      = (*emailList)(nil)
 	_ oauth2.IdentityHook      = microsoftEmail{}
 	_ oauth2.TokenResponseHook = yammerToken{}
 	_ oauth2.IdentityHook      = etsyUser{}

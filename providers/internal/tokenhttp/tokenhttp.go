@@ -1,0 +1,109 @@
+// Package tokenhttp is the HTTP plumbing the oauth2 and oidc providers share
+// around x/oauth2 token requests: a transport that records what the
+// provider answered, and the translation of an x/oauth2 failure into a
+// *providers.OAuthError. It lives in one place so both providers classify
+// and word token-endpoint failures the same way (the refresh loop and the
+// API depend on that classification), and so neither ever quotes a
+// response body or echoes a secret.
+package tokenhttp
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+
+	"golang.org/x/oauth2"
+)
+
+// MaxBody bounds what is read from a provider answer.
+const MaxBody = 1 << 20
+
+// Record captures the last answer to a request made with its context:
+// status and content type always, the body only when the client was built
+// with KeepBody. Errors use it to describe an answer that x/oauth2 or
+// go-oidc rejected without quoting it.
+type Record struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+type recordKey struct{}
+
+// WithRecord returns ctx carrying client for x/oauth2 and go-oidc (both
+// read it under oauth2.HTTPClient, their only way to take one) and rec for
+// the recording transport.
+func WithRecord(ctx context.Context, client *http.Client, rec *Record) context.Context {
+	return context.WithValue(context.WithValue(ctx, recordKey{}, rec), oauth2.HTTPClient, client)
+}
+
+// Options shapes a recording client.
+type Options struct {
+	// FollowRedirects lets the client follow 3xx answers. Token clients
+	// leave it false: a token request must never be re-sent, not even to
+	// another URL.
+	FollowRedirects bool
+	// Headers are set on every request.
+	Headers map[string]string
+	// KeepBody reads the answer (at most MaxBody bytes) into Record.Body,
+	// for callers that parse token-answer members themselves.
+	KeepBody bool
+	// Rewrite, used only with KeepBody, is given each successful (2xx)
+	// body and returns the one x/oauth2 parses instead; it exists for
+	// providers whose answers are not RFC 6749-shaped.
+	Rewrite func(body []byte) ([]byte, error)
+}
+
+// NewClient copies base with a transport that applies o and fills the
+// request context's Record.
+func NewClient(base *http.Client, o Options) *http.Client {
+	c := *base
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c.Transport = &transport{base: rt, opts: o}
+	if !o.FollowRedirects {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	return &c
+}
+
+type transport struct {
+	base http.RoundTripper
+	opts Options
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if len(t.opts.Headers) > 0 {
+		req = req.Clone(req.Context())
+		for k, v := range t.opts.Headers {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := t.base.RoundTrip(req)
+	rec, ok := req.Context().Value(recordKey{}).(*Record)
+	if !ok || resp == nil {
+		return resp, err
+	}
+	rec.Status = resp.StatusCode
+	rec.ContentType = resp.Header.Get("Content-Type")
+	if !t.opts.KeepBody {
+		return resp, err
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+	_ = resp.Body.Close()
+	if rerr != nil {
+		return nil, rerr
+	}
+	if resp.StatusCode/100 == 2 && t.opts.Rewrite != nil {
+		if body, err = t.opts.Rewrite(body); err != nil {
+			return nil, err
+		}
+	}
+	rec.Body = body
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
