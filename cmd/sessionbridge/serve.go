@@ -56,6 +56,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	} else {
 		cfg = config.Dev(*listen)
 		cfg.Store.DSN = filepath.Join(devDataDir, "sessionbridge.db")
+		cfg.RedirectAllowlist = loopbackAliases(cfg.Listen)
 		log := newLogger(cfg, stderr)
 		iss, err := app.PrepareDev(cfg, devDataDir, log)
 		if err != nil {
@@ -154,4 +155,14 @@ func pingStore(ctx context.Context, cfg *config.Config) error {
 	}
 	defer st.Close()
 	return st.Ping(ctx)
+}
+
+// loopbackAliases lets a development-mode bridge on 127.0.0.1 also be
+// opened as localhost (and the reverse): both name its own origin.
+func loopbackAliases(listen string) []string {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil
+	}
+	return []string{"http://localhost:" + port, "http://127.0.0.1:" + port}
 }
