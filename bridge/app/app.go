@@ -56,6 +56,8 @@ type Options struct {
 	Now func() time.Time
 	// Owner identifies this process's refresh leases; nil: host-pid-random.
 	Owner string
+	// RateLimits override the login routes' abuse limits (zero: Appwrite's).
+	RateLimits httpapi.RateLimits
 }
 
 // Build opens the store and wires everything the configuration asks for.
@@ -122,7 +124,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 
 	metrics := promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})
 	a.OpsHandler = opsHandler(a.Service, metrics)
-	if a.Handler, err = buildHTTP(cfg, a.Service, metrics, log, o.Now); err != nil {
+	if a.Handler, err = buildHTTP(cfg, a.Service, metrics, log, o); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -155,7 +157,7 @@ func callbackURL(cfg *config.Config, provider string) string {
 	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project
 }
 
-func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, log *slog.Logger, now func() time.Time) (http.Handler, error) {
+func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, log *slog.Logger, o Options) (http.Handler, error) {
 	allow, err := allowlist.New(cfg.PublicURL, cfg.RedirectAllowlist)
 	if err != nil {
 		return nil, fmt.Errorf("redirect_allowlist: %w", err)
@@ -175,7 +177,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, lo
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Metrics: metrics, Logger: log, Now: now,
+		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), Logger: log, Now: o.Now,
 	})
 }
 
@@ -235,3 +237,16 @@ func (d *detector) close() error { return d.geo.Close() }
 
 // ErrNoProviders is returned when nothing could be configured.
 var ErrNoProviders = errors.New("no provider is configured")
+
+// rateLimits turns the rate_limits section into the HTTP layer's budgets;
+// limits set in Options (tests) win over the configuration.
+func rateLimits(c config.RateLimits, override httpapi.RateLimits) httpapi.RateLimits {
+	if override != (httpapi.RateLimits{}) {
+		return override
+	}
+	login, token := httpapi.RateLimit{Limit: c.Login, Window: c.Window}, httpapi.RateLimit{Limit: c.Token, Window: c.Window}
+	if !c.LimitsEnabled() {
+		login.Limit, token.Limit = -1, -1
+	}
+	return httpapi.RateLimits{SessionStart: login, TokenStart: login, Callback: login, Token: token}
+}

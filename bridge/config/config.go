@@ -23,6 +23,7 @@ type Config struct {
 	Refresh           Refresh             `yaml:"refresh"`
 	GeoIP             GeoIP               `yaml:"geoip"`
 	Log               Log                 `yaml:"log"`
+	RateLimits        RateLimits          `yaml:"rate_limits"`
 	Providers         map[string]Provider `yaml:"providers"`
 	// ProviderOrder lists provider keys in file order (maps lose it).
 	ProviderOrder []string `yaml:"-"`
@@ -86,6 +87,22 @@ type Refresh struct {
 
 // RefreshEnabled reports whether serve runs the refresher.
 func (r Refresh) RefreshEnabled() bool { return r.Enabled == nil || *r.Enabled }
+
+// RateLimits bounds, per client IP and per process, how often the login
+// start routes, the callback and POST /v1/account/sessions/token may be
+// called. Callers with an API key are not limited.
+type RateLimits struct {
+	// Enabled turns the limits on (default true).
+	Enabled *bool         `yaml:"enabled"`
+	Window  time.Duration `yaml:"window"` // default 10m
+	// Login is the budget per window of each start route and of the callback (default 300).
+	Login int `yaml:"login"`
+	// Token is the budget per window of POST /v1/account/sessions/token, per IP and user (default 60).
+	Token int `yaml:"token"`
+}
+
+// LimitsEnabled reports whether rate limits apply (default true).
+func (r RateLimits) LimitsEnabled() bool { return r.Enabled == nil || *r.Enabled }
 
 // GeoIP configures the country database.
 type GeoIP struct {

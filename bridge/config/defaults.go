@@ -23,6 +23,11 @@ const (
 	DefaultConcurrency    = 64
 	DefaultLogLevel       = "info"
 	DefaultLogFormat      = "text"
+	// Rate limits: generous enough for a backend driving many logins from
+	// one address, tight enough to stop a loop hammering the login routes.
+	DefaultRateWindow = 10 * time.Minute
+	DefaultLoginRate  = 300
+	DefaultTokenRate  = 60
 	DefaultAuthStyle      = "basic"
 	// DevBeforeExpiry is the refresh margin in development mode, where the
 	// dev issuer's access tokens live two minutes.
@@ -52,6 +57,9 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Refresh.Timeout, DefaultRefreshTimeout)
 	setDefault(&c.Refresh.Concurrency, DefaultConcurrency)
 	setDefault(&c.Log.Level, DefaultLogLevel)
+	setDefault(&c.RateLimits.Window, DefaultRateWindow)
+	setDefault(&c.RateLimits.Login, DefaultLoginRate)
+	setDefault(&c.RateLimits.Token, DefaultTokenRate)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 
 	// Providers added in code may lack Key or a place in ProviderOrder;

@@ -104,6 +104,9 @@ func (l Loader) validate(c *Config, col *collector) {
 	oneOf(col, "refresh.on_failure", c.Refresh.OnFailure, onFailures)
 	positiveDuration(col, "refresh.timeout", c.Refresh.Timeout)
 	positive(col, "refresh.concurrency", c.Refresh.Concurrency)
+	positiveDuration(col, "rate_limits.window", c.RateLimits.Window)
+	positive(col, "rate_limits.login", c.RateLimits.Login)
+	positive(col, "rate_limits.token", c.RateLimits.Token)
 	if c.GeoIP.Database != "" {
 		if f, err := os.Open(c.GeoIP.Database); err != nil {
 			col.add("geoip.database", fmt.Sprintf("cannot read the database file: %v (leave it empty to report countryCode \"--\")", err))

@@ -38,17 +38,24 @@ func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, caller))
 	}
 }
 
-// withKey authenticates the request by X-Appwrite-Key and requires scope.
+// withKey authenticates the request by X-Appwrite-Key and requires scope;
+// "a|b" accepts either (Appwrite routes that list several scopes, such as
+// users.createSession with users.write and sessions.write).
 func (s *Server) withKey(scope string, h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
+	accepted := strings.Split(scope, "|")
 	return func(w http.ResponseWriter, r *http.Request) {
 		k, ok := s.apiKeyFor(r)
-		if !ok || !k.scopes[scope] {
+		granted := false
+		for _, sc := range accepted {
+			granted = granted || (ok && k.scopes[sc])
+		}
+		if !granted {
 			role := "guests"
 			if ok {
 				role = "applications"
 			}
 			s.writeError(w, r, &bridge.Error{Type: bridge.TypeUnauthorizedScope, Code: http.StatusUnauthorized,
-				Message: "User (role: " + role + ") missing scope (" + scope + ")"})
+				Message: "User (role: " + role + ") missing scope (" + accepted[0] + ")"})
 			return
 		}
 		h(w, r, caller{apiKey: &k})
@@ -134,7 +141,15 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, c caller) 
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request, c caller) {
-	sess, err := s.svc.Session(r.Context(), c.session.UserID, sessionID(r, c))
+	id := sessionID(r, c)
+	if id == c.session.ID {
+		// The caller's own session was read from the store moments ago to
+		// authenticate; reading it again would double the hottest path
+		// (an app checking its user on every page).
+		s.writeSession(w, r, http.StatusOK, s.svc.Fresh(r.Context(), c.session), c, "")
+		return
+	}
+	sess, err := s.svc.Session(r.Context(), c.session.UserID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -198,6 +213,23 @@ func (s *Server) listUserSessions(w http.ResponseWriter, r *http.Request, c call
 		return
 	}
 	s.writeSessionList(w, r, list, c)
+}
+
+// createUserSession is Appwrite's users.createSession: a session for an
+// existing user, created by an API key, whose secret is the value a server
+// SDK passes to setSession (or sends as X-Appwrite-Session).
+func (s *Server) createUserSession(w http.ResponseWriter, r *http.Request, c caller) {
+	sess, secret, err := s.svc.CreateServerSession(r.Context(), r.PathValue("userId"), clientMeta(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	value, err := s.codec.encode(bridge.Credential{SessionID: sess.ID, Secret: secret})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeSession(w, r, http.StatusCreated, sess, c, value)
 }
 
 func (s *Server) deleteUserSessions(w http.ResponseWriter, r *http.Request, c caller) {

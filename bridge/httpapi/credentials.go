@@ -105,11 +105,22 @@ const flowCookieName = "sb_flow"
 // maxPendingFlows bounds the pending logins one browser may have (tabs).
 const maxPendingFlows = 3
 
-// flowStore is the gorilla/sessions store of the short-lived, encrypted
-// login-flow cookie.
+// newFlowStore is the gorilla/sessions store of the short-lived, encrypted
+// login-flow cookie. It is host-only (no Domain): only the bridge reads it.
+// Its SameSite does not follow cookies.same_site, because the callback is
+// always a cross-site arrival from the provider: Strict would never be
+// sent there, and a form_post callback (Sign in with Apple) is a
+// cross-site POST that only a SameSite=None cookie survives. So it is
+// None when the public URL is https (None requires Secure), and Lax on
+// plain http, where browsers refuse None. Sending it cross-site is safe:
+// it only lets a callback whose state matches one of its flows succeed.
 func newFlowStore(keys [][]byte, secure bool) *sessions.CookieStore {
 	st := sessions.NewCookieStore(keyPairs(keys, "login flow")...)
-	st.Options = &sessions.Options{Path: "/", MaxAge: 600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	sameSite := http.SameSiteLaxMode
+	if secure {
+		sameSite = http.SameSiteNoneMode
+	}
+	st.Options = &sessions.Options{Path: "/", MaxAge: 600, HttpOnly: true, Secure: secure, SameSite: sameSite}
 	st.MaxAge(600)
 	return st
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
@@ -58,7 +59,10 @@ type sessionView struct {
 
 func newSessionJSON(s store.Session, v sessionView) sessionJSON {
 	factors := []string{"oauth2"}
-	if s.EmailVerified {
+	switch {
+	case bridge.IsServerSession(s):
+		factors = []string{"server"} // as Appwrite's users.createSession records
+	case s.EmailVerified:
 		factors = []string{"email", "oauth2"}
 	}
 	refresh := ""

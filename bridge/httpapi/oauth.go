@@ -16,10 +16,18 @@ import (
 const maxCallbackBody = 64 << 10
 
 func (s *Server) startOAuth2Session(w http.ResponseWriter, r *http.Request) {
+	if !s.allow(w, r, s.limits.sessionStart, clientIP(r)) {
+		s.refuse(w, r, errRateLimited)
+		return
+	}
 	s.startLogin(w, r, bridge.ModeSession)
 }
 
 func (s *Server) startOAuth2Token(w http.ResponseWriter, r *http.Request) {
+	if !s.allow(w, r, s.limits.tokenStart, clientIP(r)) {
+		s.refuse(w, r, errRateLimited)
+		return
+	}
 	s.startLogin(w, r, bridge.ModeToken)
 }
 
@@ -88,6 +96,19 @@ func (s *Server) bindLogin(w http.ResponseWriter, r *http.Request) {
 // callback finishes a login. The browser's flow cookie must hold the
 // state; the flow is removed from the cookie whatever the outcome.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
+	if !s.allow(w, r, s.limits.callback, clientIP(r)) {
+		// The pending login stays in the flow cookie: nothing is consumed,
+		// and the app learns why through its failure URL when it gave one.
+		pending, _ := s.pendingFlows(r)
+		failure := ""
+		if bound, ok := bridge.FindBound(pending, r.URL.Query().Get("state")); ok {
+			failure = bound.Failure
+		} else if len(pending) > 0 {
+			failure = pending[len(pending)-1].Failure
+		}
+		s.fail(w, r, failure, errRateLimited)
+		return
+	}
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxCallbackBody)
@@ -207,6 +228,10 @@ func (s *Server) createSessionFromToken(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
+	if !s.allow(w, r, s.limits.token, clientIP(r)+" "+truncate(in.UserID, 64)) {
+		s.writeError(w, r, errRateLimited)
+		return
+	}
 	sess, secret, err := s.svc.RedeemLoginToken(r.Context(), in.UserID, in.Secret, clientMeta(r))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -262,4 +287,12 @@ func shortJSONError(err error) string {
 		return "field " + te.Field + " must be a " + te.Type.String()
 	}
 	return "malformed"
+}
+
+// truncate bounds an untrusted string used as a map key.
+func truncate(v string, n int) string {
+	if len(v) > n {
+		return v[:n]
+	}
+	return v
 }

@@ -48,8 +48,11 @@ type Options struct {
 	Providers          []ProviderLink
 	Templates          *template.Template
 	Metrics            http.Handler // served at /metrics when set
-	Logger             *slog.Logger
-	Now                func() time.Time
+	// RateLimits bound the login, callback and token routes per client;
+	// the zero value is Appwrite's limits.
+	RateLimits RateLimits
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is the HTTP front of the bridge.
@@ -64,6 +67,7 @@ type Server struct {
 	codec      *credentialCodec
 	flows      *sessions.CookieStore
 	apiKeys    []apiKey
+	limits     limiters
 	mux        *http.ServeMux
 }
 
@@ -88,8 +92,13 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.SameSite == 0 {
+	if o.SameSite == 0 || o.SameSite == http.SameSiteDefaultMode {
 		o.SameSite = http.SameSiteLaxMode
+	}
+	if o.SameSite == http.SameSiteNoneMode && pub.Scheme != "https" {
+		// Browsers drop SameSite=None cookies that are not Secure, and a
+		// cookie is Secure only on an https public URL (config refuses this).
+		return nil, errors.New("httpapi: SameSite=None requires an https PublicURL")
 	}
 	s := &Server{
 		o: o, svc: o.Service, log: o.Logger,
@@ -100,6 +109,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowStore(o.SessionKeys, s.secure)
+	s.limits = newLimiters(o.RateLimits, o.Now)
 	for _, k := range o.APIKeys {
 		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
 		for _, sc := range k.Scopes {
@@ -163,6 +173,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /v1/users/{userId}", s.withKey("users.read", s.getUser))
 	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey("sessions.read", s.listUserSessions))
+	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey("sessions.write|users.write", s.createUserSession))
 	m.HandleFunc("DELETE /v1/users/{userId}/sessions", s.withKey("sessions.write", s.deleteUserSessions))
 	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey("sessions.write", s.deleteUserSession))
 

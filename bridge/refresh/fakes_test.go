@@ -124,6 +124,11 @@ type fakeProvider struct {
 	// gate, when set, holds every request until it is closed.
 	gate    chan struct{}
 	entered chan struct{} // receives one value per request, if set
+	// onCall, when set, is called as each request arrives, with its
+	// Subject (benchmarks measure lateness with it).
+	onCall func(subject string)
+	// active and maxActive count requests in progress.
+	active, maxActive int
 }
 
 func newFakeProvider(key string, now func() time.Time) *fakeProvider {
@@ -158,8 +163,18 @@ func (f *fakeProvider) Refresh(ctx context.Context, req providers.RefreshRequest
 	n := f.calls
 	f.used[req.RefreshToken]++
 	f.callTimes = append(f.callTimes, f.now())
-	fail, gate, entered, latency := f.fail, f.gate, f.entered, f.latency
+	fail, gate, entered, latency, onCall := f.fail, f.gate, f.entered, f.latency, f.onCall
+	f.active++
+	f.maxActive = max(f.maxActive, f.active)
 	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.active--
+		f.mu.Unlock()
+	}()
+	if onCall != nil {
+		onCall(req.Subject)
+	}
 	if entered != nil {
 		entered <- struct{}{}
 	}
@@ -205,6 +220,13 @@ func (f *fakeProvider) stats() (calls, replays int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls, f.replays
+}
+
+// peakActive is the most requests that were in progress at once.
+func (f *fakeProvider) peakActive() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxActive
 }
 
 func (f *fakeProvider) callTime(i int) time.Time {

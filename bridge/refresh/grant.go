@@ -72,14 +72,33 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 		r.m.result(label, resultSkipped)
 		return r.giveBack(ctx, j, until.Add(r.jitter(r.brCool/10+time.Second)), ErrCircuitOpen)
 	}
+	// Background requests need one of the process's Concurrency slots and
+	// a slot of the provider; on-demand ones (a caller is waiting) only
+	// the provider's. Both are given back as soon as the response is in,
+	// before the write: they bound requests in flight.
+	if !j.onDemand {
+		if res := r.wait(r.slots, s.LeaseUntil.Sub(r.now())-r.timeout, j.stop); res != acquired {
+			r.m.result(label, resultSkipped)
+			return r.giveBack(ctx, j, r.now(), ErrBusy)
+		}
+	}
+	release := func() {
+		<-ps.sem
+		if !j.onDemand {
+			<-r.slots
+		}
+	}
 	if res := r.wait(ps.sem, s.LeaseUntil.Sub(r.now())-r.timeout, j.stop); res != acquired {
+		if !j.onDemand {
+			<-r.slots
+		}
 		r.m.result(label, resultSkipped)
 		return r.giveBack(ctx, j, r.now(), ErrBusy)
 	}
 	sent := false
 	defer func() {
 		if !sent {
-			<-ps.sem
+			release()
 		}
 	}()
 	if ps.lim != nil {
@@ -128,8 +147,8 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 	if err == nil && (tok == nil || tok.AccessToken == "") {
 		err = &providers.OAuthError{Description: "token response without access_token"}
 	}
-	// The breaker learns the outcome before the provider slot is freed, so
-	// a grant waiting for the slot sees an opened circuit.
+	// The breaker learns the outcome before the slots are freed, so a
+	// grant waiting for a slot sees an opened circuit.
 	transient := err != nil && !providers.IsPermanent(err)
 	if transient {
 		if ps.br.failure(r.now()) {
@@ -139,7 +158,7 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 	} else if ps.br.success() {
 		r.m.setCircuit(label, false)
 	}
-	<-ps.sem
+	release()
 	switch {
 	case err == nil:
 		return r.succeeded(ctx, s, label, rt, tok, expiredBefore)

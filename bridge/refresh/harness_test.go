@@ -36,6 +36,8 @@ func openStore(t testing.TB, kind string) store.Store {
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
+	case "postgres":
+		return openPostgres(t)
 	}
 	t.Fatalf("unknown store kind %q", kind)
 	return nil

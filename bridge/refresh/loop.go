@@ -78,11 +78,14 @@ func (r *Refresher) tick(ctx context.Context, stop <-chan struct{}, fast bool) (
 		r.m.overdue.Set(float64(over))
 	}
 	for ctx.Err() == nil {
-		free := r.conc - int(r.inflight.Load())
-		if free <= 0 {
+		// Claim up to prefetch grants beyond the free slots, but only
+		// once at least half the prefetch can be claimed: the loop makes
+		// one claim per batch of finished refreshes, not one per refresh.
+		want := r.conc + r.prefetch - int(r.inflight.Load())
+		if want < r.prefetch-r.prefetch/2 {
 			return time.Time{}, true, claimed
 		}
-		rows, err := r.claim(ctx, r.now(), free)
+		rows, err := r.claim(ctx, r.now(), want)
 		if err != nil {
 			return r.tickFailed(now, "claim due grants", err), false, claimed
 		}
@@ -90,7 +93,7 @@ func (r *Refresher) tick(ctx context.Context, stop <-chan struct{}, fast bool) (
 			r.dispatch(ctx, s, stop)
 		}
 		claimed += len(rows)
-		if len(rows) < free {
+		if len(rows) < want {
 			break
 		}
 	}
@@ -179,8 +182,10 @@ func (r *Refresher) clearPlanned() {
 	r.mu.Unlock()
 }
 
-// dispatch hands one claimed grant to a worker goroutine. The loop only
-// claims as many grants as it has free slots, so this never blocks.
+// dispatch hands one claimed grant to a worker goroutine, which waits for
+// one of the Concurrency slots before sending its request. The loop claims
+// at most prefetch grants more than there are slots, so the wait is short,
+// and dispatch itself never blocks.
 func (r *Refresher) dispatch(ctx context.Context, s store.Session, stop <-chan struct{}) {
 	done := r.markActive(s.ID)
 	if done == nil {

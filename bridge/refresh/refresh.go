@@ -174,6 +174,11 @@ type Refresher struct {
 
 	notifyCh chan struct{}
 	slotCh   chan struct{}
+	// slots holds one token per background token request in flight
+	// (Concurrency). inflight counts claimed grants, up to prefetch more
+	// than slots: those wait for a slot in their goroutines.
+	slots    chan struct{}
+	prefetch int
 	inflight atomic.Int64
 	running  atomic.Bool
 	wg       sync.WaitGroup
@@ -237,8 +242,15 @@ func New(o Options) (*Refresher, error) {
 		now: o.Now, newTimer: o.NewTimer, jitter: o.Jitter, log: o.Logger, onEnded: o.OnEnded, m: m,
 		provs: map[string]*provState{}, active: map[string]chan struct{}{}, flights: map[string]*flight{},
 		notifyCh: make(chan struct{}, 1), slotCh: make(chan struct{}, 1),
+		slots: make(chan struct{}, o.Concurrency), prefetch: prefetchFor(o.Concurrency),
 	}, nil
 }
+
+// prefetchFor is how many grants beyond its free slots the loop claims
+// ahead, a quarter of the concurrency: when a request finishes, a claimed
+// grant is already waiting for the slot, and claims come in batches of at
+// least half that instead of one store transaction per finished refresh.
+func prefetchFor(conc int) int { return max(1, conc/4) }
 
 func def[T comparable](p *T, v T) {
 	var zero T

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,4 +99,61 @@ func BenchmarkNextRefreshAt(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+// BenchmarkCompareAndSwapSession is the refresher's one write per refresh.
+func BenchmarkCompareAndSwapSession(b *testing.B) {
+	s := openTemp(b)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const rows = 10_000
+	fill(b, s, rows, 0, t0)
+	cur := make([]store.Session, rows)
+	for i := range cur {
+		var err error
+		if cur[i], err = s.GetSession(b.Context(), fmt.Sprintf("s%07d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		sess := &cur[i%rows]
+		sess.RefreshAt = sess.RefreshAt.Add(time.Hour)
+		sess.RefreshTokenSealed[0]++
+		if err := s.CompareAndSwapSession(b.Context(), sess); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCompareAndSwapSessionParallel writes from 32 goroutines per
+// CPU, like a refresher with many requests finishing at once.
+func BenchmarkCompareAndSwapSessionParallel(b *testing.B) {
+	s := openTemp(b)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const rows = 10_000
+	fill(b, s, rows, 0, t0)
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("s%07d", next.Add(1)%rows)
+			for {
+				sess, err := s.GetSession(b.Context(), id)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				sess.RefreshAt = sess.RefreshAt.Add(time.Hour)
+				err = s.CompareAndSwapSession(b.Context(), &sess)
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, store.ErrConflict) {
+					b.Error(err)
+					return
+				}
+			}
+		}
+	})
 }

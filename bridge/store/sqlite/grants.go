@@ -3,8 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -21,9 +21,26 @@ const (
 	countQuery = "SELECT COUNT(*) FROM sessions WHERE refresh_at <= ?"
 )
 
+// claimQuery leases the rows dueQuery selects (the same subquery, in the
+// same transaction, hence the same rows) in one statement;
+// claimGrantQuery leases one row unless another owner's lease is still
+// running (the owner may renew).
+const (
+	claimQuery = `UPDATE sessions SET lease_owner = ?4, lease_until = ?5, refresh_at = ?5,
+		version = version + 1 WHERE id IN (SELECT id FROM sessions
+		WHERE refresh_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?2)
+		ORDER BY refresh_at, id LIMIT ?3) RETURNING ` + sessionCols
+	claimGrantQuery = `UPDATE sessions SET lease_owner = ?1, lease_until = ?2, refresh_at = ?2,
+		version = version + 1
+		WHERE id = ?3 AND (lease_until IS NULL OR lease_until <= ?4 OR lease_owner = ?1 OR lease_owner = '')
+		RETURNING ` + sessionCols
+)
+
 // ClaimDueGrants implements store.Grants. The selection and the lease
 // write share one immediate transaction: no other writer, in this process
-// or another, can claim the same rows in between.
+// or another, can claim the same rows in between. Both statements are
+// prepared; the first only reads the due order, which RETURNING (showing
+// the leased rows, RefreshAt overwritten) does not give.
 func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Session, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -31,26 +48,24 @@ func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time,
 	until := micros(now.Add(lease))
 	var claimed []store.Session
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, dueQuery, micros(now), micros(now), limit)
+		rows, err := tx.StmtContext(ctx, s.stmts.dueIDs).QueryContext(ctx, micros(now), micros(now), limit)
 		if err != nil {
 			return err
 		}
-		var ids []any
+		order := make(map[string]int, limit)
 		for rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
 				return err
 			}
-			ids = append(ids, id)
+			order[id] = len(order)
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
+		if err := rows.Err(); err != nil || len(order) == 0 {
 			return err
 		}
-		args := append([]any{owner, until, until}, ids...)
-		rows, err = tx.QueryContext(ctx, `UPDATE sessions SET lease_owner = ?, lease_until = ?, refresh_at = ?,
-			version = version + 1 WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) RETURNING `+sessionCols, args...)
+		rows, err = tx.StmtContext(ctx, s.stmts.claim).QueryContext(ctx, micros(now), micros(now), limit, owner, until)
 		if err != nil {
 			return err
 		}
@@ -58,17 +73,13 @@ func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time,
 		if err != nil {
 			return err
 		}
-		// RETURNING has no defined order; give the rows back in the
-		// order they were due.
-		byID := make(map[string]store.Session, len(updated))
+		claimed = make([]store.Session, len(order))
 		for _, u := range updated {
-			byID[u.ID] = u
-		}
-		claimed = make([]store.Session, 0, len(ids))
-		for _, id := range ids {
-			if u, ok := byID[id.(string)]; ok {
-				claimed = append(claimed, u)
+			i, ok := order[u.ID]
+			if !ok || claimed[i].ID != "" || len(updated) != len(order) {
+				return fmt.Errorf("claimed rows differ from the due rows")
 			}
+			claimed[i] = u
 		}
 		return nil
 	})
@@ -78,28 +89,15 @@ func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time,
 	return claimed, nil
 }
 
-// ClaimGrant implements store.Grants. The current owner may renew its lease.
+// ClaimGrant implements store.Grants: one prepared autocommit UPDATE; a
+// miss costs a second query to tell a deleted row from a leased one.
 func (s *Store) ClaimGrant(ctx context.Context, id, owner string, now time.Time, lease time.Duration) (store.Session, error) {
-	until := micros(now.Add(lease))
-	var claimed store.Session
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE sessions SET lease_owner = ?, lease_until = ?, refresh_at = ?,
-			version = version + 1
-			WHERE id = ? AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ? OR lease_owner = '')
-			RETURNING `+sessionCols, owner, until, until, id, micros(now), owner)
-		if err != nil {
-			return err
-		}
-		got, err := scanSessions(rows)
-		if err != nil {
-			return err
-		}
-		if len(got) == 1 {
-			claimed = got[0]
-			return nil
-		}
-		return missingOr(ctx, tx, id, store.ErrLeased)
-	})
+	s.wmu.Lock()
+	claimed, err := scanSession(s.stmts.claimGrant.QueryRowContext(ctx, owner, micros(now.Add(lease)), id, micros(now)))
+	s.wmu.Unlock()
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.missingOr(ctx, nil, id, store.ErrLeased)
+	}
 	if err != nil {
 		return store.Session{}, wrap("claim grant", err)
 	}
@@ -109,7 +107,7 @@ func (s *Store) ClaimGrant(ctx context.Context, id, owner string, now time.Time,
 // NextRefreshAt implements store.Grants with one index lookup.
 func (s *Store) NextRefreshAt(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := s.nextRefresh.QueryRowContext(ctx).Scan(&at)
+	err := s.stmts.nextRefresh.QueryRowContext(ctx).Scan(&at)
 	if err == sql.ErrNoRows {
 		return time.Time{}, false, nil
 	}
@@ -122,7 +120,7 @@ func (s *Store) NextRefreshAt(ctx context.Context) (time.Time, bool, error) {
 // CountDue implements store.Grants.
 func (s *Store) CountDue(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, countQuery, micros(now)).Scan(&n); err != nil {
+	if err := s.stmts.countDue.QueryRowContext(ctx, micros(now)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: count due: %w", err)
 	}
 	return n, nil

@@ -11,12 +11,15 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
+// insertSessionQuery inserts every sessionCols column.
+var insertSessionQuery = "INSERT INTO sessions (" + sessionCols + ") VALUES (" +
+	strings.Repeat("?, ", strings.Count(sessionCols, ",")) + "?)"
+
 // CreateSession implements store.Sessions.
 func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 	row := *sess
 	row.Version = 1
-	placeholders := strings.Repeat("?, ", strings.Count(sessionCols, ",")) + "?"
-	if _, err := s.exec(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES ("+placeholders+")", sessionArgs(&row)...); err != nil {
+	if _, err := s.execStmt(ctx, s.stmts.insertSession, sessionArgs(&row)...); err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
 	sess.Version = 1
@@ -25,7 +28,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 
 // GetSession implements store.Sessions.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
-	sess, err := scanSession(s.getSession.QueryRowContext(ctx, id))
+	sess, err := scanSession(s.stmts.getSession.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Session{}, store.ErrNotFound
 	}
@@ -50,7 +53,7 @@ func (s *Store) ListSessions(ctx context.Context, userID string) ([]store.Sessio
 
 // DeleteSession implements store.Sessions.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	n, err := s.exec(ctx, "DELETE FROM sessions WHERE id = ?", id)
+	n, err := s.execStmt(ctx, s.stmts.deleteSession, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete session: %w", err)
 	}
@@ -69,31 +72,28 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, err
 	return n, nil
 }
 
-// CompareAndSwapSession implements store.Sessions.
+// casQuery writes every mutable column if the version still matches.
+const casQuery = `UPDATE sessions SET
+	expire = ?, updated_at = ?, access_token_sealed = ?, refresh_token_sealed = ?,
+	access_token_expiry = ?, refresh_at = ?, refresh_failures = ?, lease_owner = ?, lease_until = ?,
+	email_verified = ?, ip = ?, os_code = ?, os_name = ?, os_version = ?, client_type = ?,
+	client_code = ?, client_name = ?, client_version = ?, client_engine = ?,
+	client_engine_version = ?, device_name = ?, device_brand = ?, device_model = ?,
+	country_code = ?, country_name = ?, version = version + 1
+	WHERE id = ? AND version = ?`
+
+// CompareAndSwapSession implements store.Sessions. It is the refresher's
+// one write per refresh: a prepared UPDATE, atomic on its own, committed
+// together with the writes queued behind it (see casQueue). Only a miss
+// costs a second query, to tell a deleted row from a moved version.
 func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) error {
 	c := &sess.Client
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET
-			expire = ?, updated_at = ?, access_token_sealed = ?, refresh_token_sealed = ?,
-			access_token_expiry = ?, refresh_at = ?, refresh_failures = ?, lease_owner = ?, lease_until = ?,
-			email_verified = ?, ip = ?, os_code = ?, os_name = ?, os_version = ?, client_type = ?,
-			client_code = ?, client_name = ?, client_version = ?, client_engine = ?,
-			client_engine_version = ?, device_name = ?, device_brand = ?, device_model = ?,
-			country_code = ?, country_name = ?, version = version + 1
-			WHERE id = ? AND version = ?`,
-			micros(sess.Expire), micros(sess.UpdatedAt), blob(sess.AccessTokenSealed), blob(sess.RefreshTokenSealed),
-			micros(sess.AccessTokenExpiry), micros(sess.RefreshAt), sess.RefreshFailures, sess.LeaseOwner,
-			micros(sess.LeaseUntil), sess.EmailVerified, c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType,
-			c.ClientCode, c.ClientName, c.ClientVersion, c.ClientEngine, c.ClientEngineVersion, c.DeviceName,
-			c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, sess.ID, sess.Version)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
-		return missingOr(ctx, tx, sess.ID, store.ErrConflict)
-	})
+	err := s.compareAndSwap(ctx, sess.ID, []any{
+		micros(sess.Expire), micros(sess.UpdatedAt), blob(sess.AccessTokenSealed), blob(sess.RefreshTokenSealed),
+		micros(sess.AccessTokenExpiry), micros(sess.RefreshAt), sess.RefreshFailures, sess.LeaseOwner,
+		micros(sess.LeaseUntil), sess.EmailVerified, c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType,
+		c.ClientCode, c.ClientName, c.ClientVersion, c.ClientEngine, c.ClientEngineVersion, c.DeviceName,
+		c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, sess.ID, sess.Version})
 	if err != nil {
 		return wrap("compare-and-swap session", err)
 	}
@@ -103,10 +103,17 @@ func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) 
 
 // missingOr tells apart the two reasons a conditional write on a session
 // matched no row: ErrNotFound when the row is gone, otherwise ifPresent.
-// It runs inside the write's transaction, so the answer is exact.
-func missingOr(ctx context.Context, tx *sql.Tx, id string, ifPresent error) error {
+// Inside the write's transaction (tx != nil) the answer is exact; after
+// an autocommit write it describes the row as it is now, which a caller
+// cannot tell from the row as it was a moment earlier (a row once gone
+// does not come back: IDs are random).
+func (s *Store) missingOr(ctx context.Context, tx *sql.Tx, id string, ifPresent error) error {
+	stmt := s.stmts.sessionExists
+	if tx != nil {
+		stmt = tx.StmtContext(ctx, stmt)
+	}
 	var one int
-	err := tx.QueryRowContext(ctx, "SELECT 1 FROM sessions WHERE id = ?", id).Scan(&one)
+	err := stmt.QueryRowContext(ctx, id).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.ErrNotFound

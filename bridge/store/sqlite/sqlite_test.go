@@ -213,6 +213,7 @@ func TestGrantQueriesUseIndex(t *testing.T) {
 		args []any
 	}{
 		"due":   {dueQuery, []any{1, 1, 10}},
+		"claim": {claimQuery, []any{1, 1, 10, "o", 2}},
 		"next":  {nextQuery, nil},
 		"count": {countQuery, []any{1}},
 	} {

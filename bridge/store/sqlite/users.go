@@ -75,7 +75,7 @@ func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now 
 
 // GetUser implements store.Users.
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(s.getUser.QueryRowContext(ctx, id))
+	u, err := scanUser(s.stmts.getUser.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.User{}, store.ErrNotFound
 	}
