@@ -28,7 +28,7 @@ const (
 	DefaultRateWindow = 10 * time.Minute
 	DefaultLoginRate  = 300
 	DefaultTokenRate  = 60
-	DefaultAuthStyle      = "basic"
+	DefaultAuthStyle  = "basic"
 	// DevBeforeExpiry is the refresh margin in development mode, where the
 	// dev issuer's access tokens live two minutes.
 	DevBeforeExpiry = 60 * time.Second
