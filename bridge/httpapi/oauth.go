@@ -189,17 +189,32 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, failure string, er
 		s.log.Info("login refused", "route", r.Pattern, "type", e.Type, "err", err)
 	}
 	if failure == "" {
-		s.errorPage(w, r, e)
+		s.errorPage(w, r, loginPageError(e))
 		return
 	}
 	body, _ := json.Marshal(map[string]any{"message": e.Message, "type": e.Type, "code": e.Code})
 	target, qerr := addQuery(failure, url.Values{"error": {string(body)}})
 	if qerr != nil {
-		s.errorPage(w, r, e)
+		s.errorPage(w, r, loginPageError(e))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// loginPageError gives a failed login without a failure URL a 4xx status
+// (contract §6): a provider that is down or answered badly is a failed
+// dependency of the login, anything else a bad request.
+func loginPageError(e *bridge.Error) *bridge.Error {
+	if e.Code < 500 {
+		return e
+	}
+	page := *e
+	page.Code = http.StatusBadRequest
+	if e.Type == bridge.TypeOAuth2ProviderError {
+		page.Code = http.StatusFailedDependency
+	}
+	return &page
 }
 
 // addQuery appends parameters to a URL's query, keeping what it has.
