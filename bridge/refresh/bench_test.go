@@ -1,16 +1,22 @@
 package refresh
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
 // Benchmark knobs, e.g.
@@ -21,15 +27,17 @@ var (
 	benchLatency = flag.Duration("refresh.latency", 20*time.Millisecond, "latency of the fake token endpoint")
 	benchConc    = flag.Int("refresh.conc", 64, "refresher Concurrency")
 	benchLoad    = flag.Float64("refresh.load", 0.8, "BenchmarkLateness: rate at which grants fall due, as a fraction of the Little's-law bound")
-	benchStores  = flag.String("refresh.stores", "mem,sqlite,postgres", "store backends to benchmark (postgres is skipped when unreachable)")
+	benchStores  = flag.String("refresh.stores", "sqlite,postgres", "store backends to benchmark: sqlite, postgres (skipped when unreachable), mem (the tests' in-memory fake, whose claims scan every row)")
 )
 
 // loadResult accumulates the figures of runLoad.
 type loadResult struct {
-	n                int
-	elapsed, cpu     time.Duration
-	lateness         []time.Duration
-	maxActive, calls int
+	n, runs            int
+	elapsed, cpu       time.Duration
+	lateness           []time.Duration
+	maxActive          int
+	busySlots, latency float64 // sums over runs of averages
+	claims, claimed    int64
 }
 
 // BenchmarkThroughput stores -refresh.grants grants that are all due and
@@ -81,20 +89,26 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) {
 	b.StopTimer()
 	grants := *benchGrants
-	h := newHarness(b, hopt{kind: kind, real: true, mod: func(o *Options) { o.Concurrency = *benchConc }})
+	h := newHarness(b, hopt{kind: kind, real: true, mod: func(o *Options) {
+		o.Concurrency = *benchConc
+		// As in production, where the level is info: the harness's
+		// debug log would format a line per refresh.
+		o.Logger = slog.New(slog.DiscardHandler)
+	}})
 	h.prov.latency = *benchLatency
+	cs := &countingStore{Store: h.st}
+	h.r.store = cs
 	// Seeding must finish before the first grant falls due.
-	start := time.Now().Add(time.Second + time.Duration(grants)*200*time.Microsecond)
+	start := time.Now().Add(time.Second + time.Duration(grants)*50*time.Microsecond)
 	due := make(map[string]time.Time, grants)
 	for i := range grants {
-		id := fmt.Sprintf("g%06d", i)
 		at := time.Now().Add(-time.Duration(grants-i) * time.Microsecond)
 		if spacing > 0 {
 			at = start.Add(time.Duration(i) * spacing)
 		}
-		due["sub-"+id] = at
-		h.addGrant(id, at.Add(time.Hour), at)
+		due[fmt.Sprintf("sub-g%06d", i)] = at
 	}
+	h.seed(grants, func(i int) (string, time.Time) { id := fmt.Sprintf("g%06d", i); return id, due["sub-"+id] })
 	if spacing == 0 {
 		start = time.Now()
 	} else if wait := time.Until(start); wait < 100*time.Millisecond {
@@ -116,11 +130,14 @@ func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) 
 	b.StartTimer()
 	t0 := time.Now()
 	deadline := t0.Add(5 * time.Minute)
+	var busy, samples int
 	for testutil.ToFloat64(h.r.m.attempts.WithLabelValues("fake", resultSuccess)) < float64(grants) {
 		if time.Now().After(deadline) {
 			b.Fatalf("refreshed %v of %d grants in 5 minutes", h.attempts(resultSuccess), grants)
 		}
 		time.Sleep(200 * time.Microsecond)
+		busy += len(h.r.slots)
+		samples++
 	}
 	elapsed := time.Since(t0)
 	b.StopTimer()
@@ -135,10 +152,14 @@ func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) 
 		b.Fatalf("%d requests in flight at once, Concurrency is %d", maxActive, *benchConc)
 	}
 	res.n += grants
+	res.runs++
 	res.elapsed += elapsed
 	res.cpu += cpu
-	res.calls += calls
 	res.maxActive = max(res.maxActive, maxActive)
+	res.busySlots += float64(busy) / float64(max(samples, 1))
+	res.latency += ms(h.prov.meanLatency())
+	res.claims += cs.claims.Load()
+	res.claimed += cs.claimed.Load()
 	mu.Lock()
 	res.lateness = append(res.lateness, lateness...)
 	mu.Unlock()
@@ -151,6 +172,50 @@ func (res *loadResult) report(b *testing.B) {
 	b.ReportMetric(float64(res.cpu.Microseconds())/float64(res.n), "cpu-µs/refresh")
 	b.ReportMetric(float64(maxRSS())/(1<<20), "maxrss-MB")
 	b.ReportMetric(float64(res.maxActive), "max-in-flight")
+	b.ReportMetric(res.busySlots/float64(res.runs), "avg-busy-slots")
+	b.ReportMetric(res.latency/float64(res.runs), "provider-ms")
+	b.ReportMetric(float64(res.claimed)/float64(max(res.claims, 1)), "grants/claim")
+}
+
+// countingStore counts the refresher's claims.
+type countingStore struct {
+	store.Store
+	claims, claimed atomic.Int64
+}
+
+func (c *countingStore) ClaimDueGrants(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Session, error) {
+	rows, err := c.Store.ClaimDueGrants(ctx, owner, now, lease, limit)
+	c.claims.Add(1)
+	c.claimed.Add(int64(len(rows)))
+	return rows, err
+}
+
+// seed stores n grants of the fake provider: grant i has the ID and due
+// time at(i) returns and an access token expiring an hour after that. The
+// SQL backends are loaded in bulk (one transaction, or COPY).
+func (h *harness) seed(n int, at func(i int) (string, time.Time)) {
+	h.t.Helper()
+	if _, mem := h.st.(*memStore); mem {
+		for i := range n {
+			id, due := at(i)
+			h.addGrant(id, due.Add(time.Hour), due)
+		}
+		return
+	}
+	now := h.now()
+	bulkLoad(h.t, h.st, func(yield func(bulkRow) bool) {
+		for i := range n {
+			id, due := at(i)
+			rts, err := h.keys.Seal(h.prov.issue("sub-"+id), seal.AAD(id, "refresh"))
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			if !yield(bulkRow{id: id, userID: h.userID, refreshSealed: rts, expire: now.Add(365 * 24 * time.Hour),
+				tokenExpiry: due.Add(time.Hour), refreshAt: due, createdAt: now}) {
+				return
+			}
+		}
+	})
 }
 
 // cpuTime is the process's user+system CPU time so far.

@@ -129,6 +129,9 @@ type fakeProvider struct {
 	onCall func(subject string)
 	// active and maxActive count requests in progress.
 	active, maxActive int
+	// slept is the real time spent in latency sleeps (which overshoot
+	// under load).
+	slept time.Duration
 }
 
 func newFakeProvider(key string, now func() time.Time) *fakeProvider {
@@ -186,7 +189,11 @@ func (f *fakeProvider) Refresh(ctx context.Context, req providers.RefreshRequest
 		}
 	}
 	if latency > 0 {
+		start := time.Now()
 		time.Sleep(latency)
+		f.mu.Lock()
+		f.slept += time.Since(start)
+		f.mu.Unlock()
 	}
 	if fail != nil {
 		if err := fail(n, req.RefreshToken); err != nil {
@@ -227,6 +234,16 @@ func (f *fakeProvider) peakActive() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.maxActive
+}
+
+// meanLatency is the mean real duration of the latency sleeps.
+func (f *fakeProvider) meanLatency() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls == 0 {
+		return 0
+	}
+	return f.slept / time.Duration(f.calls)
 }
 
 func (f *fakeProvider) callTime(i int) time.Time {

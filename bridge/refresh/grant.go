@@ -26,6 +26,9 @@ type job struct {
 	// restoreAt (zero: never).
 	onDemand  bool
 	restoreAt time.Time
+	// released, if set, is called once the token request is done (or
+	// will not be sent) and the slots are given back: the loop may claim more.
+	released func()
 }
 
 // outcome is what happened to a job: the row as last written (zero when
@@ -86,6 +89,9 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 		<-ps.sem
 		if !j.onDemand {
 			<-r.slots
+		}
+		if j.released != nil {
+			j.released()
 		}
 	}
 	if res := r.wait(ps.sem, s.LeaseUntil.Sub(r.now())-r.timeout, j.stop); res != acquired {
@@ -232,8 +238,11 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 	})
 	if err != nil {
 		r.m.result(label, resultConflict)
-		r.log.Warn("refresher: refreshed tokens dropped: the session was deleted or changed meanwhile",
-			"session", s.ID, "provider", label, "err", err)
+		msg := "refresher: refreshed tokens dropped: the session was deleted or changed meanwhile"
+		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			msg = "refresher: refreshed tokens could not be stored before the lease ran out"
+		}
+		r.log.Warn(msg, "session", s.ID, "provider", label, "err", err)
 		return outcome{err: err}
 	}
 	r.m.result(label, resultSuccess)
@@ -355,6 +364,15 @@ func (r *Refresher) reschedule(ctx context.Context, s store.Session, at time.Tim
 // for an unrelated reason.
 const maxMerges = 3
 
+// maxWriteRetryDelay caps the pause between retries of a write that failed
+// for a reason other than a conflict (the database is unreachable or busy).
+const maxWriteRetryDelay = 2 * time.Second
+
+// writeRetryDelay is 50ms, 200ms, 800ms, then maxWriteRetryDelay.
+func writeRetryDelay(attempt int) time.Duration {
+	return min(50*time.Millisecond<<(2*min(attempt, 3)), maxWriteRetryDelay)
+}
+
 // write applies change to the claimed row and compare-and-swaps it. When
 // the row changed meanwhile but is still leased by us with the same
 // refresh token (e.g. PATCH slid Expire), the change is re-applied to the
@@ -363,11 +381,17 @@ const maxMerges = 3
 func (r *Refresher) write(ctx context.Context, base store.Session, change func(*store.Session)) (store.Session, error) {
 	s := base
 	change(&s)
-	err := r.store.CompareAndSwapSession(ctx, &s)
+	err := r.cas(ctx, &s)
 	for i := 0; i < maxMerges && errors.Is(err, store.ErrConflict); i++ {
 		cur, gerr := r.store.GetSession(ctx, base.ID)
 		if gerr != nil {
 			return store.Session{}, gerr
+		}
+		if !bytes.Equal(s.RefreshTokenSealed, base.RefreshTokenSealed) && bytes.Equal(cur.RefreshTokenSealed, s.RefreshTokenSealed) {
+			// Our own write landed although its answer was lost (a
+			// retried write then found its own version): sealed tokens
+			// are unique, nobody else wrote this one.
+			return cur, nil
 		}
 		if cur.LeaseOwner != base.LeaseOwner || !cur.LeaseUntil.Equal(base.LeaseUntil) ||
 			!bytes.Equal(cur.RefreshTokenSealed, base.RefreshTokenSealed) {
@@ -375,12 +399,34 @@ func (r *Refresher) write(ctx context.Context, base store.Session, change func(*
 		}
 		s = cur
 		change(&s)
-		err = r.store.CompareAndSwapSession(ctx, &s)
+		err = r.cas(ctx, &s)
 	}
 	if err != nil {
 		return store.Session{}, err
 	}
 	return s, nil
+}
+
+// cas is CompareAndSwapSession, repeated while the store fails for a
+// reason other than a conflict or a missing row, for as long as ctx (the
+// lease) lasts: until written, a rotated refresh token exists only in this
+// process's memory, and dropping it would make the next refresh replay the
+// superseded one (the provider would then revoke the grant).
+func (r *Refresher) cas(ctx context.Context, s *store.Session) error {
+	err := r.store.CompareAndSwapSession(ctx, s)
+	for i := 0; err != nil && ctx.Err() == nil &&
+		!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound); i++ {
+		r.log.Warn("refresher: store write failed, retrying", "session", s.ID, "err", err)
+		t := r.newTimer(writeRetryDelay(i))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C():
+		}
+		err = r.store.CompareAndSwapSession(ctx, s)
+	}
+	return err
 }
 
 // errorCode names a refresh error for logs and metric labels: the OAuth

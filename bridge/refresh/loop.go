@@ -3,6 +3,7 @@ package refresh
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -11,6 +12,9 @@ import (
 // storeOpTimeout bounds one scheduler query, so a hung database cannot
 // wedge the loop past shutdown.
 const storeOpTimeout = 10 * time.Second
+
+// countInterval is how often the loop refreshes the due/overdue gauges.
+const countInterval = time.Second
 
 // Run refreshes due grants until ctx is done. It then stops claiming,
 // lets requests already sent finish (each bounded by Timeout), gives the
@@ -56,11 +60,15 @@ func (r *Refresher) Run(ctx context.Context) error {
 // tick counts and claims due grants, dispatches them, and returns when the
 // loop should wake next (zero: nothing scheduled). saturated reports that
 // every slot is busy while grants may still be due; claimed how many grants
-// were dispatched. A fast tick skips the due/overdue counts and goes
-// straight to claiming.
+// were dispatched. A fast tick, and any tick within countInterval of the
+// last count, skips the due/overdue counts and goes straight to claiming.
 func (r *Refresher) tick(ctx context.Context, stop <-chan struct{}, fast bool) (wake time.Time, saturated bool, claimed int) {
 	now := r.now()
-	if !fast {
+	if !fast && (r.countedAt.IsZero() || now.Sub(r.countedAt) >= countInterval || now.Before(r.countedAt)) {
+		// The due and overdue gauges are sampled at most once per
+		// countInterval: counting on every wake-up would double the
+		// store work of a loop that wakes for each grant as it falls due.
+		r.countedAt = now
 		due, err := r.countDue(ctx, now)
 		if err != nil {
 			return r.tickFailed(now, "count due grants", err), false, 0
@@ -80,8 +88,10 @@ func (r *Refresher) tick(ctx context.Context, stop <-chan struct{}, fast bool) (
 	for ctx.Err() == nil {
 		// Claim up to prefetch grants beyond the free slots, but only
 		// once at least half the prefetch can be claimed: the loop makes
-		// one claim per batch of finished refreshes, not one per refresh.
-		want := r.conc + r.prefetch - int(r.inflight.Load())
+		// one claim per batch of finished requests, not one per refresh.
+		// Grants whose request is done no longer count (their write is
+		// under way), up to maxClaimed.
+		want := min(r.conc+r.prefetch-int(r.waiting.Load()), r.maxClaimed()-int(r.inflight.Load()))
 		if want < r.prefetch-r.prefetch/2 {
 			return time.Time{}, true, claimed
 		}
@@ -195,21 +205,36 @@ func (r *Refresher) dispatch(ctx context.Context, s store.Session, stop <-chan s
 		return
 	}
 	r.inflight.Add(1)
+	r.waiting.Add(1)
 	r.m.inflight.Inc()
 	r.wg.Add(1)
+	var once sync.Once
+	released := func() {
+		once.Do(func() {
+			r.waiting.Add(-1)
+			r.slotFreed()
+		})
+	}
 	go func() {
 		defer r.wg.Done()
 		defer func() {
+			released() // if the grant ended without a request
 			r.unmarkActive(s.ID, done)
 			r.inflight.Add(-1)
 			r.m.inflight.Dec()
-			select {
-			case r.slotCh <- struct{}{}:
-			default:
-			}
+			r.slotFreed()
 		}()
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lease)
 		defer cancel()
-		r.refreshGrant(wctx, job{s: s, stop: stop})
+		r.refreshGrant(wctx, job{s: s, stop: stop, released: released})
 	}()
+}
+
+// slotFreed wakes a saturated loop: a grant sent its request and gave the
+// slot back, or finished.
+func (r *Refresher) slotFreed() {
+	select {
+	case r.slotCh <- struct{}{}:
+	default:
+	}
 }

@@ -107,7 +107,10 @@ type Options struct {
 	// Timeout bounds one token request. Default 30s. Leases last
 	// 2*Timeout+10s so that they outlive the request and its write.
 	Timeout time.Duration
-	// Concurrency bounds refreshes in flight in this process. Default 64.
+	// Concurrency bounds the background token requests in flight in this
+	// process. Default 64. The loop claims up to Concurrency/2 grants
+	// ahead of free slots, and holds at most 2.5*Concurrency claimed
+	// grants including those whose write is under way.
 	Concurrency int
 	// ProviderConcurrency bounds in-flight requests per provider. Default Concurrency.
 	ProviderConcurrency int
@@ -171,14 +174,21 @@ type Refresher struct {
 	planned  time.Time                // when the sleeping loop will wake; zero while ticking
 	notifyAt time.Time                // earliest time passed to Notify since the loop last looked
 	storeErr error
+	// countedAt is when the loop last counted due grants (only the
+	// goroutine running tick uses it).
+	countedAt time.Time
 
 	notifyCh chan struct{}
 	slotCh   chan struct{}
 	// slots holds one token per background token request in flight
-	// (Concurrency). inflight counts claimed grants, up to prefetch more
-	// than slots: those wait for a slot in their goroutines.
+	// (Concurrency). waiting counts claimed grants that have not yet
+	// sent their request and given the slot back: up to prefetch more
+	// than there are slots, the surplus waiting for a slot. inflight
+	// counts claimed grants until their write is done: at most
+	// maxClaimed.
 	slots    chan struct{}
 	prefetch int
+	waiting  atomic.Int64
 	inflight atomic.Int64
 	running  atomic.Bool
 	wg       sync.WaitGroup
@@ -247,10 +257,17 @@ func New(o Options) (*Refresher, error) {
 }
 
 // prefetchFor is how many grants beyond its free slots the loop claims
-// ahead, a quarter of the concurrency: when a request finishes, a claimed
-// grant is already waiting for the slot, and claims come in batches of at
-// least half that instead of one store transaction per finished refresh.
-func prefetchFor(conc int) int { return max(1, conc/4) }
+// ahead, half the concurrency: when a request finishes, a claimed grant is
+// already waiting for the slot, and claims come in batches of at least
+// half that instead of one store transaction per finished refresh. (A
+// quarter left a few slots idle in the benchmark while a claim was under
+// way.)
+func prefetchFor(conc int) int { return max(1, conc/2) }
+
+// maxClaimed bounds the grants a process holds at once, writes included:
+// twice Concurrency plus the prefetch, so a slow store pauses claiming
+// instead of piling up finished refreshes waiting for their write.
+func (r *Refresher) maxClaimed() int { return 2*r.conc + r.prefetch }
 
 func def[T comparable](p *T, v T) {
 	var zero T

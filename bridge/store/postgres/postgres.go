@@ -27,6 +27,7 @@ import (
 // Store is a store.Store on a PostgreSQL connection pool.
 type Store struct {
 	pool *pgxpool.Pool
+	cas  casQueue
 }
 
 var _ store.Store = (*Store)(nil)

@@ -70,29 +70,30 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, err
 	return int(tag.RowsAffected()), nil
 }
 
+// casQuery writes every mutable column if the version still matches.
+const casQuery = `UPDATE sessions SET
+	expire = $1, updated_at = $2, access_token_sealed = $3, refresh_token_sealed = $4,
+	access_token_expiry = $5, refresh_at = $6, refresh_failures = $7, lease_owner = $8, lease_until = $9,
+	email_verified = $10, ip = $11, os_code = $12, os_name = $13, os_version = $14, client_type = $15,
+	client_code = $16, client_name = $17, client_version = $18, client_engine = $19,
+	client_engine_version = $20, device_name = $21, device_brand = $22, device_model = $23,
+	country_code = $24, country_name = $25, version = version + 1
+	WHERE id = $26 AND version = $27`
+
 // CompareAndSwapSession implements store.Sessions. The version check and
 // the write are one UPDATE; a concurrent writer of the same row makes it
-// wait and then re-check the version against the committed row.
+// wait and then re-check the version against the committed row. Writes
+// that arrive together share one transaction (see casQueue).
 func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) error {
 	c := &sess.Client
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET
-		expire = $1, updated_at = $2, access_token_sealed = $3, refresh_token_sealed = $4,
-		access_token_expiry = $5, refresh_at = $6, refresh_failures = $7, lease_owner = $8, lease_until = $9,
-		email_verified = $10, ip = $11, os_code = $12, os_name = $13, os_version = $14, client_type = $15,
-		client_code = $16, client_name = $17, client_version = $18, client_engine = $19,
-		client_engine_version = $20, device_name = $21, device_brand = $22, device_model = $23,
-		country_code = $24, country_name = $25, version = version + 1
-		WHERE id = $26 AND version = $27`,
+	err := s.compareAndSwap(ctx, sess.ID, []any{
 		ts(sess.Expire), ts(sess.UpdatedAt), blob(sess.AccessTokenSealed), blob(sess.RefreshTokenSealed),
 		ts(sess.AccessTokenExpiry), ts(sess.RefreshAt), sess.RefreshFailures, sess.LeaseOwner,
 		ts(sess.LeaseUntil), sess.EmailVerified, c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType,
 		c.ClientCode, c.ClientName, c.ClientVersion, c.ClientEngine, c.ClientEngineVersion, c.DeviceName,
-		c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, sess.ID, sess.Version)
+		c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, sess.ID, sess.Version})
 	if err != nil {
-		return fmt.Errorf("postgres: compare-and-swap session: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return s.missingOr(ctx, sess.ID, store.ErrConflict)
+		return wrap("compare-and-swap session", err)
 	}
 	sess.Version++
 	return nil

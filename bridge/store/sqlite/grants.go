@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,23 +14,26 @@ import (
 // Queries that must stay on the sessions_refresh_at partial index; the
 // tests check their plans. "refresh_at <= ?" implies "refresh_at IS NOT
 // NULL", which is what lets SQLite use the partial index.
+//
+// dueQuery has no "LIMIT ?": the caller stops reading after its limit
+// (the index walk is lazy, so the cost is the same). SQLite's planner
+// reads a bound LIMIT value, and a statement whose plan depends on a
+// bound value is recompiled whenever that value is bound anew, which
+// costs more than running it.
 const (
 	dueQuery = `SELECT id FROM sessions
-		WHERE refresh_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-		ORDER BY refresh_at, id LIMIT ?`
+		WHERE refresh_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
+		ORDER BY refresh_at, id`
 	nextQuery  = "SELECT refresh_at FROM sessions WHERE refresh_at IS NOT NULL ORDER BY refresh_at LIMIT 1"
 	countQuery = "SELECT COUNT(*) FROM sessions WHERE refresh_at <= ?"
 )
 
-// claimQuery leases the rows dueQuery selects (the same subquery, in the
-// same transaction, hence the same rows) in one statement;
-// claimGrantQuery leases one row unless another owner's lease is still
-// running (the owner may renew).
+// claimQuery leases the rows whose IDs the JSON array ?1 lists, in one
+// statement; claimGrantQuery leases one row unless another owner's lease
+// is still running (the owner may renew).
 const (
-	claimQuery = `UPDATE sessions SET lease_owner = ?4, lease_until = ?5, refresh_at = ?5,
-		version = version + 1 WHERE id IN (SELECT id FROM sessions
-		WHERE refresh_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?2)
-		ORDER BY refresh_at, id LIMIT ?3) RETURNING ` + sessionCols
+	claimQuery = `UPDATE sessions SET lease_owner = ?2, lease_until = ?3, refresh_at = ?3,
+		version = version + 1 WHERE id IN (SELECT value FROM json_each(?1)) RETURNING ` + sessionCols
 	claimGrantQuery = `UPDATE sessions SET lease_owner = ?1, lease_until = ?2, refresh_at = ?2,
 		version = version + 1
 		WHERE id = ?3 AND (lease_until IS NULL OR lease_until <= ?4 OR lease_owner = ?1 OR lease_owner = '')
@@ -39,8 +43,7 @@ const (
 // ClaimDueGrants implements store.Grants. The selection and the lease
 // write share one immediate transaction: no other writer, in this process
 // or another, can claim the same rows in between. Both statements are
-// prepared; the first only reads the due order, which RETURNING (showing
-// the leased rows, RefreshAt overwritten) does not give.
+// prepared, and the lease is one UPDATE for the whole batch.
 func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Session, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -48,24 +51,28 @@ func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time,
 	until := micros(now.Add(lease))
 	var claimed []store.Session
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.StmtContext(ctx, s.stmts.dueIDs).QueryContext(ctx, micros(now), micros(now), limit)
+		rows, err := tx.StmtContext(ctx, s.stmts.dueIDs).QueryContext(ctx, micros(now))
 		if err != nil {
 			return err
 		}
-		order := make(map[string]int, limit)
-		for rows.Next() {
+		var ids []string
+		for len(ids) < limit && rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
 				return err
 			}
-			order[id] = len(order)
+			ids = append(ids, id)
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil || len(order) == 0 {
+		if err := rows.Err(); err != nil || len(ids) == 0 {
 			return err
 		}
-		rows, err = tx.StmtContext(ctx, s.stmts.claim).QueryContext(ctx, micros(now), micros(now), limit, owner, until)
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		rows, err = tx.StmtContext(ctx, s.stmts.claim).QueryContext(ctx, string(list), owner, until)
 		if err != nil {
 			return err
 		}
@@ -73,13 +80,19 @@ func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time,
 		if err != nil {
 			return err
 		}
-		claimed = make([]store.Session, len(order))
+		// RETURNING has no defined order; give the rows back in the
+		// order they were due.
+		byID := make(map[string]store.Session, len(updated))
 		for _, u := range updated {
-			i, ok := order[u.ID]
-			if !ok || claimed[i].ID != "" || len(updated) != len(order) {
-				return fmt.Errorf("claimed rows differ from the due rows")
+			byID[u.ID] = u
+		}
+		claimed = make([]store.Session, 0, len(ids))
+		for _, id := range ids {
+			u, ok := byID[id]
+			if !ok {
+				return fmt.Errorf("due session %s was not leased", id)
 			}
-			claimed[i] = u
+			claimed = append(claimed, u)
 		}
 		return nil
 	})

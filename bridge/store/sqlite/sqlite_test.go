@@ -212,8 +212,8 @@ func TestGrantQueriesUseIndex(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"due":   {dueQuery, []any{1, 1, 10}},
-		"claim": {claimQuery, []any{1, 1, 10, "o", 2}},
+		"due":   {dueQuery, []any{1}},
+		"claim": {claimQuery, []any{`["a","b"]`, "o", 2}},
 		"next":  {nextQuery, nil},
 		"count": {countQuery, []any{1}},
 	} {
@@ -233,6 +233,13 @@ func TestGrantQueriesUseIndex(t *testing.T) {
 		rows.Close()
 		joined := strings.Join(plan, "; ")
 		t.Logf("%s: %s", name, joined)
+		if name == "claim" {
+			// The lease write looks the claimed rows up by primary key.
+			if strings.Contains(joined, "SCAN sessions") {
+				t.Errorf("claim query plan %q scans the sessions table", joined)
+			}
+			continue
+		}
 		if !strings.Contains(joined, "sessions_refresh_at") || strings.Contains(joined, "TEMP B-TREE") {
 			t.Errorf("%s query plan %q does not walk the sessions_refresh_at index", name, joined)
 		}

@@ -1,0 +1,305 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+)
+
+const sessionCookie = "a_session_" + project
+
+// lbTransport plays the load balancer in front of several instances that
+// share one public URL: a request to the public host goes to the instance
+// pick chooses, with the Host header left as the browser sent it and the
+// browser's address in X-Forwarded-For (the bridge trusts it from
+// loopback; its login rate limits are per client address). Other hosts
+// (the provider) are dialled directly.
+type lbTransport struct {
+	base       http.RoundTripper
+	publicHost string
+	clientIP   string
+	pick       func(*http.Request) string // host:port of the instance
+}
+
+func (l *lbTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host != l.publicHost {
+		return l.base.RoundTrip(r)
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Host = l.pick(r)
+	r2.Host = l.publicHost
+	if l.clientIP != "" {
+		r2.Header.Set("X-Forwarded-For", l.clientIP)
+	}
+	return l.base.RoundTrip(r2)
+}
+
+// loginer runs browser logins through the bridge's public URL.
+type loginer struct {
+	publicURL string
+	iss       *devissuer.Issuer
+	base      http.RoundTripper
+}
+
+func newLoginer(publicURL string, iss *devissuer.Issuer) *loginer {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &loginer{publicURL: publicURL, iss: iss, base: tr}
+}
+
+// login runs one whole browser login as user email from address clientIP:
+// the start route is served by instance startAddr, the bind hop and the
+// callback by finishAddr (as a load balancer without stickiness may do).
+// It answers the provider's "who are you" form itself. It returns the
+// session cookie.
+func (l *loginer) login(ctx context.Context, startAddr, finishAddr, email, clientIP string) (string, error) {
+	pub, _ := url.Parse(l.publicURL)
+	issURL, _ := url.Parse(l.iss.URL())
+	const startPath = "/v1/account/sessions/oauth2/" + providerKey
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		Transport: &lbTransport{base: l.base, publicHost: pub.Host, clientIP: clientIP, pick: func(r *http.Request) string {
+			if r.URL.Path == startPath {
+				return startAddr
+			}
+			return finishAddr
+		}},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host == issURL.Host || req.URL.Host == "app.example" {
+				return http.ErrUseLastResponse
+			}
+			if len(via) > 10 {
+				return errors.New("too many redirects")
+			}
+			return nil
+		},
+	}
+	q := url.Values{"success": {appOrigin + "/ok"}, "failure": {appOrigin + "/fail"}}
+	resp, err := get(ctx, client, l.publicURL+startPath+"?"+q.Encode())
+	if err != nil {
+		return "", fmt.Errorf("start: %w", err)
+	}
+	authz, err := resp.Location()
+	if err != nil || authz.Host != issURL.Host || authz.Path != "/authorize" {
+		return "", fmt.Errorf("start: HTTP %d, want a redirect to the provider's /authorize", resp.StatusCode)
+	}
+	// The provider's form, answered: the authorization request's
+	// parameters plus who the user is.
+	form := authz.Query()
+	form.Set("email", email)
+	form.Set("name", strings.SplitN(email, "@", 2)[0])
+	form.Set("email_verified", "1")
+	form.Set("action", "approve")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.iss.URL()+"/authorize", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("authorize/callback: %w", err)
+	}
+	drain(resp)
+	final, err := resp.Location()
+	if err != nil || final.Host != "app.example" || final.Path != "/ok" {
+		return "", fmt.Errorf("login ended with HTTP %d (location %s), want a redirect to %s/ok", resp.StatusCode, redactQuery(final), appOrigin)
+	}
+	for _, c := range jar.Cookies(pub) {
+		if c.Name == sessionCookie && c.Value != "" {
+			return c.Value, nil
+		}
+	}
+	return "", errors.New("the login set no session cookie")
+}
+
+func get(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	drain(resp)
+	return resp, nil
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+}
+
+func redactQuery(u *url.URL) string {
+	if u == nil {
+		return "none"
+	}
+	c := *u
+	c.RawQuery = ""
+	return c.String()
+}
+
+// apiSession is the part of the Session model these tests read.
+type apiSession struct {
+	ID                string `json:"$id"`
+	UserID            string `json:"userId"`
+	Provider          string `json:"provider"`
+	AccessToken       string `json:"providerAccessToken"`
+	AccessTokenExpiry string `json:"providerAccessTokenExpiry"`
+	RefreshToken      string `json:"providerRefreshToken"`
+	Current           bool   `json:"current"`
+	Expire            string `json:"expire"`
+	ProviderUID       string `json:"providerUid"`
+}
+
+// Expiry parses providerAccessTokenExpiry.
+func (s apiSession) Expiry() (time.Time, error) {
+	return time.Parse("2006-01-02T15:04:05.000-07:00", s.AccessTokenExpiry)
+}
+
+// api is a plain client for the Account and Users APIs of one instance.
+type api struct {
+	c      *http.Client
+	apiKey string
+}
+
+func newAPI(apiKey string) *api {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 32
+	return &api{c: &http.Client{Timeout: 20 * time.Second, Transport: tr}, apiKey: apiKey}
+}
+
+// do sends a request to base+path and decodes a JSON answer into out
+// (when out is not nil and the status is 2xx).
+func (a *api) do(ctx context.Context, method, base, path string, hdr map[string]string, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, base+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("X-Appwrite-Project", project)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := a.c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if out != nil && resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(body, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: body is not the expected JSON: %v", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// current reads the session a cookie value authenticates (status 200), as
+// its owner sees it.
+func (a *api) current(ctx context.Context, base, cookie string) (apiSession, int, error) {
+	var s apiSession
+	code, err := a.do(ctx, http.MethodGet, base, "/v1/account/sessions/current", map[string]string{"X-Appwrite-Session": cookie}, &s)
+	return s, code, err
+}
+
+// deleteCurrent ends the session a cookie value authenticates.
+func (a *api) deleteCurrent(ctx context.Context, base, cookie string) (int, error) {
+	return a.do(ctx, http.MethodDelete, base, "/v1/account/sessions/current", map[string]string{"X-Appwrite-Session": cookie}, nil)
+}
+
+// deleteUserSession ends a session with the API key.
+func (a *api) deleteUserSession(ctx context.Context, base, userID, id string) (int, error) {
+	return a.do(ctx, http.MethodDelete, base, "/v1/users/"+url.PathEscape(userID)+"/sessions/"+url.PathEscape(id),
+		map[string]string{"X-Appwrite-Key": a.apiKey}, nil)
+}
+
+// userSessions lists a user's sessions with the API key, which sees
+// providerRefreshToken.
+func (a *api) userSessions(ctx context.Context, base, userID string) ([]apiSession, error) {
+	var out struct {
+		Total    int          `json:"total"`
+		Sessions []apiSession `json:"sessions"`
+	}
+	code, err := a.do(ctx, http.MethodGet, base, "/v1/users/"+url.PathEscape(userID)+"/sessions", map[string]string{"X-Appwrite-Key": a.apiKey}, &out)
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("GET /v1/users/{id}/sessions: HTTP %d", code)
+	}
+	return out.Sessions, nil
+}
+
+// readyz returns the status of base/readyz (0 when unreachable).
+func (a *api) readyz(ctx context.Context, base string) int {
+	code, err := a.do(ctx, http.MethodGet, base, "/readyz", nil, nil)
+	if err != nil {
+		return 0
+	}
+	return code
+}
+
+// metric sums the samples of a Prometheus metric on base/metrics whose
+// labels contain every "key=\"value\"" pair given; a metric that is not
+// exported yet sums to 0.
+func (a *api) metric(ctx context.Context, base, name string, labels ...string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := a.c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: HTTP %d", resp.StatusCode)
+	}
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		series, val := line[:i], line[i+1:]
+		metricName, lbls, _ := strings.Cut(series, "{")
+		if metricName != name {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			if !strings.Contains(lbls, l) {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		v, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return 0, fmt.Errorf("metric %s: value %q: %v", name, val, err)
+		}
+		sum += v
+	}
+	return sum, sc.Err()
+}
