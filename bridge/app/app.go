@@ -102,6 +102,8 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		Store: st, Keys: keys, Providers: regs, Owner: o.Owner,
 		BeforeExpiry: cfg.Refresh.BeforeExpiry, Timeout: cfg.Refresh.Timeout,
 		Concurrency: cfg.Refresh.Concurrency, OnFailure: cfg.Refresh.OnFailure,
+		ProviderConcurrency: cfg.Refresh.ProviderConcurrency, ProviderRate: cfg.Refresh.ProviderRate,
+		ProviderBurst: cfg.Refresh.ProviderBurst, ProviderLimits: providerLimits(cfg),
 		Now: o.Now, Logger: log.With("component", "refresher"), Registerer: a.Registry,
 	})
 	if err != nil {
@@ -249,4 +251,15 @@ func rateLimits(c config.RateLimits, override httpapi.RateLimits) httpapi.RateLi
 		login.Limit, token.Limit = -1, -1
 	}
 	return httpapi.RateLimits{SessionStart: login, TokenStart: login, Callback: login, Token: token}
+}
+
+// providerLimits collects the providers' own refresh limits.
+func providerLimits(cfg *config.Config) map[string]refresh.ProviderLimit {
+	out := map[string]refresh.ProviderLimit{}
+	for key, p := range cfg.Providers {
+		if p.RefreshConcurrency > 0 || p.RefreshRate > 0 || p.RefreshBurst > 0 {
+			out[key] = refresh.ProviderLimit{Concurrency: p.RefreshConcurrency, Rate: p.RefreshRate, Burst: p.RefreshBurst}
+		}
+	}
+	return out
 }

@@ -83,6 +83,14 @@ type Refresh struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Concurrency bounds refreshes in flight in one process. Default 64.
 	Concurrency int `yaml:"concurrency"`
+	// ProviderConcurrency bounds one provider's refreshes in flight in one
+	// process (default: concurrency). A provider's refresh_concurrency wins.
+	ProviderConcurrency int `yaml:"provider_concurrency"`
+	// ProviderRate caps one provider's token requests per second per
+	// process (0: unlimited), with bursts of ProviderBurst (default 1).
+	// A provider's refresh_rate / refresh_burst win.
+	ProviderRate  float64 `yaml:"provider_rate"`
+	ProviderBurst int     `yaml:"provider_burst"`
 }
 
 // RefreshEnabled reports whether serve runs the refresher.
@@ -152,6 +160,12 @@ type Provider struct {
 	// Settings are a preset's own settings (tenant, domain, realm, ...);
 	// `sessionbridge providers NAME` lists them.
 	Settings map[string]string `yaml:"settings"`
+
+	// Refresh limits for this provider, overriding refresh.provider_*:
+	// providers publish token-endpoint limits.
+	RefreshConcurrency int     `yaml:"refresh_concurrency"`
+	RefreshRate        float64 `yaml:"refresh_rate"`
+	RefreshBurst       int     `yaml:"refresh_burst"`
 
 	// Line is the line of the provider's key in the file, for messages.
 	Line int `yaml:"-"`

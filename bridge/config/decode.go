@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -185,6 +186,13 @@ func (d *decoder) scalar(n *yaml.Node, path string, v reflect.Value) {
 			return
 		}
 		v.SetInt(int64(i))
+	case v.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			d.fail(n.Line, path, fmt.Sprintf("%s is not a number", quoteShort(n.Value)))
+			return
+		}
+		v.SetFloat(f)
 	default:
 		// Only reachable if the schema gains a field type this decoder
 		// does not know; report it rather than panic.

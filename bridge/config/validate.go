@@ -104,6 +104,16 @@ func (l Loader) validate(c *Config, col *collector) {
 	oneOf(col, "refresh.on_failure", c.Refresh.OnFailure, onFailures)
 	positiveDuration(col, "refresh.timeout", c.Refresh.Timeout)
 	positive(col, "refresh.concurrency", c.Refresh.Concurrency)
+	notNegative(col, "refresh.provider_concurrency", float64(c.Refresh.ProviderConcurrency))
+	notNegative(col, "refresh.provider_rate", c.Refresh.ProviderRate)
+	notNegative(col, "refresh.provider_burst", float64(c.Refresh.ProviderBurst))
+	for _, key := range c.ProviderOrder {
+		p := c.Providers[key]
+		base := "providers." + key + "."
+		notNegative(col, base+"refresh_concurrency", float64(p.RefreshConcurrency))
+		notNegative(col, base+"refresh_rate", p.RefreshRate)
+		notNegative(col, base+"refresh_burst", float64(p.RefreshBurst))
+	}
 	positiveDuration(col, "rate_limits.window", c.RateLimits.Window)
 	positive(col, "rate_limits.login", c.RateLimits.Login)
 	positive(col, "rate_limits.token", c.RateLimits.Token)
@@ -300,4 +310,10 @@ func hostOf(rawURL string) string {
 		return ""
 	}
 	return u.Hostname()
+}
+
+func notNegative(col *collector, key string, n float64) {
+	if n < 0 {
+		col.add(key, "must not be negative (0 means the default)")
+	}
 }

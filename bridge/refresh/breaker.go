@@ -20,14 +20,42 @@ func (r *Refresher) provState(key string) *provState {
 	defer r.mu.Unlock()
 	ps := r.provs[key]
 	if ps == nil {
-		ps = &provState{sem: make(chan struct{}, r.provConc)}
-		if r.rate > 0 {
-			ps.lim = rate.NewLimiter(rate.Limit(r.rate), r.burst)
+		lim := r.providerLimit(key)
+		ps = &provState{sem: make(chan struct{}, lim.Concurrency)}
+		if lim.Rate > 0 {
+			ps.lim = rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
 		}
 		ps.br = breaker{threshold: r.brThresh, base: r.brCool, cooldown: r.brCool, probeWait: r.timeout}
 		r.provs[key] = ps
 	}
 	return ps
+}
+
+// ProviderLimit bounds one provider's token requests from this process.
+type ProviderLimit struct {
+	Concurrency int     // in flight at once
+	Rate        float64 // per second; 0: unlimited
+	Burst       int     // bucket size for Rate
+}
+
+// providerLimit is the general limit with the provider's overrides applied.
+func (r *Refresher) providerLimit(key string) ProviderLimit {
+	l := ProviderLimit{Concurrency: r.provConc, Rate: r.rate, Burst: r.burst}
+	if o, ok := r.overrides[key]; ok {
+		if o.Concurrency > 0 {
+			l.Concurrency = o.Concurrency
+		}
+		if o.Rate > 0 {
+			l.Rate = o.Rate
+		}
+		if o.Burst > 0 {
+			l.Burst = o.Burst
+		}
+	}
+	if l.Burst <= 0 {
+		l.Burst = 1
+	}
+	return l
 }
 
 const (

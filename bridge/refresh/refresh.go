@@ -118,6 +118,9 @@ type Options struct {
 	// unlimited); ProviderBurst is the bucket size (default 1).
 	ProviderRate  float64
 	ProviderBurst int
+	// ProviderLimits override the three settings above for single
+	// providers, by key; zero fields keep the general value.
+	ProviderLimits map[string]ProviderLimit
 	// OnFailure is EndSession (default) or KeepSession.
 	OnFailure string
 	// BreakerThreshold consecutive transient failures open a provider's
@@ -157,6 +160,7 @@ type Refresher struct {
 	provConc  int
 	rate      float64
 	burst     int
+	overrides map[string]ProviderLimit
 	keep      bool
 	brThresh  int
 	brCool    time.Duration
@@ -248,7 +252,8 @@ func New(o Options) (*Refresher, error) {
 		owner: o.Owner, nowOwner: o.Owner + "/now",
 		before: o.BeforeExpiry, timeout: o.Timeout, lease: 2*o.Timeout + 10*time.Second, poll: o.PollInterval,
 		conc: o.Concurrency, provConc: o.ProviderConcurrency, rate: o.ProviderRate, burst: o.ProviderBurst,
-		keep: o.OnFailure == KeepSession, brThresh: o.BreakerThreshold, brCool: o.BreakerCooldown,
+		overrides: o.ProviderLimits,
+		keep:      o.OnFailure == KeepSession, brThresh: o.BreakerThreshold, brCool: o.BreakerCooldown,
 		now: o.Now, newTimer: o.NewTimer, jitter: o.Jitter, log: o.Logger, onEnded: o.OnEnded, m: m,
 		provs: map[string]*provState{}, active: map[string]chan struct{}{}, flights: map[string]*flight{},
 		notifyCh: make(chan struct{}, 1), slotCh: make(chan struct{}, 1),

@@ -1,0 +1,22 @@
+package refresh
+
+import "testing"
+
+func TestProviderLimitOverrides(t *testing.T) {
+	r := &Refresher{provConc: 64, rate: 5, burst: 2, overrides: map[string]ProviderLimit{
+		"github": {Concurrency: 4, Rate: 1.5},
+		"slack":  {Burst: 10},
+	}}
+	for key, want := range map[string]ProviderLimit{
+		"github": {Concurrency: 4, Rate: 1.5, Burst: 2},
+		"slack":  {Concurrency: 64, Rate: 5, Burst: 10},
+		"other":  {Concurrency: 64, Rate: 5, Burst: 2},
+	} {
+		if got := r.providerLimit(key); got != want {
+			t.Errorf("%s: %+v, want %+v", key, got, want)
+		}
+	}
+	if got := (&Refresher{provConc: 8}).providerLimit("x"); got.Burst != 1 || got.Rate != 0 {
+		t.Errorf("defaults: %+v", got)
+	}
+}
