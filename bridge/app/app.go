@@ -179,7 +179,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, lo
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), Logger: log, Now: o.Now,
+		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), TrustedProxies: cfg.TrustedProxyPrefixes(), Logger: log, Now: o.Now,
 	})
 }
 

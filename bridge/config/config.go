@@ -2,7 +2,10 @@
 // strict decoding with file:line errors, ${VAR} expansion and validation.
 package config
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Config is the whole configuration file after expansion and defaults.
 type Config struct {
@@ -11,22 +14,48 @@ type Config struct {
 	// Dev is true in development mode (no configuration file).
 	Dev bool `yaml:"-"`
 
-	Listen            string              `yaml:"listen"`
-	PublicURL         string              `yaml:"public_url"`
-	Project           string              `yaml:"project"`
-	RedirectAllowlist []string            `yaml:"redirect_allowlist"`
-	Session           Session             `yaml:"session"`
-	Cookies           Cookies             `yaml:"cookies"`
-	Store             Store               `yaml:"store"`
-	Secrets           Secrets             `yaml:"secrets"`
-	APIKeys           []APIKey            `yaml:"api_keys"`
-	Refresh           Refresh             `yaml:"refresh"`
-	GeoIP             GeoIP               `yaml:"geoip"`
-	Log               Log                 `yaml:"log"`
-	RateLimits        RateLimits          `yaml:"rate_limits"`
-	Providers         map[string]Provider `yaml:"providers"`
+	Listen            string   `yaml:"listen"`
+	PublicURL         string   `yaml:"public_url"`
+	Project           string   `yaml:"project"`
+	RedirectAllowlist []string `yaml:"redirect_allowlist"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
+	// whose X-Forwarded-For is believed (loopback always is).
+	TrustedProxies []string            `yaml:"trusted_proxies"`
+	Session        Session             `yaml:"session"`
+	Cookies        Cookies             `yaml:"cookies"`
+	Store          Store               `yaml:"store"`
+	Secrets        Secrets             `yaml:"secrets"`
+	APIKeys        []APIKey            `yaml:"api_keys"`
+	Refresh        Refresh             `yaml:"refresh"`
+	GeoIP          GeoIP               `yaml:"geoip"`
+	Log            Log                 `yaml:"log"`
+	RateLimits     RateLimits          `yaml:"rate_limits"`
+	Providers      map[string]Provider `yaml:"providers"`
 	// ProviderOrder lists provider keys in file order (maps lose it).
 	ProviderOrder []string `yaml:"-"`
+}
+
+// TrustedProxyPrefixes returns TrustedProxies as prefixes (a bare address
+// is a single-address prefix); entries that do not parse are skipped, as
+// Validate reports them.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range c.TrustedProxies {
+		if p, ok := parseProxy(v); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseProxy(v string) (netip.Prefix, bool) {
+	if p, err := netip.ParsePrefix(v); err == nil {
+		return p.Masked(), true
+	}
+	if a, err := netip.ParseAddr(v); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
 }
 
 // Session configures session lifetime and what owners may see.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -25,5 +26,20 @@ func TestRefreshLimitsDecodeAndValidate(t *testing.T) {
 		if !errors.As(err, &ps) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %s", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c := &Config{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "nonsense"}}
+	got := c.TrustedProxyPrefixes()
+	if len(got) != 3 || got[1].Bits() != 32 || !got[0].Contains(netip.MustParseAddr("10.2.3.4")) {
+		t.Fatalf("prefixes = %v", got)
+	}
+	c.ApplyDefaults()
+	c.Secrets.SessionKeyBytes = [][]byte{make([]byte, 32)}
+	c.Secrets.TokenKeyBytes = [][]byte{make([]byte, 32)}
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), `trusted_proxies[3]: "nonsense" is not an IP address or CIDR range`) {
+		t.Fatalf("Validate = %v", err)
 	}
 }

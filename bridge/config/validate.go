@@ -115,6 +115,11 @@ func (l Loader) validate(c *Config, col *collector) {
 		notNegative(col, base+"refresh_burst", float64(p.RefreshBurst))
 	}
 	positiveDuration(col, "rate_limits.window", c.RateLimits.Window)
+	for i, v := range c.TrustedProxies {
+		if _, ok := parseProxy(v); !ok {
+			col.add(index("trusted_proxies", i), fmt.Sprintf("%s is not an IP address or CIDR range (e.g. 10.0.0.0/8)", quoteShort(v)))
+		}
+	}
 	positive(col, "rate_limits.login", c.RateLimits.Login)
 	positive(col, "rate_limits.token", c.RateLimits.Token)
 	if c.GeoIP.Database != "" {

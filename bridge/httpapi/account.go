@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -219,7 +218,7 @@ func (s *Server) listUserSessions(w http.ResponseWriter, r *http.Request, c call
 // existing user, created by an API key, whose secret is the value a server
 // SDK passes to setSession (or sends as X-Appwrite-Session).
 func (s *Server) createUserSession(w http.ResponseWriter, r *http.Request, c caller) {
-	sess, secret, err := s.svc.CreateServerSession(r.Context(), r.PathValue("userId"), clientMeta(r))
+	sess, secret, err := s.svc.CreateServerSession(r.Context(), r.PathValue("userId"), s.clientMeta(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -262,26 +261,4 @@ func (s *Server) setFallbackCookie(w http.ResponseWriter, r *http.Request, value
 	}
 	b, _ := jsonString(map[string]string{s.cookieName: value})
 	w.Header().Set("X-Fallback-Cookies", b)
-}
-
-// clientIP is the peer address, or the first X-Forwarded-For address when
-// the peer is a proxy on loopback.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer := net.ParseIP(host)
-	if peer != nil && peer.IsLoopback() {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first := strings.TrimSpace(strings.Split(xff, ",")[0])
-			if ip := net.ParseIP(first); ip != nil {
-				return ip.String()
-			}
-		}
-	}
-	if peer == nil {
-		return ""
-	}
-	return peer.String()
 }

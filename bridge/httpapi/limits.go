@@ -91,7 +91,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, l *ratelimit.Limi
 	if !d.Allowed {
 		wait := int64(d.Reset.Sub(s.o.Now()).Seconds() + 0.999)
 		h.Set("Retry-After", strconv.FormatInt(max(wait, 1), 10))
-		s.log.Info("rate limit exceeded", "route", r.Pattern, "ip", clientIP(r))
+		s.log.Info("rate limit exceeded", "route", r.Pattern, "ip", s.clientIP(r))
 	}
 	return d.Allowed
 }

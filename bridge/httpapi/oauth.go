@@ -16,7 +16,7 @@ import (
 const maxCallbackBody = 64 << 10
 
 func (s *Server) startOAuth2Session(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.sessionStart, clientIP(r)) {
+	if !s.allow(w, r, s.limits.sessionStart, s.clientIP(r)) {
 		s.refuse(w, r, errRateLimited)
 		return
 	}
@@ -24,7 +24,7 @@ func (s *Server) startOAuth2Session(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startOAuth2Token(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.tokenStart, clientIP(r)) {
+	if !s.allow(w, r, s.limits.tokenStart, s.clientIP(r)) {
 		s.refuse(w, r, errRateLimited)
 		return
 	}
@@ -96,7 +96,7 @@ func (s *Server) bindLogin(w http.ResponseWriter, r *http.Request) {
 // callback finishes a login. The browser's flow cookie must hold the
 // state; the flow is removed from the cookie whatever the outcome.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.callback, clientIP(r)) {
+	if !s.allow(w, r, s.limits.callback, s.clientIP(r)) {
 		// The pending login stays in the flow cookie: nothing is consumed,
 		// and the app learns why through its failure URL when it gave one.
 		pending, _ := s.pendingFlows(r)
@@ -150,7 +150,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		Iss: params.Get("iss"), HasIss: hasIss,
 		Error: params.Get("error"), ErrorDescription: params.Get("error_description"),
 		Form: params,
-	}, bound, clientMeta(r))
+	}, bound, s.clientMeta(r))
 	if err != nil {
 		s.fail(w, r, bound.Failure, err)
 		return
@@ -243,11 +243,11 @@ func (s *Server) createSessionFromToken(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	if !s.allow(w, r, s.limits.token, clientIP(r)+" "+truncate(in.UserID, 64)) {
+	if !s.allow(w, r, s.limits.token, s.clientIP(r)+" "+truncate(in.UserID, 64)) {
 		s.writeError(w, r, errRateLimited)
 		return
 	}
-	sess, secret, err := s.svc.RedeemLoginToken(r.Context(), in.UserID, in.Secret, clientMeta(r))
+	sess, secret, err := s.svc.RedeemLoginToken(r.Context(), in.UserID, in.Secret, s.clientMeta(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -48,6 +49,9 @@ type Options struct {
 	Providers          []ProviderLink
 	Templates          *template.Template
 	Metrics            http.Handler // served at /metrics when set
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// (loopback always is).
+	TrustedProxies []netip.Prefix
 	// RateLimits bound the login, callback and token routes per client;
 	// the zero value is Appwrite's limits.
 	RateLimits RateLimits
@@ -218,8 +222,7 @@ func (s *Server) apiKeyFor(r *http.Request) (apiKey, bool) {
 	return found, ok
 }
 
-// clientMeta describes the caller for a new session. X-Forwarded-For is
-// believed only from a loopback peer (a reverse proxy on the same host).
-func clientMeta(r *http.Request) bridge.ClientMeta {
-	return bridge.ClientMeta{IP: clientIP(r), UserAgent: r.UserAgent()}
+// clientMeta describes the caller for a new session (see clientIP).
+func (s *Server) clientMeta(r *http.Request) bridge.ClientMeta {
+	return bridge.ClientMeta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
 }
