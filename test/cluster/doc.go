@@ -12,9 +12,9 @@
 // the variable is set, where they fail.
 //
 // The load measurement (aggregate refresh rate with one, two and three
-// `refresh` processes) runs only when SESSIONBRIDGE_CLUSTER_LOAD is set:
+// `refresh` processes) builds only with the load tag:
 //
-//	SESSIONBRIDGE_CLUSTER_LOAD=1 go test ./test/cluster -run TestRefreshRateLoad -v
+//	go test -tags load ./test/cluster -run TestRefreshRateLoad -v
 //
 // The package has no non-test code; this file only documents it.
 package cluster

@@ -1,3 +1,8 @@
+//go:build load
+
+// The load measurements here build only with -tags load: they take tens
+// of seconds and measure, not check.
+
 package cluster
 
 import (
@@ -23,15 +28,6 @@ import (
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
-// loadEnabled skips a load measurement unless SESSIONBRIDGE_CLUSTER_LOAD
-// is set: they take tens of seconds and measure, not check.
-func loadEnabled(t *testing.T) {
-	t.Helper()
-	if os.Getenv("SESSIONBRIDGE_CLUSTER_LOAD") == "" {
-		t.Skip("load measurement: set SESSIONBRIDGE_CLUSTER_LOAD=1 to run it")
-	}
-}
-
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -46,12 +42,11 @@ func envInt(name string, def int) int {
 // provider) all due at one instant, starts the daemons before that
 // instant, and times how long they take to refresh every grant once.
 //
-//	SESSIONBRIDGE_CLUSTER_LOAD=1 go test ./test/cluster -run TestRefreshRateLoad -v
+//	go test -tags load ./test/cluster -run TestRefreshRateLoad -v
 //
 // SESSIONBRIDGE_CLUSTER_LOAD_N (default 3000) sets N and
 // SESSIONBRIDGE_CLUSTER_LOAD_LATENCY_MS (default 20) the provider latency.
 func TestRefreshRateLoad(t *testing.T) {
-	loadEnabled(t)
 	dsn := pgDSN(t)
 	n := envInt("SESSIONBRIDGE_CLUSTER_LOAD_N", 3000)
 	latency := time.Duration(envInt("SESSIONBRIDGE_CLUSTER_LOAD_LATENCY_MS", 20)) * time.Millisecond
@@ -277,9 +272,8 @@ func peakRSS(p *proc) string {
 // /v1/account/sessions/current) on one `serve` instance, on SQLite and on
 // PostgreSQL.
 //
-//	SESSIONBRIDGE_CLUSTER_LOAD=1 go test ./test/cluster -run TestSessionCheckLoad -v
+//	go test -tags load ./test/cluster -run TestSessionCheckLoad -v
 func TestSessionCheckLoad(t *testing.T) {
-	loadEnabled(t)
 	for _, driver := range []string{"sqlite", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
 			secret := randomHex(16)
