@@ -29,6 +29,10 @@ import (
 // Type is the provider type this package implements (Info.Type default).
 const Type = "oauth2"
 
+// DefaultTimeout bounds each request when the injected client has no
+// Timeout of its own.
+const DefaultTimeout = 30 * time.Second
+
 // Config is everything a generic OAuth2 provider needs. FromConfig builds
 // it from a `type: oauth2` configuration entry; presets fill it from their
 // data.
@@ -114,7 +118,9 @@ func FromConfig(cfg config.Provider) Config {
 // Options carries injected dependencies; zero values get defaults.
 type Options struct {
 	// HTTPClient sends token and user-info requests (default
-	// http.DefaultClient). Token requests never follow redirects.
+	// http.DefaultClient). Token requests never follow redirects. A
+	// client without a Timeout gets DefaultTimeout; answers are read up
+	// to 1 MiB.
 	HTTPClient *http.Client
 	// Logger never receives tokens, codes or secrets.
 	Logger *slog.Logger
@@ -168,6 +174,13 @@ func New(cfg Config, redirectURL string, opts Options) (*Provider, error) {
 	base := opts.HTTPClient
 	if base == nil {
 		base = http.DefaultClient
+	}
+	if base.Timeout == 0 {
+		// A caller's context without a deadline must not let a provider
+		// that never answers hold a login or a refresh open.
+		c := *base
+		c.Timeout = DefaultTimeout
+		base = &c
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

@@ -47,9 +47,9 @@ type Options struct {
 	// HTTPClient is used for discovery, JWKS, token and user-info requests.
 	// Default http.DefaultClient. Token requests never follow redirects
 	// whatever the client says, so a token request is sent at most once.
-	// Token and user-info requests are bounded by the caller's context;
-	// discovery and JWKS fetches, which have none, by the client's Timeout
-	// or else 30s.
+	// Every request is bounded by the client's Timeout, or 30s when it
+	// has none, and token and user-info requests also by the caller's
+	// context. Answers are read up to 1 MiB.
 	HTTPClient *http.Client
 	// Logger receives discovery progress; it never sees tokens or codes.
 	Logger *slog.Logger
@@ -156,16 +156,21 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 	if p.retry <= 0 {
 		p.retry = defaultRetryInterval
 	}
-	p.tokenClient = tokenhttp.NewClient(p.client, tokenhttp.Options{})
-	p.apiClient = tokenhttp.NewClient(p.client, tokenhttp.Options{FollowRedirects: true})
 	if p.client.Timeout == 0 {
 		// go-oidc fetches JWKS with a background context and makes every
 		// verification wait for that one fetch, so only a client timeout
-		// can keep a hung key server from blocking logins for good.
+		// can keep a hung key server from blocking logins for good. The
+		// token and user-info clients get it too: a caller's context
+		// without a deadline must not let a provider hold a login open.
 		c := *p.client
 		c.Timeout = backgroundTimeout
 		p.client = &c
 	}
+	p.tokenClient = tokenhttp.NewClient(p.client, tokenhttp.Options{})
+	p.apiClient = tokenhttp.NewClient(p.client, tokenhttp.Options{FollowRedirects: true})
+	// Discovery and JWKS answers are read by go-oidc without a size limit
+	// and quoted into its errors; the wrapper bounds and silences them.
+	p.client = tokenhttp.NewClient(p.client, tokenhttp.Options{FollowRedirects: true, DropErrorBody: true})
 	p.log = p.log.With("provider", p.key, "issuer", p.issuer)
 
 	go p.discoverLoop(ctx)

@@ -438,3 +438,55 @@ func TestIdentityClaims(t *testing.T) {
 		})
 	}
 }
+
+func TestDiscoveryBoundsAndDoesNotQuoteAnswers(t *testing.T) {
+	op := newMiniOP(t)
+	op.set(func(op *miniOP) { op.doc["padding"] = strings.Repeat("x", 2<<20) })
+	p := newProvider(t, op.cfg(), Options{RetryInterval: time.Hour})
+	if _, err := p.discover(context.Background()); err == nil {
+		t.Fatal("a discovery document over 1 MiB was accepted")
+	}
+
+	op.set(func(op *miniOP) { op.down = true })
+	_, err := p.discover(context.Background())
+	if err == nil || strings.Contains(err.Error(), "<html>") {
+		t.Fatalf("discovery error %v: must exist and not quote the answer", err)
+	}
+}
+
+func TestEveryClientHasATimeout(t *testing.T) {
+	op := newMiniOP(t)
+	p := newProvider(t, op.cfg(), Options{})
+	for name, c := range map[string]*http.Client{"discovery": p.client, "token": p.tokenClient, "userinfo": p.apiClient} {
+		if c.Timeout == 0 {
+			t.Errorf("the %s client has no timeout", name)
+		}
+	}
+}
+
+// A key server answering 200 with an HTML page: go-oidc quotes the whole
+// body in its error, which must not reach the login error (and its logs).
+func TestJWKSAnswerIsNotQuoted(t *testing.T) {
+	page := "<html>" + strings.Repeat("maintenance ", 5000) + "</html>"
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(page))
+	}))
+	t.Cleanup(jwks.Close)
+	op := newMiniOP(t)
+	b64 := base64.RawURLEncoding.EncodeToString
+	idToken := b64([]byte(`{"alg":"RS256","kid":"k1"}`)) + "." + b64([]byte(`{"iss":"x","sub":"u"}`)) + "." + b64([]byte("signature"))
+	op.set(func(op *miniOP) {
+		op.doc["jwks_uri"] = jwks.URL
+		op.token = func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"access_token":"at","token_type":"Bearer","id_token":"` + idToken + `"}`))
+		}
+	})
+	p := newReady(t, op.cfg(), Options{})
+	_, err := p.Exchange(context.Background(), providers.Callback{Code: "code"}, providers.AuthRequest{State: "s", Nonce: "n", CodeVerifier: "v"})
+	asVerification(t, err, "signature")
+	if strings.Contains(err.Error(), "maintenance") || len(err.Error()) > 400 {
+		t.Fatalf("the error quotes the key server's answer: %.300s", err)
+	}
+}

@@ -73,7 +73,7 @@ func (p *Provider) classify(ctx context.Context, m *metadata, raw string, err er
 	}
 	t, serr := m.sigVerifier.Verify(ctx, raw)
 	if serr != nil {
-		return &providers.VerificationError{Check: "signature", Err: err}
+		return &providers.VerificationError{Check: "signature", Err: quietKeysError(err)}
 	}
 	switch {
 	case t.Issuer != p.issuer:
@@ -83,6 +83,17 @@ func (p *Provider) classify(ctx context.Context, m *metadata, raw string, err er
 	default:
 		return &providers.VerificationError{Check: "id_token", Err: err}
 	}
+}
+
+// quietKeysError keeps a failed key fetch from quoting the key server's
+// answer: go-oidc appends the whole body to a decode failure, and the error
+// ends up in login errors and logs.
+func quietKeysError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "failed to decode keys"); i >= 0 {
+		return &shortError{msg: msg[:i] + "the key set answer is not a JSON Web Key Set", err: err}
+	}
+	return shorten(err)
 }
 
 // identity reads the user's identity from the ID token's claims.

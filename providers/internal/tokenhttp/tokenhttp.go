@@ -10,6 +10,7 @@ package tokenhttp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 
@@ -18,6 +19,12 @@ import (
 
 // MaxBody bounds what is read from a provider answer.
 const MaxBody = 1 << 20
+
+// ErrBodyTooLarge is the read error of an answer longer than MaxBody. Every
+// answer read through a client from NewClient is bounded this way, because
+// the libraries reading them (go-oidc for discovery, JWKS and user-info)
+// read whole bodies without a limit.
+var ErrBodyTooLarge = errors.New("the provider's answer is larger than 1 MiB")
 
 // Record captures the last answer to a request made with its context:
 // status and content type always, the body only when the client was built
@@ -53,6 +60,10 @@ type Options struct {
 	// body and returns the one x/oauth2 parses instead; it exists for
 	// providers whose answers are not RFC 6749-shaped.
 	Rewrite func(body []byte) ([]byte, error)
+	// DropErrorBody hands non-2xx answers on with an empty body, for
+	// go-oidc, whose discovery and JWKS errors quote the body verbatim
+	// (an HTML error page would end up in logs and error messages).
+	DropErrorBody bool
 }
 
 // NewClient copies base with a transport that applies o and fills the
@@ -83,8 +94,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := t.base.RoundTrip(req)
+	if resp == nil {
+		return resp, err
+	}
+	resp.Body = &limitedBody{rc: resp.Body, left: MaxBody}
+	if t.opts.DropErrorBody && resp.StatusCode/100 != 2 {
+		_ = resp.Body.Close()
+		resp.Body = http.NoBody
+		resp.ContentLength = 0
+	}
 	rec, ok := req.Context().Value(recordKey{}).(*Record)
-	if !ok || resp == nil {
+	if !ok {
 		return resp, err
 	}
 	rec.Status = resp.StatusCode
@@ -92,7 +112,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !t.opts.KeepBody {
 		return resp, err
 	}
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+	body, rerr := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	if rerr != nil {
 		return nil, rerr
@@ -107,3 +127,27 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.ContentLength = int64(len(body))
 	return resp, nil
 }
+
+// limitedBody fails with ErrBodyTooLarge once more than left bytes have
+// been read, instead of silently truncating (a truncated document could
+// still parse).
+type limitedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	if int64(n) > b.left {
+		n = int(b.left)
+		b.left = 0
+		return n, ErrBodyTooLarge
+	}
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }

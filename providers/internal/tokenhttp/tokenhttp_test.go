@@ -143,3 +143,50 @@ func TestNoRefreshTokenIsPermanent(t *testing.T) {
 		t.Fatalf("NoRefreshToken() = %v: want a permanent error wrapping ErrNoRefreshToken", err)
 	}
 }
+
+func TestClientBoundsEveryAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := MaxBody
+		if r.URL.Path == "/huge" {
+			n = MaxBody + 1
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/error" {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, "<html>internal details</html>")
+			return
+		}
+		_, _ = io.WriteString(w, strings.Repeat(" ", n))
+	}))
+	defer srv.Close()
+	for _, o := range []Options{{FollowRedirects: true}, {KeepBody: true}} {
+		c := NewClient(srv.Client(), o)
+		read := func(path string) error {
+			t.Helper()
+			resp, err := c.Get(srv.URL + path)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = resp.Body.Close() }()
+			_, err = io.ReadAll(resp.Body)
+			return err
+		}
+		if err := read("/max"); err != nil {
+			t.Fatalf("%+v: an answer of exactly MaxBody bytes: %v", o, err)
+		}
+		if err := read("/huge"); !errors.Is(err, ErrBodyTooLarge) {
+			t.Fatalf("%+v: an answer over MaxBody: err = %v, want ErrBodyTooLarge", o, err)
+		}
+	}
+
+	quiet := NewClient(srv.Client(), Options{FollowRedirects: true, DropErrorBody: true})
+	resp, err := quiet.Get(srv.URL + "/error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError || len(b) != 0 {
+		t.Fatalf("DropErrorBody: status %d body %q", resp.StatusCode, b)
+	}
+}
