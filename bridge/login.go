@@ -156,6 +156,25 @@ func FindBound(pending []BoundFlow, state string) (BoundFlow, bool) {
 	return found, ok
 }
 
+// AbandonLogin ends the pending login whose state a callback presented
+// without the browser binding (the flow cookie) that started it, and
+// returns its failure URL ("" when the state is unknown). Ending it means
+// a state or code that leaked to another browser cannot be used later.
+func (s *Service) AbandonLogin(ctx context.Context, state string) string {
+	if state == "" || len(state) > 512 {
+		return ""
+	}
+	flow, err := s.o.Store.ConsumeFlow(ctx, flowID(state), s.now())
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.o.Logger.Warn("abandon login", "err", err)
+		}
+		return ""
+	}
+	s.o.Logger.Info("login abandoned: state presented by another browser", "provider", flow.Provider)
+	return flow.Failure
+}
+
 var errorCodePattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 
 // CompleteLogin finishes a login at the callback. bound is the browser's
@@ -244,9 +263,13 @@ func providerFailure(provider string, err error) error {
 		return newError(http.StatusUnauthorized, TypeOAuth2Unauthorized,
 			fmt.Sprintf("The %s provider's answer failed verification (%s).", provider, verification.Check), err)
 	case errors.As(err, &oauthErr):
+		// The code comes from the provider: only a well-formed RFC 6749
+		// error code is repeated (it reaches the failure URL and a page).
 		code := oauthErr.Code
 		if code == "" {
 			code = "invalid_response"
+		} else if !errorCodePattern.MatchString(code) {
+			code = "unknown_error"
 		}
 		return newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider refused the token request: %s", provider, code), err)

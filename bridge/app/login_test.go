@@ -200,9 +200,22 @@ func TestCallbackStateRefusals(t *testing.T) {
 		})
 	}
 	t.Run("no flow cookie at all", func(t *testing.T) {
+		// Another browser presents this login's state and code: it goes to
+		// the login's failure URL, and the login it tried to finish is ended
+		// (its own browser cannot finish it afterwards either).
 		b := h.browser()
 		cb := h.callbackURL(t, b)
-		resp, err := http.Get(cb.String()) // no cookies
+		before := h.iss.Stats().TokenRequests
+		sessions := h.countSessions(t)
+		bare := h.browser() // no cookies
+		bare.stopAtCallback = true
+		failureOf(t, bare.get(t, cb.String()))
+		failureOf(t, b.get(t, cb.String()))
+		if h.iss.Stats().TokenRequests != before || h.countSessions(t) != sessions {
+			t.Error("a foreign state reached the token endpoint or made a session")
+		}
+		// Without any failure URL known, a 4xx HTML page.
+		resp, err := http.Get(h.srv.URL + "/v1/account/sessions/oauth2/callback/corp/default?state=unknown&code=x")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,22 +18,12 @@ type caller struct {
 // withSession authenticates the request by its session credential.
 func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		value, ok := s.credentialFrom(r)
-		if !ok {
-			s.writeError(w, r, bridge.ErrUnauthorized())
-			return
-		}
-		cred, ok := s.codec.decode(value)
-		if !ok {
-			s.writeError(w, r, bridge.ErrUnauthorized())
-			return
-		}
-		sess, err := s.svc.Authenticate(r.Context(), cred)
+		c, err := s.authenticate(r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		h(w, r, caller{session: sess, value: value})
+		h(w, r, c)
 	}
 }
 

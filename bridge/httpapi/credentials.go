@@ -66,22 +66,48 @@ func (c *credentialCodec) decode(value string) (bridge.Credential, bool) {
 	return cred, cred.SessionID != "" && cred.Secret != ""
 }
 
-// credentialFrom finds the session value in a request: X-Appwrite-Session,
-// then X-Fallback-Cookies, then the cookie. ok is false when none is present.
-func (s *Server) credentialFrom(r *http.Request) (string, bool) {
+// credentialsFrom lists the session values a request carries, in the
+// order Appwrite reads them: the cookie, then X-Appwrite-Session, then
+// X-Fallback-Cookies. The caller uses the first that authenticates, so a
+// stale value in one place (a browser SDK keeps its fallback in
+// localStorage long after that session ended) does not hide a good one.
+func (s *Server) credentialsFrom(r *http.Request) []string {
+	var out []string
+	if c, err := r.Cookie(s.cookieName); err == nil && c.Value != "" {
+		out = append(out, c.Value)
+	}
 	if v := r.Header.Get("X-Appwrite-Session"); v != "" {
-		return v, true
+		out = append(out, v)
 	}
 	if fb := r.Header.Get("X-Fallback-Cookies"); fb != "" && len(fb) <= 8192 {
-		var m map[string]string
-		if json.Unmarshal([]byte(fb), &m) == nil && m[s.cookieName] != "" {
-			return m[s.cookieName], true
+		var m map[string]any
+		if json.Unmarshal([]byte(fb), &m) == nil {
+			if v, _ := m[s.cookieName].(string); v != "" {
+				out = append(out, v)
+			}
 		}
 	}
-	if c, err := r.Cookie(s.cookieName); err == nil && c.Value != "" {
-		return c.Value, true
+	return out
+}
+
+// authenticate returns the session the request is authenticated with: the
+// first of its credentials that names a live session. It fails with
+// ErrUnauthorized when none does, or with a store error.
+func (s *Server) authenticate(r *http.Request) (caller, error) {
+	for _, value := range s.credentialsFrom(r) {
+		cred, ok := s.codec.decode(value)
+		if !ok {
+			continue
+		}
+		sess, err := s.svc.Authenticate(r.Context(), cred)
+		if err == nil {
+			return caller{session: sess, value: value}, nil
+		}
+		if bridge.AsError(err).Code >= 500 {
+			return caller{}, err
+		}
 	}
-	return "", false
+	return caller{}, bridge.ErrUnauthorized()
 }
 
 // sessionCookie builds the session cookie (value "" deletes it).

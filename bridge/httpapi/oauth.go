@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -47,7 +48,7 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, mode string)
 	if success == "" {
 		success = s.o.PublicURL + "/account"
 	}
-	scopes := append(q["scopes[]"], q["scopes"]...)
+	scopes := scopesParam(q)
 	if len(scopes) > 50 {
 		s.refuse(w, r, bridge.ErrArgument("Invalid `scopes` param: too many scopes."))
 		return
@@ -60,6 +61,40 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, mode string)
 		return
 	}
 	http.Redirect(w, r, s.o.PublicURL+"/v1/oauth2/bind/"+handle, http.StatusFound)
+}
+
+// scopesParam reads the requested scopes in every shape clients send
+// them: the Appwrite SDKs flatten arrays into indexed keys (scopes[0],
+// scopes[1], ...), PHP-style clients use scopes[], plain ones repeat scopes.
+// Indexed keys are taken in index order.
+func scopesParam(q url.Values) []string {
+	scopes := append(append([]string{}, q["scopes[]"]...), q["scopes"]...)
+	type indexed struct {
+		i int
+		v []string
+	}
+	var byIndex []indexed
+	for k, vs := range q {
+		if !strings.HasPrefix(k, "scopes[") || !strings.HasSuffix(k, "]") {
+			continue
+		}
+		i, err := strconv.Atoi(k[len("scopes[") : len(k)-1])
+		if err != nil || i < 0 {
+			continue
+		}
+		byIndex = append(byIndex, indexed{i, vs})
+	}
+	sort.Slice(byIndex, func(a, b int) bool { return byIndex[a].i < byIndex[b].i })
+	for _, x := range byIndex {
+		scopes = append(scopes, x.v...)
+	}
+	out := scopes[:0]
+	for _, sc := range scopes {
+		if sc = strings.TrimSpace(sc); sc != "" {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 func (s *Server) allowedHint() string {
@@ -119,30 +154,41 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		params = r.Form
 	}
 	provider := r.PathValue("provider")
-	if r.PathValue("project") != s.o.Project {
-		s.errorPage(w, r, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
-			Message: "The callback names another project."})
-		return
-	}
 	state := params.Get("state")
 	pending, cookieSess := s.pendingFlows(r)
 	bound, ok := bridge.FindBound(pending, state)
 	if !ok {
-		failure := ""
-		if len(pending) > 0 {
+		// The state is not one this browser started. If the bridge knows it,
+		// another browser's login is being finished here (a leaked state and
+		// code, or login CSRF): that login is ended, no token request is
+		// sent, and this browser goes to its failure URL.
+		failure := s.svc.AbandonLogin(r.Context(), state)
+		if failure == "" && len(pending) > 0 {
 			failure = pending[len(pending)-1].Failure
 		}
 		s.fail(w, r, failure, bridge.ErrArgument("The login state is missing, invalid, expired or belongs to another browser. Start the login again."))
 		return
 	}
-	rest := pending[:0]
+	rest := pending[:0:0]
 	for _, p := range pending {
 		if p.State != bound.State {
 			rest = append(rest, p)
 		}
 	}
-	if err := s.savePendingFlows(w, r, cookieSess, rest); err != nil {
-		s.log.Warn("could not update the login cookie", "err", err)
+	// dropFlow removes the finished login from the flow cookie. A
+	// token-mode success skips it: that answer sets no cookie at all, and
+	// the flow left behind is already consumed in the store (a replay
+	// fails there) and expires with the cookie.
+	dropFlow := func() {
+		if err := s.savePendingFlows(w, r, cookieSess, rest); err != nil {
+			s.log.Warn("could not update the login cookie", "err", err)
+		}
+	}
+	if r.PathValue("project") != s.o.Project {
+		dropFlow()
+		s.fail(w, r, bound.Failure, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
+			Message: "The callback names another project."})
+		return
 	}
 	_, hasIss := params["iss"]
 	res, err := s.svc.CompleteLogin(r.Context(), bridge.CallbackInput{
@@ -152,8 +198,12 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		Form: params,
 	}, bound, s.clientMeta(r))
 	if err != nil {
+		dropFlow()
 		s.fail(w, r, bound.Failure, err)
 		return
+	}
+	if res.Mode != bridge.ModeToken {
+		dropFlow()
 	}
 	status := http.StatusFound
 	if r.Method == http.MethodPost {

@@ -67,7 +67,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	links := make([]providerLinkView, 0, len(s.o.Providers))
 	success := url.QueryEscape(s.o.PublicURL + "/account")
 	for _, p := range s.o.Providers {
-		links = append(links, providerLinkView{Key: p.Key, DisplayName: p.DisplayName,
+		links = append(links, providerLinkView{Key: p.Key, DisplayName: orDefault(p.DisplayName, p.Key),
 			Href: "/v1/account/sessions/oauth2/" + url.PathEscape(p.Key) + "?success=" + success})
 	}
 	s.renderPage(w, r, http.StatusOK, "login.html", pageData{Title: "Sign in", Providers: links})
@@ -76,17 +76,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 // accountPage shows the signed-in user and their sessions; without a
 // valid session it sends the browser to the login page.
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
-	value, ok := s.credentialFrom(r)
-	cred, decoded := s.codec.decode(value)
-	if !ok || !decoded {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	cur, err := s.svc.Authenticate(r.Context(), cred)
+	c, err := s.authenticate(r)
 	if err != nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
+	cur := c.session
 	u, err := s.svc.User(r.Context(), cur.UserID)
 	if err != nil {
 		s.errorPage(w, r, err)

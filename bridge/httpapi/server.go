@@ -106,7 +106,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		o: o, svc: o.Service, log: o.Logger,
-		cookieName: "a_session_" + strings.ToLower(o.Project),
+		cookieName: "a_session_" + o.Project, // exactly: the browser SDK looks this name up in X-Fallback-Cookies
 		secure:     pub.Scheme == "https",
 		sameSite:   o.SameSite,
 		origin:     pub.Scheme + "://" + pub.Host,
@@ -129,7 +129,7 @@ func New(o Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+			s.log.Error("panic serving request", "method", r.Method, "route", r.Pattern, "panic", v) // the path may carry a login handle
 			s.writeError(w, r, errors.New("internal error"))
 		}
 	}()

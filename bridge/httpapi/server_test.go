@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +69,29 @@ func TestRateLimitDefaults(t *testing.T) {
 	}
 	if truncate(strings.Repeat("x", 100), 64) != strings.Repeat("x", 64) || truncate("ab", 64) != "ab" {
 		t.Fatal("truncate")
+	}
+}
+
+// A provider without a display name is labelled with its key; one with a
+// display name shows it.
+func TestLoginPageLabels(t *testing.T) {
+	o := testOptions(t, "http://127.0.0.1:8080")
+	o.Providers = []ProviderLink{{Key: "corp"}, {Key: "gh", DisplayName: "GitHub <Org>"}}
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || !strings.Contains(body, "Sign in with corp<") || !strings.Contains(body, "Sign in with GitHub &lt;Org&gt;<") {
+		t.Fatalf("HTTP %d\n%s", rec.Code, body)
+	}
+}
+
+func TestScopesParam(t *testing.T) {
+	q, _ := url.ParseQuery("scopes%5B1%5D=b&scopes%5B0%5D=a&scopes%5B10%5D=c&scopes%5Bx%5D=no&scopes%5B%5D=d&scopes=e&scopes=+")
+	if got := strings.Join(scopesParam(q), ","); got != "d,e,a,b,c" {
+		t.Fatalf("scopes = %q", got)
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,9 +45,28 @@ func appleP8(t *testing.T) (*ecdsa.PrivateKey, string) {
 	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }
 
-// appleIDToken signs an ID token as Apple's token endpoint returns it.
+const (
+	appleKeysURL = "https://appleid.apple.com/auth/keys"
+	appleKid     = "W6WcOKB"
+)
+
+// appleJWKS is the key set the fake publishes: the devKey public key.
+func appleJWKS(t testingT) string {
+	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &devKey().PublicKey, KeyID: appleKid, Algorithm: "RS256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// appleIDToken signs an ID token as Apple's token endpoint returns it,
+// with the published key; edit, when set, changes the claims first.
 func appleIDToken(t testingT, now time.Time, nonce string) string {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: devKey()}, (&jose.SignerOptions{}).WithHeader("kid", "W6WcOKB"))
+	return signAppleIDToken(t, devKey(), now, nonce, nil)
+}
+
+func signAppleIDToken(t testingT, key *rsa.PrivateKey, now time.Time, nonce string, edit func(map[string]any)) string {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", appleKid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +79,25 @@ func appleIDToken(t testingT, now time.Time, nonce string) string {
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
+	if edit != nil {
+		edit(claims)
+	}
 	s, err := jwt.Signed(signer).Claims(claims).Serialize()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// keyFetches counts the requests for Apple's key set.
+func keyFetches(f *providertest.Fake) int {
+	n := 0
+	for _, r := range f.Requests() {
+		if r.URL == appleKeysURL {
+			n++
+		}
+	}
+	return n
 }
 
 func TestApple(t *testing.T) {
@@ -102,6 +138,7 @@ func TestApple(t *testing.T) {
 		Refresh: providertest.Response{BodyFunc: func(g providertest.Grant) string {
 			return fmt.Sprintf(`{"access_token":"{access_token}","expires_in":3600,"id_token":%q,"token_type":"Bearer"}`, appleIDToken(t, now(), ""))
 		}},
+		Public: map[string]providertest.Response{appleKeysURL: {Body: appleJWKS(t)}},
 	})
 	cfg := config.Provider{Key: "apple", Type: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
@@ -166,6 +203,10 @@ func TestApple(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Check != "nonce" {
 		t.Fatalf("wrong nonce: %v", err)
 	}
+	// The key set is fetched once and kept across logins.
+	if n := keyFetches(f); n != 1 {
+		t.Errorf("key set fetched %d times over two logins, want 1", n)
+	}
 }
 
 func TestAppleCheckRejectsBadKey(t *testing.T) {
@@ -174,5 +215,106 @@ func TestAppleCheckRejectsBadKey(t *testing.T) {
 	errs := (presets.Checker{}).CheckPreset(&cfg)
 	if len(errs) != 1 || errs[0].Field != "settings.private_key" {
 		t.Fatalf("errs %v", errs)
+	}
+}
+
+// appleLogin builds an Apple provider against a fake whose token endpoint
+// returns idToken(now, nonce) and whose key set answer is jwks, and runs
+// one login.
+func appleLogin(t *testing.T, jwks providertest.Response, idToken func(now time.Time, nonce string) string) (*providertest.Fake, error) {
+	t.Helper()
+	_, p8 := appleP8(t)
+	now := func() time.Time { return fixedNow }
+	pr, _ := presets.Lookup("apple")
+	f := providertest.New(t, providertest.Spec{
+		ClientID: clientID, AuthStyle: "post", CheckSecret: func(string) error { return nil },
+		AuthURL: pr.AuthURL, TokenURL: pr.TokenURL,
+		Token: providertest.Response{BodyFunc: func(g providertest.Grant) string {
+			return fmt.Sprintf(`{"access_token":"{access_token}","expires_in":3600,"id_token":%q,"token_type":"Bearer"}`, idToken(now(), g.Nonce))
+		}},
+		Public: map[string]providertest.Response{appleKeysURL: jwks},
+	})
+	cfg := config.Provider{Key: "apple", Type: "apple", ClientID: clientID,
+		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
+	p, err := presets.Build(context.Background(), cfg, redirectFor("apple"), presets.Options{RewriteURL: f.Rewrite, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := newAuthRequest("apple")
+	u, err := p.AuthCodeURL(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := providertest.Authorize(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
+	if err == nil && l.Identity.Subject != appleSub {
+		t.Errorf("identity %+v", l.Identity)
+	}
+	return f, err
+}
+
+// TestAppleIDTokenRefused covers the ID token checks of contract §7: each
+// token is refused with the check it fails, and no login results.
+func TestAppleIDTokenRefused(t *testing.T) {
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := providertest.Response{Body: appleJWKS(t)}
+	cases := []struct {
+		name  string
+		key   *rsa.PrivateKey
+		edit  func(map[string]any)
+		check string
+	}{
+		{"unknown key", other, nil, "signature"},
+		{"no iat", devKey(), func(c map[string]any) { delete(c, "iat") }, "iat"},
+		{"no sub", devKey(), func(c map[string]any) { delete(c, "sub") }, "sub"},
+		{"other issuer", devKey(), func(c map[string]any) { c["iss"] = "https://evil.example" }, "iss"},
+		{"other audience", devKey(), func(c map[string]any) { c["aud"] = "someone-else" }, "aud"},
+		{"expired", devKey(), func(c map[string]any) { c["exp"] = fixedNow.Add(-time.Minute).Unix() }, "exp"},
+		{"several audiences, no azp", devKey(), func(c map[string]any) { c["aud"] = []string{clientID, "other"} }, "azp"},
+		{"foreign azp", devKey(), func(c map[string]any) { c["azp"] = "other" }, "azp"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := appleLogin(t, jwks, func(now time.Time, nonce string) string {
+				return signAppleIDToken(t, tc.key, now, nonce, tc.edit)
+			})
+			var ve *providers.VerificationError
+			if !errors.As(err, &ve) || ve.Check != tc.check {
+				t.Fatalf("got %v, want a VerificationError %q", err, tc.check)
+			}
+		})
+	}
+}
+
+// TestAppleKeySetAnswerNotQuoted: a key set answer that is no JWKS refuses
+// the login without its body ending up in the error.
+func TestAppleKeySetAnswerNotQuoted(t *testing.T) {
+	const marker = "secret-marker-in-body"
+	for name, resp := range map[string]providertest.Response{
+		"html 200": {ContentType: "text/html", Body: "<html>" + marker + "</html>"},
+		"json 200": {Body: `{"keys":"` + marker + `"}`},
+		"500":      {Status: 500, ContentType: "text/html", Body: marker},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f, err := appleLogin(t, resp, func(now time.Time, nonce string) string { return appleIDToken(t, now, nonce) })
+			var ve *providers.VerificationError
+			if !errors.As(err, &ve) || ve.Check != "signature" {
+				t.Fatalf("got %v, want a VerificationError signature", err)
+			}
+			if strings.Contains(err.Error(), marker) {
+				t.Errorf("error quotes the key set answer: %v", err)
+			}
+			if keyFetches(f) == 0 {
+				t.Error("the key set was not fetched")
+			}
+		})
 	}
 }

@@ -172,7 +172,7 @@ func oauth2Config(pr Preset, cfg config.Provider, values map[string]string, opts
 		UID: claims[config.ClaimUID], Email: claims[config.ClaimEmail],
 		EmailVerified: claims[config.ClaimEmailVerified], Name: claims[config.ClaimName],
 	}
-	hooks, err := newHooks(hookEnv{preset: pr, settings: values, clientID: cfg.ClientID, userinfoURL: oc.UserinfoURL})
+	hooks, err := newHooks(hookEnv{preset: pr, settings: values, clientID: cfg.ClientID, userinfoURL: oc.UserinfoURL, opts: opts})
 	if err != nil {
 		return oc, err
 	}

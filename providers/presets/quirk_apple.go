@@ -42,17 +42,22 @@ type apple struct {
 	keyID    string
 	key      *ecdsa.PrivateKey
 
+	// keys verifies the ID tokens; one per provider, so Apple's key set
+	// is cached across logins.
+	keys *appleKeys
+
 	mu     sync.Mutex
 	secret string
 	exp    time.Time
 }
 
-func newApple(clientID string, settings map[string]string) (*apple, error) {
-	key, err := parseP8(settings["private_key"])
+func newApple(env hookEnv) (*apple, error) {
+	key, err := parseP8(env.settings["private_key"])
 	if err != nil {
 		return nil, fmt.Errorf("apple: settings.private_key: %w", err)
 	}
-	return &apple{clientID: clientID, teamID: settings["team_id"], keyID: settings["key_id"], key: key}, nil
+	keys := newAppleKeys(env.clientID, env.opts.rewrite(appleKeysURL), env.opts.HTTPClient, env.opts.Now)
+	return &apple{clientID: env.clientID, teamID: env.settings["team_id"], keyID: env.settings["key_id"], key: key, keys: keys}, nil
 }
 
 // parseP8 reads Apple's .p8 file: a PKCS#8 PEM block holding a P-256 key.
@@ -113,41 +118,54 @@ func (a *apple) ClientSecret(now time.Time) (string, error) {
 	return s, nil
 }
 
-// appleIDClaims are the ID-token members used.
+// appleIDClaims are the ID-token members read beyond what go-oidc checks.
 type appleIDClaims struct {
-	jwt.Claims
-	Nonce         string `json:"nonce"`
-	Email         string `json:"email"`
-	EmailVerified any    `json:"email_verified"` // true or "true"
+	IssuedAt      json.RawMessage `json:"iat"`
+	Azp           *string         `json:"azp"`
+	Email         string          `json:"email"`
+	EmailVerified any             `json:"email_verified"` // true or "true"
 }
 
-// CompleteIdentity reads the ID token of the token answer. Its signature
-// is not checked: it came straight from Apple's token endpoint over TLS,
-// which OpenID Connect Core §3.1.3.7 accepts in place of the signature;
-// iss, aud, exp and the nonce are checked.
-func (a *apple) CompleteIdentity(_ context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
+// CompleteIdentity verifies the ID token of the token answer (signature
+// against Apple's published keys, iss, aud, exp; then sub and iat present,
+// azp when there are several audiences, and the login's nonce) and reads
+// the identity from it. TLS to the token endpoint alone would do under
+// OpenID Connect Core §3.1.3.7, but the contract verifies every ID token
+// the same way, and a signature check also covers a tampering proxy.
+func (a *apple) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
 	raw, _ := in.Token["id_token"].(string)
 	if raw == "" {
 		return &providers.VerificationError{Check: "id_token", Err: errors.New("Apple's token answer has no id_token")}
 	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	idt, err := a.keys.verifier.Verify(ctx, raw)
 	if err != nil {
-		return &providers.VerificationError{Check: "id_token", Err: errors.New("the ID token is malformed")}
+		if ctx.Err() != nil {
+			// The caller gave up while keys were fetched: not a verdict
+			// on the token, so not a (permanent) VerificationError.
+			return fmt.Errorf("apple: verifying the ID token: %w", ctx.Err())
+		}
+		return a.keys.classify(ctx, raw, err)
 	}
 	var c appleIDClaims
-	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
+	if err := idt.Claims(&c); err != nil {
 		return &providers.VerificationError{Check: "id_token", Err: errors.New("the ID token's claims are malformed")}
 	}
-	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: appleAudience, AnyAudience: jwt.Audience{a.clientID}, Time: in.Now}, time.Minute); err != nil {
-		return &providers.VerificationError{Check: "id_token", Err: err}
-	}
-	if c.Subject == "" {
+	if idt.Subject == "" {
 		return &providers.VerificationError{Check: "sub", Err: errors.New("the ID token has no sub")}
 	}
-	if in.Request.Nonce != "" && subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(in.Request.Nonce)) != 1 {
+	if len(c.IssuedAt) == 0 || string(c.IssuedAt) == "null" || idt.IssuedAt.IsZero() {
+		return &providers.VerificationError{Check: "iat", Err: errors.New("the ID token has no iat")}
+	}
+	if len(idt.Audience) > 1 && c.Azp == nil {
+		return &providers.VerificationError{Check: "azp", Err: errors.New("the ID token has several audiences and no azp")}
+	}
+	if c.Azp != nil && *c.Azp != a.clientID {
+		return &providers.VerificationError{Check: "azp", Err: fmt.Errorf("the ID token's azp is not the client %q", a.clientID)}
+	}
+	if in.Request.Nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(in.Request.Nonce)) != 1 {
 		return &providers.VerificationError{Check: "nonce", Err: errors.New("the ID token's nonce does not match the login's")}
 	}
-	id.Subject = c.Subject
+	id.Subject = idt.Subject
 	id.Email = c.Email
 	id.EmailVerified = c.Email != "" && oauth2.ParseBool(fmt.Sprint(c.EmailVerified))
 	if name := appleUserName(in.Callback.Form); name != "" {

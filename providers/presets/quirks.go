@@ -13,6 +13,8 @@ type hookEnv struct {
 	clientID string
 	// userinfoURL is the expanded (and, in tests, rewritten) user-info URL.
 	userinfoURL string
+	// opts are the injected dependencies (Apple fetches its key set).
+	opts Options
 }
 
 // newHooks builds the Go hooks a preset names in its `quirks` list.
@@ -31,7 +33,7 @@ func newHooks(env hookEnv) ([]any, error) {
 		case "etsy-user":
 			hooks = append(hooks, etsyUser{})
 		case "apple":
-			a, err := newApple(env.clientID, env.settings)
+			a, err := newApple(env)
 			if err != nil {
 				return nil, err
 			}

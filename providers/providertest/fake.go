@@ -68,6 +68,9 @@ type Spec struct {
 	APIs map[string]Response
 	// APIMethods optionally require a method per API URL (default GET).
 	APIMethods map[string]string
+	// Public are GET answers by URL without query that need no access
+	// token (a JSON Web Key Set, say).
+	Public map[string]Response
 }
 
 // Request is one request the fake received.
@@ -305,6 +308,10 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request, refreshEndpoint boo
 // token: as a Bearer or "OAuth" Authorization header, or an access_token
 // query parameter.
 func (f *Fake) api(w http.ResponseWriter, r *http.Request, bare string) {
+	if resp, ok := f.spec.Public[bare]; ok && r.Method == http.MethodGet {
+		write(w, resp, Grant{})
+		return
+	}
 	resp, ok := f.spec.APIs[bare]
 	if !ok {
 		http.NotFound(w, r)
