@@ -205,10 +205,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if res.Mode != bridge.ModeToken {
 		dropFlow()
 	}
-	status := http.StatusFound
-	if r.Method == http.MethodPost {
-		status = http.StatusSeeOther
-	}
+	status := redirectStatus(r)
 	if res.Mode == bridge.ModeToken {
 		target, err := addQuery(res.Success, url.Values{"userId": {res.UserID}, "secret": {res.TokenSecret}})
 		if err != nil {
@@ -249,7 +246,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, failure string, er
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, target, http.StatusFound)
+	http.Redirect(w, r, target, redirectStatus(r))
+}
+
+// redirectStatus is 302, or 303 after a POST (a form_post callback), so
+// the browser follows with a GET.
+func redirectStatus(r *http.Request) int {
+	if r.Method == http.MethodPost {
+		return http.StatusSeeOther
+	}
+	return http.StatusFound
 }
 
 // loginPageError gives a failed login without a failure URL a 4xx status
