@@ -80,7 +80,7 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 	// the provider's. Both are given back as soon as the response is in,
 	// before the write: they bound requests in flight.
 	if !j.onDemand {
-		if res := r.wait(r.slots, s.LeaseUntil.Sub(r.now())-r.timeout, j.stop); res != acquired {
+		if res := r.wait(r.slots, r.sendBudget(s, r.now()), j.stop); res != acquired {
 			r.m.result(label, resultSkipped)
 			return r.giveBack(ctx, j, r.now(), ErrBusy)
 		}
@@ -94,7 +94,7 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 			j.released()
 		}
 	}
-	if res := r.wait(ps.sem, s.LeaseUntil.Sub(r.now())-r.timeout, j.stop); res != acquired {
+	if res := r.wait(ps.sem, r.sendBudget(s, r.now()), j.stop); res != acquired {
 		if !j.onDemand {
 			<-r.slots
 		}
@@ -111,8 +111,7 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 		now = r.now()
 		res := ps.lim.ReserveN(now, 1)
 		delay := res.DelayFrom(now)
-		budget := s.LeaseUntil.Sub(now) - r.timeout
-		if !res.OK() || delay > budget {
+		if !res.OK() || delay > r.sendBudget(s, now) {
 			res.CancelAt(now)
 			r.m.result(label, resultSkipped)
 			return r.giveBack(ctx, j, now.Add(delay), ErrRateLimited)
@@ -130,9 +129,11 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 	default:
 	}
 	now = r.now()
-	if s.LeaseUntil.Sub(now) < r.timeout {
-		// Too little lease left to outlive the request: another process
-		// could claim the grant while ours is still in flight.
+	if r.sendBudget(s, now) < 0 {
+		// Too little lease left to outlive the request and the write of
+		// its result: another process could claim the grant (and send
+		// the refresh token this request is about to rotate) before the
+		// rotated one is stored.
 		r.m.result(label, resultSkipped)
 		return r.giveBack(ctx, j, now, ErrBusy)
 	}
@@ -145,7 +146,6 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 	if !s.AccessTokenExpiry.IsZero() {
 		r.m.lead.Observe(max(s.AccessTokenExpiry.Sub(now), 0).Seconds())
 	}
-	expiredBefore := !s.AccessTokenExpiry.IsZero() && !now.Before(s.AccessTokenExpiry)
 	rctx, cancel := context.WithTimeout(ctx, r.timeout)
 	tok, err := p.Refresh(rctx, providers.RefreshRequest{RefreshToken: rt, Subject: s.ProviderUID})
 	cancel()
@@ -167,12 +167,28 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 	release()
 	switch {
 	case err == nil:
-		return r.succeeded(ctx, s, label, rt, tok, expiredBefore)
+		return r.succeeded(ctx, s, label, rt, tok)
 	case transient:
 		return r.failed(ctx, s, label, err)
 	default:
 		return r.rejected(ctx, s, label, rt, err)
 	}
+}
+
+// writeMargin is the part of a lease reserved, after the token request's
+// Timeout, for storing its result, and the tolerated clock skew between
+// processes sharing the store (leases are written and compared with each
+// process's own clock). A lease lasts 2*Timeout+writeMargin: up to
+// Timeout waiting for slots, the rate limiter or the breaker, then the
+// request, then the write.
+const writeMargin = 10 * time.Second
+
+// sendBudget is how much longer a claimed grant may wait before its
+// request must be sent (negative: it must not be sent any more), so that
+// the request (at most Timeout) and the write of its result (writeMargin)
+// both end before the lease does.
+func (r *Refresher) sendBudget(s store.Session, now time.Time) time.Duration {
+	return s.LeaseUntil.Sub(now) - r.timeout - writeMargin
 }
 
 type waitResult int
@@ -214,7 +230,7 @@ func (r *Refresher) wait(sem chan struct{}, d time.Duration, stop <-chan struct{
 // succeeded stores the new tokens. This conditional write is the one
 // durable write of a rotated refresh token, and it happens before anyone
 // can use the new access token. Expire is never touched.
-func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt string, tok *providers.Token, expiredBefore bool) outcome {
+func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt string, tok *providers.Token) outcome {
 	now := r.now()
 	newRT := tok.RefreshToken
 	if newRT == "" {
@@ -246,7 +262,10 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 		return outcome{err: err}
 	}
 	r.m.result(label, resultSuccess)
-	if expiredBefore {
+	// Measured when the new token is stored, the moment it becomes
+	// usable: an old token that ran out while the request was in flight
+	// (or while it waited for a slot) did expire before its refresh.
+	if !s.AccessTokenExpiry.IsZero() && !r.now().Before(s.AccessTokenExpiry) {
 		r.m.expired.WithLabelValues(label).Inc()
 	}
 	r.log.Debug("refresher: token refreshed", "session", s.ID, "provider", label,

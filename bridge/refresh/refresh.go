@@ -10,6 +10,14 @@
 // access token. A process that crashes mid-refresh leaves a lease that runs
 // out, after which the grant is due again.
 //
+// Clocks: a lease's end is computed with the claiming process's clock and
+// compared, when another process claims, with that process's clock (the
+// store is given `now`; neither backend substitutes the database's
+// clock). Processes sharing a store must therefore keep their clocks
+// synchronized (NTP); skew eats into the 10s of every lease that is
+// reserved for the write after the request, and a skew beyond it could let
+// another process claim a grant whose rotated token is not yet stored.
+//
 // Tokens are sealed with bridge/seal, bound to their row and column by
 // seal.AAD(sessionID, "access") and seal.AAD(sessionID, "refresh").
 package refresh
@@ -105,7 +113,9 @@ type Options struct {
 	// (never earlier than half its lifetime). Default 5m.
 	BeforeExpiry time.Duration
 	// Timeout bounds one token request. Default 30s. Leases last
-	// 2*Timeout+10s so that they outlive the request and its write.
+	// 2*Timeout+10s: up to Timeout waiting for a slot, then the request,
+	// then 10s for the write of its result (and clock skew). A grant
+	// whose lease has less than Timeout+10s left is given back unsent.
 	Timeout time.Duration
 	// Concurrency bounds the background token requests in flight in this
 	// process. Default 64. The loop claims up to Concurrency/2 grants
@@ -250,7 +260,7 @@ func New(o Options) (*Refresher, error) {
 	return &Refresher{
 		store: o.Store, keys: o.Keys, providers: o.Providers,
 		owner: o.Owner, nowOwner: o.Owner + "/now",
-		before: o.BeforeExpiry, timeout: o.Timeout, lease: 2*o.Timeout + 10*time.Second, poll: o.PollInterval,
+		before: o.BeforeExpiry, timeout: o.Timeout, lease: 2*o.Timeout + writeMargin, poll: o.PollInterval,
 		conc: o.Concurrency, provConc: o.ProviderConcurrency, rate: o.ProviderRate, burst: o.ProviderBurst,
 		overrides: o.ProviderLimits,
 		keep:      o.OnFailure == KeepSession, brThresh: o.BreakerThreshold, brCool: o.BreakerCooldown,

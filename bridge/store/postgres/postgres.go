@@ -8,6 +8,14 @@
 // version. Times are timestamptz (microseconds, store.Precision) and are
 // returned in UTC; NULL stands for the zero time.
 //
+// Leases are compared with the caller's clock, not the database's: the
+// `now` given to ClaimDueGrants and ClaimGrant is both the lease's start
+// and the time other leases are checked against. Instances on different
+// hosts must keep their clocks synchronized (NTP); the refresher keeps
+// 10s of every lease for the write after its token request, which is
+// also the skew it tolerates. (Using now() of the database would remove
+// that assumption but also the injected clock every test relies on.)
+//
 // The tables live in the first schema of the connection's search_path, so
 // several deployments (or tests) can share a database with
 // "?search_path=name" in the DSN.

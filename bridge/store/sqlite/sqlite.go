@@ -9,6 +9,9 @@
 // with another process's. The in-process mutex only spares goroutines of
 // one process from spinning in SQLite's busy handler against each other.
 //
+// Leases are compared with the `now` the caller passes; processes sharing
+// a file share the host's clock.
+//
 // Times are stored as INTEGER Unix microseconds (store.Precision) and
 // returned in UTC; NULL stands for the zero time.
 package sqlite
