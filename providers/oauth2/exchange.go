@@ -123,8 +123,41 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 	if err != nil {
 		return nil, p.tokenError(err, rec, req.RefreshToken)
 	}
+	if err := p.checkRefresh(ctx, tok, rec, req.Subject); err != nil {
+		return nil, err
+	}
 	t := p.token(tok, nil)
 	return &t, nil
+}
+
+// checkRefresh runs the RefreshHook hooks on a successful refresh answer.
+// Their errors become permanent VerificationErrors, except those the
+// RefreshHook documentation names transient.
+func (p *Provider) checkRefresh(ctx context.Context, tok *oauth2.Token, rec *tokenhttp.Record, subject string) error {
+	var in *RefreshInput
+	for _, h := range p.cfg.Hooks {
+		rh, ok := h.(RefreshHook)
+		if !ok {
+			continue
+		}
+		if in == nil {
+			tokenDoc, _ := decodeTokenBody(rec)
+			idToken, _ := tok.Extra("id_token").(string)
+			in = &RefreshInput{IDToken: idToken, Token: tokenDoc, Subject: subject, ClientID: p.cfg.ClientID, Now: p.now()}
+		}
+		err := rh.CheckRefresh(ctx, *in)
+		if err == nil {
+			continue
+		}
+		if _, ok := errors.AsType[*providers.VerificationError](err); ok {
+			return err
+		}
+		if _, ok := errors.AsType[*providers.UnavailableError](err); ok || ctx.Err() != nil {
+			return err
+		}
+		return &providers.VerificationError{Check: "refresh", Err: err}
+	}
+	return nil
 }
 
 // clientSecret returns the hook's secret when a ClientSecretHook exists

@@ -54,3 +54,29 @@ type IdentityInput struct {
 	API         *API
 	Now         time.Time
 }
+
+// RefreshHook checks a successful refresh answer before its token is
+// used, for providers whose refresh returns an ID token that contract §7
+// says must be verified like the login's and name the same user (Apple).
+// An error refuses the refresh with a *providers.VerificationError
+// (permanent: the session ends), except a *providers.UnavailableError or
+// any error once ctx has ended, which is passed through as transient so
+// that an unreachable key set or a cancelled refresher is not taken as a
+// verdict on the grant.
+type RefreshHook interface {
+	CheckRefresh(ctx context.Context, in RefreshInput) error
+}
+
+// RefreshInput is what a RefreshHook may look at.
+type RefreshInput struct {
+	// IDToken is the answer's id_token, "" when it has none.
+	IDToken string
+	// Token is the answer decoded with numbers kept exact (nil when it was
+	// not JSON).
+	Token map[string]any
+	// Subject is RefreshRequest.Subject: the identity the grant belongs
+	// to, "" when the caller does not know it.
+	Subject  string
+	ClientID string
+	Now      time.Time
+}

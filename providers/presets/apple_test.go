@@ -318,3 +318,111 @@ func TestAppleKeySetAnswerNotQuoted(t *testing.T) {
 		})
 	}
 }
+
+// TestAppleRefreshIDToken covers contract §7 for refreshes: an ID token in
+// a refresh answer is verified like the login's (no nonce) and must name
+// the grant's user; an answer without one is accepted; a key set that
+// cannot be fetched is a transient failure, not a verdict.
+func TestAppleRefreshIDToken(t *testing.T) {
+	_, p8 := appleP8(t)
+	now := func() time.Time { return fixedNow }
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// refreshIDToken is the id_token of the next refresh answer ("" for
+	// none); keysDown makes the key set answer unusable.
+	var refreshIDToken atomic.Pointer[string]
+	var keysDown atomic.Bool
+	pr, _ := presets.Lookup("apple")
+	jwks := appleJWKS(t)
+	f := providertest.New(t, providertest.Spec{
+		ClientID: clientID, AuthStyle: "post", CheckSecret: func(string) error { return nil }, PKCE: pr.PKCE,
+		AuthURL: pr.AuthURL, TokenURL: pr.TokenURL,
+		Token: providertest.Response{BodyFunc: func(g providertest.Grant) string {
+			return fmt.Sprintf(`{"access_token":"{access_token}","expires_in":3600,"id_token":%q,"refresh_token":"{refresh_token}","token_type":"Bearer"}`, appleIDToken(t, now(), g.Nonce))
+		}},
+		Refresh: providertest.Response{BodyFunc: func(providertest.Grant) string {
+			if id := *refreshIDToken.Load(); id != "" {
+				return fmt.Sprintf(`{"access_token":"{access_token}","expires_in":3600,"id_token":%q,"token_type":"Bearer"}`, id)
+			}
+			return `{"access_token":"{access_token}","expires_in":3600,"token_type":"Bearer"}`
+		}},
+		Public: map[string]providertest.Response{appleKeysURL: {BodyFunc: func(providertest.Grant) string {
+			if keysDown.Load() {
+				return "<html>maintenance</html>"
+			}
+			return jwks
+		}}},
+	})
+	cfg := config.Provider{Key: "apple", Type: "apple", ClientID: clientID,
+		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
+	p, err := presets.Build(context.Background(), cfg, redirectFor("apple"), presets.Options{RewriteURL: f.Rewrite, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := newAuthRequest("apple")
+	u, err := p.AuthCodeURL(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := providertest.Authorize(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+
+	good := appleIDToken(t, now(), "")
+	cases := []struct {
+		name    string
+		idToken string
+		subject string
+		keyDown bool
+		check   string // "" accepted; "transient" a non-permanent error; else the VerificationError check
+	}{
+		{"good id token", good, appleSub, false, ""},
+		{"good id token, subject unknown", good, "", false, ""},
+		{"no id token", "", appleSub, false, ""},
+		{"another user", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { c["sub"] = "000999.other" }), appleSub, false, "sub"},
+		{"unknown key", signAppleIDToken(t, other, now(), "", nil), appleSub, false, "signature"},
+		{"other audience", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { c["aud"] = "someone-else" }), appleSub, false, "aud"},
+		{"other issuer", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { c["iss"] = "https://evil.example" }), appleSub, false, "iss"},
+		{"no iat", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { delete(c, "iat") }), appleSub, false, "iat"},
+		{"expired", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { c["exp"] = fixedNow.Add(-time.Minute).Unix() }), appleSub, false, "exp"},
+		{"key set unreachable", signAppleIDToken(t, other, now(), "", nil), appleSub, true, "transient"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			refreshIDToken.Store(&tc.idToken)
+			keysDown.Store(tc.keyDown)
+			tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: tc.subject})
+			switch tc.check {
+			case "":
+				if err != nil {
+					t.Fatalf("Refresh: %v", err)
+				}
+				if tok.AccessToken == "" || tok.IDToken != tc.idToken {
+					t.Fatalf("refresh %v", tok)
+				}
+			case "transient":
+				if err == nil || providers.IsPermanent(err) {
+					t.Fatalf("got %v, want a transient error", err)
+				}
+				if _, ok := errors.AsType[*providers.UnavailableError](err); !ok {
+					t.Fatalf("got %T %v, want an UnavailableError", err, err)
+				}
+			default:
+				ve, ok := errors.AsType[*providers.VerificationError](err)
+				if !ok || ve.Check != tc.check || !providers.IsPermanent(err) {
+					t.Fatalf("got %v, want a permanent VerificationError %q", err, tc.check)
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), tc.idToken) {
+				t.Errorf("error quotes the ID token: %v", err)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
@@ -126,41 +127,19 @@ type appleIDClaims struct {
 	EmailVerified any             `json:"email_verified"` // true or "true"
 }
 
-// CompleteIdentity verifies the ID token of the token answer (signature
-// against Apple's published keys, iss, aud, exp; then sub and iat present,
-// azp when there are several audiences, and the login's nonce) and reads
-// the identity from it. TLS to the token endpoint alone would do under
-// OpenID Connect Core §3.1.3.7, but the contract verifies every ID token
-// the same way, and a signature check also covers a tampering proxy.
+// CompleteIdentity verifies the ID token of the token answer (see
+// verifyIDToken, with the login's nonce) and reads the identity from it.
+// TLS to the token endpoint alone would do under OpenID Connect Core
+// §3.1.3.7, but the contract verifies every ID token the same way, and a
+// signature check also covers a tampering proxy.
 func (a *apple) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
 	raw, _ := in.Token["id_token"].(string)
 	if raw == "" {
 		return &providers.VerificationError{Check: "id_token", Err: errors.New("Apple's token answer has no id_token")}
 	}
-	idt, err := a.keys.verifier.Verify(ctx, raw)
+	idt, c, err := a.verifyIDToken(ctx, raw)
 	if err != nil {
-		if ctx.Err() != nil {
-			// The caller gave up while keys were fetched: not a verdict
-			// on the token, so not a (permanent) VerificationError.
-			return fmt.Errorf("apple: verifying the ID token: %w", ctx.Err())
-		}
-		return a.keys.classify(ctx, raw, err)
-	}
-	var c appleIDClaims
-	if err := idt.Claims(&c); err != nil {
-		return &providers.VerificationError{Check: "id_token", Err: errors.New("the ID token's claims are malformed")}
-	}
-	if idt.Subject == "" {
-		return &providers.VerificationError{Check: "sub", Err: errors.New("the ID token has no sub")}
-	}
-	if len(c.IssuedAt) == 0 || string(c.IssuedAt) == "null" || idt.IssuedAt.IsZero() {
-		return &providers.VerificationError{Check: "iat", Err: errors.New("the ID token has no iat")}
-	}
-	if len(idt.Audience) > 1 && c.Azp == nil {
-		return &providers.VerificationError{Check: "azp", Err: errors.New("the ID token has several audiences and no azp")}
-	}
-	if c.Azp != nil && *c.Azp != a.clientID {
-		return &providers.VerificationError{Check: "azp", Err: fmt.Errorf("the ID token's azp is not the client %q", a.clientID)}
+		return err
 	}
 	if in.Request.Nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(in.Request.Nonce)) != 1 {
 		return &providers.VerificationError{Check: "nonce", Err: errors.New("the ID token's nonce does not match the login's")}
@@ -172,6 +151,66 @@ func (a *apple) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, i
 		id.Name = name
 	}
 	return nil
+}
+
+// CheckRefresh verifies an ID token in a refresh answer as at login, but
+// without a nonce (contract §7: a refreshed ID token carries none), and
+// requires that it names the grant's user. The issuer and audience are
+// fixed by the verifier, so they are the login's. An answer without an ID
+// token is accepted: Apple may leave it out, and the access token alone
+// names no user.
+func (a *apple) CheckRefresh(ctx context.Context, in oauth2.RefreshInput) error {
+	if in.IDToken == "" {
+		return nil
+	}
+	idt, _, err := a.verifyIDToken(ctx, in.IDToken)
+	if err != nil {
+		if ve, ok := errors.AsType[*providers.VerificationError](err); ok && ve.Check == "signature" && keyFetchFailed(ve.Err) {
+			// Apple's key set could not be fetched: no verdict on the
+			// token, and a key server outage must not end every
+			// session that refreshes meanwhile, so retry later.
+			return &providers.UnavailableError{Provider: "apple", Err: ve.Err}
+		}
+		return err
+	}
+	if in.Subject != "" && idt.Subject != in.Subject {
+		return &providers.VerificationError{Check: "sub", Err: errors.New("the refreshed ID token names another user than the grant's")}
+	}
+	return nil
+}
+
+// verifyIDToken checks an Apple ID token: signature against Apple's
+// published keys, iss, aud and exp (go-oidc), then sub and iat present,
+// and azp when there are several audiences or it is present. The nonce is
+// the caller's business. Failures are VerificationErrors naming the
+// check, except when the context ended (not a verdict on the token).
+func (a *apple) verifyIDToken(ctx context.Context, raw string) (*gooidc.IDToken, appleIDClaims, error) {
+	var c appleIDClaims
+	idt, err := a.keys.verifier.Verify(ctx, raw)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The caller gave up while keys were fetched: not a verdict
+			// on the token, so not a (permanent) VerificationError.
+			return nil, c, fmt.Errorf("apple: verifying the ID token: %w", ctx.Err())
+		}
+		return nil, c, a.keys.classify(ctx, raw, err)
+	}
+	if err := idt.Claims(&c); err != nil {
+		return nil, c, &providers.VerificationError{Check: "id_token", Err: errors.New("the ID token's claims are malformed")}
+	}
+	if idt.Subject == "" {
+		return nil, c, &providers.VerificationError{Check: "sub", Err: errors.New("the ID token has no sub")}
+	}
+	if len(c.IssuedAt) == 0 || string(c.IssuedAt) == "null" || idt.IssuedAt.IsZero() {
+		return nil, c, &providers.VerificationError{Check: "iat", Err: errors.New("the ID token has no iat")}
+	}
+	if len(idt.Audience) > 1 && c.Azp == nil {
+		return nil, c, &providers.VerificationError{Check: "azp", Err: errors.New("the ID token has several audiences and no azp")}
+	}
+	if c.Azp != nil && *c.Azp != a.clientID {
+		return nil, c, &providers.VerificationError{Check: "azp", Err: fmt.Errorf("the ID token's azp is not the client %q", a.clientID)}
+	}
+	return idt, c, nil
 }
 
 // appleUserName reads {"name":{"firstName":..,"lastName":..}} from the

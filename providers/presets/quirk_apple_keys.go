@@ -98,3 +98,11 @@ func quietKeys(err error) error {
 	}
 	return err
 }
+
+// keyFetchFailed tells a key set that could not be fetched (network,
+// HTTP error, an answer that is no key set) from a token no fetched key
+// verifies. go-oidc flattens the cause into its message ("fetching keys
+// ..."), so the message is all there is to go by.
+func keyFetchFailed(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "fetching keys")
+}

@@ -65,4 +65,5 @@ var (
 	_ oauth2.AuthURLHook       = (*apple)(nil)
 	_ oauth2.ClientSecretHook  = (*apple)(nil)
 	_ oauth2.IdentityHook      = (*apple)(nil)
+	_ oauth2.RefreshHook       = (*apple)(nil)
 )
