@@ -2,10 +2,7 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,36 +12,20 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
-
 	_ "modernc.org/sqlite" // raw reads of the database file
+
+	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
 // appOrigin is an allow-listed app origin that is never dialled: clients
 // stop at redirects to it.
 const appOrigin = "http://app.example"
-
-var (
-	sharedKeyOnce sync.Once
-	sharedKey     *rsa.PrivateKey
-)
-
-// signingKey shares one RSA key across test issuers (generation is slow).
-func signingKey(t testing.TB) *rsa.PrivateKey {
-	sharedKeyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		sharedKey = k
-	})
-	return sharedKey
-}
 
 type harness struct {
 	t      testing.TB
@@ -53,7 +34,7 @@ type harness struct {
 	srv    *httptest.Server
 	cfg    *config.Config
 	dbPath string
-	logs   *lockedBuffer
+	logs   *testenv.Buffer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -65,46 +46,30 @@ type harnessOptions struct {
 	mutateConf func(*config.Config)
 }
 
-func b64key(t testing.TB) string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
 // newHarness starts a fake OIDC provider and a fully wired bridge on real
 // loopback HTTP with a fresh SQLite file.
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &lockedBuffer{}}
+	h := &harness{t: t, logs: &testenv.Buffer{}}
 	srv := httptest.NewUnstartedServer(nil)
 	h.srv = srv
 	pub := "http://" + srv.Listener.Addr().String()
 
 	io := o.issuer
 	io.ClientID, io.ClientSecret = "bridge-client", "bridge-secret-value"
-	io.SigningKey = signingKey(t)
+	io.SigningKey = testenv.SigningKey()
 	if io.AutoApprove == nil {
 		io.AutoApprove = &devissuer.User{Email: "ada@example.com", Name: "Ada Lovelace", EmailVerified: true}
 	}
-	iss, err := devissuer.New(io)
-	if err != nil {
-		t.Fatal(err)
-	}
-	issURL, err := iss.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.iss = iss
-	t.Cleanup(func() { iss.Close() })
+	h.iss = testissuer.Start(t, io)
+	issURL := h.iss.URL()
 
 	h.dbPath = filepath.Join(t.TempDir(), "bridge.db")
 	cfg := &config.Config{
 		Listen: srv.Listener.Addr().String(), PublicURL: pub, Project: "default",
 		RedirectAllowlist: []string{appOrigin},
 		Store:             config.Store{Driver: "sqlite", DSN: h.dbPath},
-		Secrets:           config.Secrets{SessionKeys: []string{b64key(t)}, TokenKeys: []string{b64key(t)}},
+		Secrets:           config.Secrets{SessionKeys: []string{testenv.RandomBase64(32)}, TokenKeys: []string{testenv.RandomBase64(32)}},
 		APIKeys:           []config.APIKey{{ID: "backend", Secret: "api-key-secret-0123456789", Scopes: []string{"sessions.read", "sessions.write", "users.read", "users.write"}}},
 		Refresh:           config.Refresh{BeforeExpiry: o.beforeExp},
 		Providers: map[string]config.Provider{"corp": {
@@ -263,22 +228,4 @@ func (h *harness) countSessions(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// lockedBuffer collects logs from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

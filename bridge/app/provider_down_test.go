@@ -6,23 +6,17 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
 // A provider whose discovery fails at start does not stop the others; its
 // logins fail cleanly until a background retry reaches it.
 func TestProviderDownAtStartIsRetried(t *testing.T) {
-	down, err := devissuer.New(devissuer.Options{ClientID: "c2", ClientSecret: "s2-secret-value", SigningKey: signingKey(t),
+	down := testissuer.Start(t, devissuer.Options{ClientID: "c2", ClientSecret: "s2-secret-value",
 		AutoApprove: &devissuer.User{Email: "bob@example.com", Name: "Bob"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	down.SetFaults(devissuer.Faults{DiscoveryDown: true})
-	downURL, err := down.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { down.Close() })
+	down.SetFaults(devissuer.Faults{DiscoveryDown: true}) // before anything asks it
+	downURL := down.URL()
 	h := newHarness(t, harnessOptions{mutateConf: func(c *config.Config) {
 		c.Providers["flaky"] = config.Provider{Type: "oidc", Issuer: downURL, ClientID: "c2", ClientSecret: "s2-secret-value"}
 		c.ProviderOrder = append(c.ProviderOrder, "flaky")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testbrowser"
 )
 
 // browserBound limits the whole browser scenario so a page that never
@@ -25,46 +27,17 @@ const browserBound = 90 * time.Second
 // sessionCookie is the session cookie of development mode's project.
 const sessionCookie = "a_session_default"
 
-// chromiumPath finds Debian's chromium. Without it the browser tests skip,
-// except in CI (CI=true), where a missing browser is a broken setup.
-func chromiumPath(t *testing.T) string {
+// newBrowser starts a headless chromium (testbrowser: skipped without one,
+// except in CI) with a fresh profile (chromedp makes a new temporary
+// user-data-dir and removes it) and returns a tab context bounded by
+// browserBound.
+func newBrowser(t *testing.T) (context.Context, *testenv.Buffer) {
 	t.Helper()
-	if st, err := os.Stat("/usr/bin/chromium"); err == nil && st.Mode().IsRegular() {
-		return "/usr/bin/chromium"
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	const msg = "chromium not found (/usr/bin/chromium or chromium on PATH): browser test not run; install it with `apt-get install -y chromium`"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// newBrowser starts a headless chromium with a fresh profile (chromedp
-// makes a new temporary user-data-dir and removes it) and returns a tab
-// context bounded by browserBound. The flags keep chromium off the network:
-// this machine has none, and background fetches only slow it down.
-func newBrowser(t *testing.T) (context.Context, *syncBuffer) {
-	t.Helper()
-	out := &syncBuffer{}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+	out := &testenv.Buffer{}
+	opts := append(testbrowser.Options(testbrowser.Chromium(t)),
 		chromedp.WindowSize(1100, 800),
 		chromedp.CombinedOutput(out),
-	}
+	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(format string, args ...any) {
 		fmt.Fprintf(out, "chromedp: "+format+"\n", args...)

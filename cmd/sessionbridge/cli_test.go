@@ -1,13 +1,13 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 )
 
 // exampleConfig is the repository's config.example.yaml, absolute.
@@ -23,22 +23,12 @@ func exampleConfig(t *testing.T) string {
 	return p
 }
 
-// randomKey is base64 of 32 random bytes, as a session or token key.
-func randomKey(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
 // exampleEnv sets every ${VAR} of config.example.yaml that has no default.
 func exampleEnv(t *testing.T) []string {
 	return []string{
-		"SB_SESSION_KEY=" + randomKey(t),
-		"SB_TOKEN_KEY=" + randomKey(t),
-		"SB_API_KEY=" + strings.TrimRight(randomKey(t), "="),
+		"SB_SESSION_KEY=" + testenv.RandomBase64(32),
+		"SB_TOKEN_KEY=" + testenv.RandomBase64(32),
+		"SB_API_KEY=" + strings.TrimRight(testenv.RandomBase64(32), "="),
 		"GITHUB_CLIENT_ID=Iv1.e2etest",
 		"GITHUB_CLIENT_SECRET=github-secret-for-tests",
 		"CORP_SECRET=corp-secret-for-tests",

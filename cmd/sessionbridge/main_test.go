@@ -8,24 +8,22 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 )
 
-// binPath is the binary TestMain built; it is set once before any test runs
-// and only read afterwards.
-var binPath string
+// bridgeBin is the binary under test, built on first use. Under `go test
+// -race` it is built with the race detector too, so a data race in the
+// server makes it exit non-zero (66) and fails the stop assertion.
+var bridgeBin = &testenv.Binary{Pkg: "./cmd/sessionbridge", Race: raceBuild}
 
 // Bounds for the subprocess lifecycle. They are not performance claims: they
 // only keep a hung process from hanging the test run. stopBound is above the
@@ -36,61 +34,9 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sessionbridge-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "sessionbridge")
-	if err := buildBinary(binPath); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: build sessionbridge:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	bridgeBin.Remove()
 	os.Exit(code)
-}
-
-// buildBinary builds this package into out; under `go test -race` the binary
-// is built with the race detector too, so a data race in the server makes it
-// exit non-zero (66) and fails the stop assertion.
-func buildBinary(out string) error {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	args := []string{"build", "-o", out}
-	if raceBuild {
-		args = append(args, "-race")
-	}
-	args = append(args, ".")
-	cmd := exec.Command(goBin, args...)
-	var outBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%v\n%s", err, outBuf.String())
-	}
-	return nil
-}
-
-// syncBuffer collects a subprocess's output; the process writes while the
-// test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // result is how a finished command ended.
@@ -106,7 +52,7 @@ func runCLI(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startBound)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd := exec.CommandContext(ctx, bridgeBin.Path(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(baseEnv(), env...)
 	var stdout, stderr bytes.Buffer
@@ -142,13 +88,11 @@ func baseEnv() []string {
 
 // server is a running `sessionbridge serve` subprocess.
 type server struct {
-	t    *testing.T
-	dir  string
-	url  string // http://127.0.0.1:PORT
-	cmd  *exec.Cmd
-	log  *syncBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, valid after done is closed
+	t   *testing.T
+	dir string
+	url string // http://127.0.0.1:PORT
+	log *testenv.Buffer
+	p   *testenv.Process
 }
 
 // startServe starts `sessionbridge serve --listen 127.0.0.1:PORT args...` in
@@ -168,83 +112,43 @@ func startServe(t *testing.T, dir string, env []string, args ...string) *server 
 	}
 }
 
+// tryStartServe starts one attempt; at the test's end a server still
+// running is killed (tests that assert a clean exit call stop first).
 func tryStartServe(t *testing.T, dir string, env []string, args ...string) (*server, error) {
-	addr := freeAddr(t)
-	s := &server{t: t, dir: dir, url: "http://" + addr, log: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(binPath, append([]string{"serve", "--listen", addr}, args...)...)
-	s.cmd.Dir = dir
-	s.cmd.Env = append(baseEnv(), env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
+	addr := testenv.FreeAddr(t)
+	cmd := exec.Command(bridgeBin.Path(t), append([]string{"serve", "--listen", addr}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(baseEnv(), env...)
+	p, err := testenv.Start(cmd)
+	s := &server{t: t, dir: dir, url: "http://" + addr, log: p.Output, p: p}
+	if err != nil {
 		return s, err
 	}
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = s.cmd.Process.Kill()
-			<-s.done
+		if !p.Exited() {
+			p.Kill()
 		}
 		if t.Failed() {
 			t.Logf("sessionbridge output (%s):\n%s", s.url, s.log.String())
 		}
 	})
-	if err := s.waitHealthy(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), startBound)
+	defer cancel()
+	if err := p.WaitHealthy(ctx, s.url); err != nil {
+		if !p.Exited() {
+			p.Kill()
+		}
 		return s, err
 	}
 	return s, nil
-}
-
-// waitHealthy polls /healthz until it answers 200, the process exits, or
-// startBound passes.
-func (s *server) waitHealthy() error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(startBound)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		resp, err := client.Get(s.url + "/healthz")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			_ = s.cmd.Process.Kill()
-			return fmt.Errorf("/healthz did not answer 200 within %v (last error: %v)", startBound, err)
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("process exited before it was healthy: %v", s.err)
-		case <-tick.C:
-		}
-	}
 }
 
 // stop sends SIGTERM and asserts the process exits with status 0 within
 // stopBound.
 func (s *server) stop() {
 	s.t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		select {
-		case <-s.done:
-			s.t.Fatalf("the server had already exited: %v", s.err)
-		default:
-			s.t.Fatalf("SIGTERM: %v", err)
-		}
-	}
-	select {
-	case <-s.done:
-	case <-time.After(stopBound):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		s.t.Fatalf("the server did not exit within %v of SIGTERM", stopBound)
-	}
-	if s.err != nil {
-		s.t.Fatalf("after SIGTERM the server exited with %v, want status 0", s.err)
+	if err := s.p.Stop(syscall.SIGTERM, stopBound); err != nil {
+		s.t.Fatalf("stop the server: %v", err)
 	}
 }
 
@@ -270,16 +174,4 @@ func (s *server) get(path string, header http.Header) (*http.Response, string) {
 		s.t.Fatalf("GET %s: read body: %v", path, err)
 	}
 	return resp, string(body)
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }

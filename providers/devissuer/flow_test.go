@@ -10,6 +10,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 )
 
 func TestDiscovery(t *testing.T) {
@@ -215,7 +217,7 @@ func TestAccessTokenExpiry(t *testing.T) {
 }
 
 func TestHandlerWithHTTPTest(t *testing.T) {
-	iss, err := New(Options{ClientID: "c", ClientSecret: "s", SigningKey: sharedKey(), AutoApprove: &alice})
+	iss, err := New(Options{ClientID: "c", ClientSecret: "s", SigningKey: testenv.SigningKey(), AutoApprove: &alice})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +233,7 @@ func TestHandlerWithHTTPTest(t *testing.T) {
 }
 
 func TestStartAndClose(t *testing.T) {
-	iss, err := New(Options{ClientID: "c", ClientSecret: "s", SigningKey: sharedKey()})
+	iss, err := New(Options{ClientID: "c", ClientSecret: "s", SigningKey: testenv.SigningKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +265,7 @@ func TestNewValidates(t *testing.T) {
 		{ClientID: "c", ClientSecret: "s", RedirectURIs: []string{"ftp://x/cb"}},
 		{ClientID: "c", ClientSecret: "s", AutoApprove: &User{}},
 	} {
-		o.SigningKey = sharedKey()
+		o.SigningKey = testenv.SigningKey()
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)
 		}
@@ -318,7 +320,7 @@ func TestDevelopmentOptions(t *testing.T) {
 		!o.RotateRefreshTokens || !o.DetectReuse || !o.AdvertiseIssParameter || o.AccessTokenTTL != 2*time.Minute {
 		t.Fatalf("options %+v", o)
 	}
-	o.SigningKey = sharedKey()
+	o.SigningKey = testenv.SigningKey()
 	h := startHarness(t, o)
 	q := authzQuery(oauth2.GenerateVerifier())
 	q.Set("client_id", DevClientID)

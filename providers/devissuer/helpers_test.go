@@ -2,8 +2,6 @@ package devissuer
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 )
 
 const (
@@ -22,15 +22,6 @@ const (
 	testSecret   = "s3cret/with+odd&chars"
 	testRedirect = "http://127.0.0.1:9/callback/dev"
 )
-
-// sharedKey saves a 2048-bit key generation per test.
-var sharedKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // fakeClock is a settable clock for expiry tests.
 type fakeClock struct {
@@ -82,7 +73,7 @@ func startHarness(t testing.TB, opts Options) *harness {
 		opts.ClientID, opts.ClientSecret = testClientID, testSecret
 	}
 	if opts.SigningKey == nil {
-		opts.SigningKey = sharedKey()
+		opts.SigningKey = testenv.SigningKey()
 	}
 	iss, err := New(opts)
 	if err != nil {

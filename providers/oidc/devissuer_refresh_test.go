@@ -1,15 +1,14 @@
 package oidc_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
@@ -18,7 +17,7 @@ import (
 func TestRefreshRotation(t *testing.T) {
 	now := time.Now()
 	e := start(t, func(o *devissuer.Options) { o.DetectReuse = true })
-	logs := &lockedBuffer{}
+	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.provider(t, oidc.Options{Now: func() time.Time { return now }, Logger: logger})
 	l := e.login(t)
@@ -230,23 +229,4 @@ func TestDiscoveryDownThenUp(t *testing.T) {
 		t.Fatalf("WaitReady after recovery: %v", err)
 	}
 	e.login(t)
-}
-
-// lockedBuffer is an io.Writer safe for the discovery goroutine and the
-// test to share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -3,16 +3,15 @@ package oidc_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
@@ -23,16 +22,6 @@ const (
 	clientSecret = "bridge-client-secret"
 	redirectURL  = "http://127.0.0.1:9/v1/account/sessions/oauth2/callback/dev/proj"
 )
-
-// signingKey is shared by every issuer in this test binary: generating an
-// RSA key per test would dominate the run time.
-var signingKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 type env struct {
 	iss *devissuer.Issuer
@@ -50,20 +39,12 @@ func start(t *testing.T, mutate func(*devissuer.Options)) *env {
 		RedirectURIs:        []string{redirectURL},
 		RotateRefreshTokens: true,
 		AutoApprove:         &devissuer.User{Subject: "user-42", Email: "ada@example.com", Name: "Ada Lovelace", EmailVerified: true},
-		SigningKey:          signingKey(),
 	}
 	if mutate != nil {
 		mutate(&opts)
 	}
-	iss, err := devissuer.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := iss.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
+	iss := testissuer.Start(t, opts)
+	u := iss.URL()
 	return &env{iss: iss, url: u, cfg: config.Provider{
 		Key: "dev", Type: "oidc", DisplayName: "Dev", Issuer: u, ClientID: clientID, ClientSecret: clientSecret,
 		Scopes: []string{"openid", "email", "profile", "offline_access"},

@@ -21,6 +21,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
@@ -52,7 +53,7 @@ const (
 
 // appleJWKS is the key set the fake publishes: the devKey public key.
 func appleJWKS(t testingT) string {
-	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &devKey().PublicKey, KeyID: appleKid, Algorithm: "RS256", Use: "sig"}}})
+	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &testenv.SigningKey().PublicKey, KeyID: appleKid, Algorithm: "RS256", Use: "sig"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func appleJWKS(t testingT) string {
 // appleIDToken signs an ID token as Apple's token endpoint returns it,
 // with the published key; edit, when set, changes the claims first.
 func appleIDToken(t testingT, now time.Time, nonce string) string {
-	return signAppleIDToken(t, devKey(), now, nonce, nil)
+	return signAppleIDToken(t, testenv.SigningKey(), now, nonce, nil)
 }
 
 func signAppleIDToken(t testingT, key *rsa.PrivateKey, now time.Time, nonce string, edit func(map[string]any)) string {
@@ -271,13 +272,13 @@ func TestAppleIDTokenRefused(t *testing.T) {
 		check string
 	}{
 		{"unknown key", other, nil, "signature"},
-		{"no iat", devKey(), func(c map[string]any) { delete(c, "iat") }, "iat"},
-		{"no sub", devKey(), func(c map[string]any) { delete(c, "sub") }, "sub"},
-		{"other issuer", devKey(), func(c map[string]any) { c["iss"] = "https://evil.example" }, "iss"},
-		{"other audience", devKey(), func(c map[string]any) { c["aud"] = "someone-else" }, "aud"},
-		{"expired", devKey(), func(c map[string]any) { c["exp"] = fixedNow.Add(-time.Minute).Unix() }, "exp"},
-		{"several audiences, no azp", devKey(), func(c map[string]any) { c["aud"] = []string{clientID, "other"} }, "azp"},
-		{"foreign azp", devKey(), func(c map[string]any) { c["azp"] = "other" }, "azp"},
+		{"no iat", testenv.SigningKey(), func(c map[string]any) { delete(c, "iat") }, "iat"},
+		{"no sub", testenv.SigningKey(), func(c map[string]any) { delete(c, "sub") }, "sub"},
+		{"other issuer", testenv.SigningKey(), func(c map[string]any) { c["iss"] = "https://evil.example" }, "iss"},
+		{"other audience", testenv.SigningKey(), func(c map[string]any) { c["aud"] = "someone-else" }, "aud"},
+		{"expired", testenv.SigningKey(), func(c map[string]any) { c["exp"] = fixedNow.Add(-time.Minute).Unix() }, "exp"},
+		{"several audiences, no azp", testenv.SigningKey(), func(c map[string]any) { c["aud"] = []string{clientID, "other"} }, "azp"},
+		{"foreign azp", testenv.SigningKey(), func(c map[string]any) { c["azp"] = "other" }, "azp"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -386,12 +387,12 @@ func TestAppleRefreshIDToken(t *testing.T) {
 		{"good id token", good, appleSub, false, ""},
 		{"good id token, subject unknown", good, "", false, ""},
 		{"no id token", "", appleSub, false, ""},
-		{"another user", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { c["sub"] = "000999.other" }), appleSub, false, "sub"},
+		{"another user", signAppleIDToken(t, testenv.SigningKey(), now(), "", func(c map[string]any) { c["sub"] = "000999.other" }), appleSub, false, "sub"},
 		{"unknown key", signAppleIDToken(t, other, now(), "", nil), appleSub, false, "signature"},
-		{"other audience", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { c["aud"] = "someone-else" }), appleSub, false, "aud"},
-		{"other issuer", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { c["iss"] = "https://evil.example" }), appleSub, false, "iss"},
-		{"no iat", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { delete(c, "iat") }), appleSub, false, "iat"},
-		{"expired", signAppleIDToken(t, devKey(), now(), "", func(c map[string]any) { c["exp"] = fixedNow.Add(-time.Minute).Unix() }), appleSub, false, "exp"},
+		{"other audience", signAppleIDToken(t, testenv.SigningKey(), now(), "", func(c map[string]any) { c["aud"] = "someone-else" }), appleSub, false, "aud"},
+		{"other issuer", signAppleIDToken(t, testenv.SigningKey(), now(), "", func(c map[string]any) { c["iss"] = "https://evil.example" }), appleSub, false, "iss"},
+		{"no iat", signAppleIDToken(t, testenv.SigningKey(), now(), "", func(c map[string]any) { delete(c, "iat") }), appleSub, false, "iat"},
+		{"expired", signAppleIDToken(t, testenv.SigningKey(), now(), "", func(c map[string]any) { c["exp"] = fixedNow.Add(-time.Minute).Unix() }), appleSub, false, "exp"},
 		{"key set unreachable", signAppleIDToken(t, other, now(), "", nil), appleSub, true, "transient"},
 	}
 	for _, tc := range cases {

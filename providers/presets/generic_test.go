@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
@@ -89,16 +90,9 @@ func TestGenericOAuth2FromYAML(t *testing.T) {
 
 // TestGenericOIDCExtras: type oidc accepts auth_params and refresh: false.
 func TestGenericOIDCExtras(t *testing.T) {
-	iss, err := devissuer.New(devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectFor("corp")},
-		AutoApprove: &devissuer.User{Subject: "s1", Email: "a@example.com"}, SigningKey: devKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := iss.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
+	iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectFor("corp")},
+		AutoApprove: &devissuer.User{Subject: "s1", Email: "a@example.com"}})
+	base := iss.URL()
 	no := false
 	cfg := config.Provider{Key: "corp", Type: "oidc", Issuer: base, ClientID: clientID, ClientSecret: clientSecret,
 		AuthParams: map[string]string{"prompt": "login"}, Refresh: &no}

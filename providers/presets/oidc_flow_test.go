@@ -2,15 +2,13 @@ package presets_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
@@ -40,14 +38,6 @@ var oidcCases = map[string]oidcCase{
 	"yahoo":       {issuer: "https://api.login.yahoo.com"},
 }
 
-var devKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
-
 // TestOIDCPresets logs in to every OpenID Connect preset through the
 // repository's OpenID provider (devissuer), with the preset's issuer
 // (expanded from its settings) rewritten to it, and refreshes once. The
@@ -59,18 +49,11 @@ func TestOIDCPresets(t *testing.T) {
 			pr, _ := presets.Lookup(name)
 			key := "corp-" + name
 			user := &devissuer.User{Subject: "user-" + name, Email: "ada@example.com", Name: "Ada Lovelace", EmailVerified: true}
-			iss, err := devissuer.New(devissuer.Options{
+			iss := testissuer.Start(t, devissuer.Options{
 				ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectFor(key)},
-				RotateRefreshTokens: true, AutoApprove: user, SigningKey: devKey(),
+				RotateRefreshTokens: true, AutoApprove: user,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			base, err := iss.Start("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = iss.Close() })
+			base := iss.URL()
 			iss.SetFaults(devissuer.Faults{RequireBasicAuth: pr.AuthStyle == "basic", RequirePostAuth: pr.AuthStyle == "post"})
 
 			var seen string

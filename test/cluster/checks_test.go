@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
@@ -45,7 +46,7 @@ func loginMany(t testing.TB, l *loginer, a *api, n, workers int, route func(i in
 					return
 				}
 				start, finish := route(i)
-				email := fmt.Sprintf("user%04d-%s@example.test", i, randomHex(4))
+				email := fmt.Sprintf("user%04d-%s@example.test", i, testenv.RandomHex(4))
 				// Each user browses from an address of their own.
 				ip := fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)
 				cookie, err := l.login(ctx, start, finish, email, ip)

@@ -25,6 +25,8 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
@@ -47,7 +49,7 @@ func envInt(name string, def int) int {
 // SESSIONBRIDGE_CLUSTER_LOAD_N (default 3000) sets N and
 // SESSIONBRIDGE_CLUSTER_LOAD_LATENCY_MS (default 20) the provider latency.
 func TestRefreshRateLoad(t *testing.T) {
-	dsn := pgDSN(t)
+	dsn := testpg.DSN(t)
 	n := envInt("SESSIONBRIDGE_CLUSTER_LOAD_N", 3000)
 	latency := time.Duration(envInt("SESSIONBRIDGE_CLUSTER_LOAD_LATENCY_MS", 20)) * time.Millisecond
 	for procs := 1; procs <= 3; procs++ {
@@ -58,11 +60,11 @@ func TestRefreshRateLoad(t *testing.T) {
 }
 
 func measureRefreshRate(t *testing.T, dsn string, n, procs int, latency time.Duration) {
-	schema := freshSchema(t, dsn)
-	secret := randomHex(16)
+	schema := testpg.FreshSchema(t, dsn, "sbcluster_")
+	secret := testenv.RandomHex(16)
 	iss, err := devissuer.New(devissuer.Options{
 		ClientID: clientID, ClientSecret: secret, RotateRefreshTokens: true, DetectReuse: true,
-		AccessTokenTTL: time.Hour, SigningKey: signingKey(),
+		AccessTokenTTL: time.Hour, SigningKey: testenv.SigningKey(),
 		AutoApprove: &devissuer.User{Subject: "load-user", Email: "load@example.test", EmailVerified: true},
 	})
 	if err != nil {
@@ -72,7 +74,7 @@ func measureRefreshRate(t *testing.T, dsn string, n, procs int, latency time.Dur
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = iss.Close() })
-	s := newSettings(iss, secret, "http://127.0.0.1:1", "postgres", withSearchPath(t, dsn, schema, ""))
+	s := newSettings(iss, secret, "http://127.0.0.1:1", "postgres", testpg.WithSearchPath(t, dsn, schema, ""))
 	s.Timeout, s.Concurrency, s.MaxConns, s.LogLevel = 5*time.Second, 64, 10, "warn"
 
 	// Start the daemons first, then store the grants due a moment later
@@ -189,7 +191,7 @@ func seedGrants(t *testing.T, iss *devissuer.Issuer, s settings, n int) time.Tim
 				tok, err := grant(ctx, conf, noRedirect)
 				if err == nil {
 					id := store.NewID()
-					secret := sha256.Sum256([]byte(randomHex(16)))
+					secret := sha256.Sum256([]byte(testenv.RandomHex(16)))
 					sessions[i] = store.Session{ID: id, UserID: user.ID, CreatedAt: now, UpdatedAt: now,
 						Expire: now.Add(24 * time.Hour), SecretHash: secret[:], Provider: providerKey,
 						ProviderUID: "load-user", EmailVerified: true, AccessTokenExpiry: tok.Expiry}
@@ -228,7 +230,7 @@ func seedGrants(t *testing.T, iss *devissuer.Issuer, s settings, n int) time.Tim
 // grant runs the code flow with PKCE against the auto-approving provider.
 func grant(ctx context.Context, conf *oauth2.Config, c *http.Client) (*oauth2.Token, error) {
 	verifier := oauth2.GenerateVerifier()
-	u := conf.AuthCodeURL(randomHex(16), oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", randomHex(16)))
+	u := conf.AuthCodeURL(testenv.RandomHex(16), oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", testenv.RandomHex(16)))
 	resp, err := get(ctx, c, u)
 	if err != nil {
 		return nil, err
@@ -256,7 +258,7 @@ func selfCPU() time.Duration {
 
 // peakRSS reads a process's peak resident set size (Linux), or "?".
 func peakRSS(p *proc) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
 	if err != nil {
 		return "?"
 	}
@@ -276,13 +278,13 @@ func peakRSS(p *proc) string {
 func TestSessionCheckLoad(t *testing.T) {
 	for _, driver := range []string{"sqlite", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
-			secret := randomHex(16)
+			secret := testenv.RandomHex(16)
 			iss := startIssuer(t, secret, time.Hour)
-			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			addr := testenv.FreeAddr(t)
 			dsn := t.TempDir() + "/bridge.db"
 			if driver == "postgres" {
-				base := pgDSN(t)
-				dsn = withSearchPath(t, base, freshSchema(t, base), "")
+				base := testpg.DSN(t)
+				dsn = testpg.WithSearchPath(t, base, testpg.FreshSchema(t, base, "sbcluster_"), "")
 			}
 			s := newSettings(iss, secret, "http://"+addr, driver, dsn)
 			s.LogLevel = "warn"

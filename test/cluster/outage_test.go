@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
@@ -36,24 +38,24 @@ import (
 // is refreshed a few seconds after it, well before its token expires.
 func TestPostgresOutageAndRecovery(t *testing.T) {
 	t.Parallel()
-	dsn := pgDSN(t)
-	schema := freshSchema(t, dsn)
-	role := "sbcluster_role_" + randomHex(4)
+	dsn := testpg.DSN(t)
+	schema := testpg.FreshSchema(t, dsn, "sbcluster_")
+	role := "sbcluster_role_" + testenv.RandomHex(4)
 	create := "CREATE ROLE " + role + " LOGIN"
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
 			create += " PASSWORD '" + strings.ReplaceAll(p, "'", "''") + "'"
 		}
 	}
-	pgExec(t, dsn, create, "GRANT USAGE, CREATE ON SCHEMA "+schema+" TO "+role)
+	testpg.Exec(t, dsn, create, "GRANT USAGE, CREATE ON SCHEMA "+schema+" TO "+role)
 	t.Cleanup(func() {
-		pgExec(t, dsn, "DROP OWNED BY "+role+" CASCADE", "DROP ROLE "+role)
+		testpg.Exec(t, dsn, "DROP OWNED BY "+role+" CASCADE", "DROP ROLE "+role)
 	})
 	cut := func() {
-		pgExec(t, dsn, "ALTER ROLE "+role+" NOLOGIN",
+		testpg.Exec(t, dsn, "ALTER ROLE "+role+" NOLOGIN",
 			"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '"+role+"'")
 	}
-	restore := func() { pgExec(t, dsn, "ALTER ROLE "+role+" LOGIN") }
+	restore := func() { testpg.Exec(t, dsn, "ALTER ROLE "+role+" LOGIN") }
 
 	const (
 		n      = 30
@@ -61,10 +63,10 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 		before = 15 * time.Second
 		outage = 6 * time.Second
 	)
-	secret := randomHex(16)
+	secret := testenv.RandomHex(16)
 	iss := startIssuer(t, secret, ttl)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s := newSettings(iss, secret, "http://"+addr, "postgres", withSearchPath(t, dsn, schema, role))
+	addr := testenv.FreeAddr(t)
+	s := newSettings(iss, secret, "http://"+addr, "postgres", testpg.WithSearchPath(t, dsn, schema, role))
 	s.BeforeExpiry, s.Timeout, s.MaxConns = before, 4*time.Second, 4
 	noRefresh := s
 	noRefresh.RefreshEnabled = false

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
@@ -41,20 +43,20 @@ import (
 // the only ones presented twice; every other presentation count must be 1.
 func TestPostgresThreeServesOneKilled(t *testing.T) {
 	t.Parallel()
-	dsn := pgDSN(t)
-	schema := freshSchema(t, dsn)
+	dsn := testpg.DSN(t)
+	schema := testpg.FreshSchema(t, dsn, "sbcluster_")
 	const (
 		n       = 300
 		ttl     = 44 * time.Second
 		before  = 22 * time.Second
 		timeout = 2 * time.Second
 	)
-	secret := randomHex(16)
+	secret := testenv.RandomHex(16)
 	iss := startIssuer(t, secret, ttl)
 	// The public URL is the "load balancer": lbTransport sends each
 	// request to the instance the test picks.
-	public := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	s := newSettings(iss, secret, public, "postgres", withSearchPath(t, dsn, schema, ""))
+	public := "http://" + testenv.FreeAddr(t)
+	s := newSettings(iss, secret, public, "postgres", testpg.WithSearchPath(t, dsn, schema, ""))
 	s.BeforeExpiry, s.Timeout, s.MaxConns = before, timeout, 5
 	procs := []*proc{startServe(t, "serve-A", s, ""), startServe(t, "serve-B", s, ""), startServe(t, "serve-C", s, "")}
 	addrs := []string{procs[0].Addr, procs[1].Addr, procs[2].Addr}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 )
 
 // TestSQLiteServeWithTwoRefreshDaemons: `serve` with its refresher off plus
@@ -27,9 +29,9 @@ func TestSQLiteServeWithTwoRefreshDaemons(t *testing.T) {
 		before = 4 * time.Second
 		cycles = 3
 	)
-	secret := randomHex(16)
+	secret := testenv.RandomHex(16)
 	iss := startIssuer(t, secret, ttl)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := testenv.FreeAddr(t)
 	s := newSettings(iss, secret, "http://"+addr, "sqlite", filepath.Join(t.TempDir(), "bridge.db"))
 	s.BeforeExpiry = before
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testbrowser"
 )
 
 // nodeResult is what node-flow.mjs prints.
@@ -33,7 +35,7 @@ type nodeResult struct {
 func TestNodeSDK(t *testing.T) {
 	node := requireNode(t)
 	requirePackage(t, "node-appwrite", nodeSDKVersion)
-	bin := buildBridge(t)
+	bin := bridgeBin.Path(t)
 	const app = "https://app.example.test"
 	b := startBridge(t, bin, app)
 
@@ -141,13 +143,13 @@ var sessionKeys = []string{
 // cannot reach the API; Appwrite itself behaves the same way and points
 // such apps to createOAuth2Token (or to an API on the app's own site).
 func TestWebSDK(t *testing.T) {
-	chrome := requireChromium(t)
+	chrome := testbrowser.Chromium(t)
 	sdkDirPath := requirePackage(t, "appwrite", webSDKVersion)
 	bundle := filepath.Join(sdkDirPath, "dist", "iife", "sdk.js")
 	if _, err := os.Stat(bundle); err != nil {
 		t.Fatalf("the web SDK's browser bundle is missing: %v", err)
 	}
-	bin := buildBridge(t)
+	bin := bridgeBin.Path(t)
 
 	// The page server's listener comes first: the bridge must allow its
 	// origins before it starts.
@@ -258,21 +260,7 @@ func pageHandler(dir, bundle, endpoint string) http.Handler {
 // a context whose children get their own browser contexts (cookie jars).
 func startBrowser(t *testing.T, chrome string) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-	}
+	opts := append(testbrowser.Options(chrome), chromedp.UserDataDir(t.TempDir()))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)

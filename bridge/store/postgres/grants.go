@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/internal/sessionrow"
 )
 
 // claimQuery locks up to $2 due rows, skipping rows another claimer has
@@ -45,7 +46,7 @@ func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time,
 	var got []claimed
 	for rows.Next() {
 		var c claimed
-		dest, finish := sessionDest(&c.sess)
+		dest, finish := sessionrow.Dest(&c.sess, fromTS)
 		if err := rows.Scan(append([]any{&c.due}, dest...)...); err != nil {
 			return nil, fmt.Errorf("postgres: claim due grants: %w", err)
 		}

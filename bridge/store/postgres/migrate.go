@@ -4,14 +4,10 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/internal/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -21,45 +17,23 @@ var migrationFiles embed.FS
 // every sessionbridge process on the database (the bytes of "sbmigrat").
 const migrationLock = 0x73626d6967726174
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order. A file is
-// named NNNN_description.sql; NNNN is its version.
-func migrations() ([]migration, error) {
-	entries, err := migrationFiles.ReadDir("migrations")
+// loadMigrations returns the embedded migrations in version order.
+func loadMigrations() ([]migrations.Migration, error) {
+	all, err := migrations.Load(migrationFiles, "migrations")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	var out []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %q is not named NNNN_name.sql", e.Name())
-		}
-		body, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(body)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+	return all, nil
 }
 
 // migrate applies pending migrations under a session-level advisory lock,
 // so that instances starting together apply each migration once; each
 // migration commits with its schema_migrations row.
 func (s *Store) migrate(ctx context.Context) error {
-	all, err := migrations()
+	all, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	latest := all[len(all)-1].version
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
@@ -86,23 +60,20 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 		return fmt.Errorf("postgres: read schema version: %w", err)
 	}
-	if current > latest {
-		return fmt.Errorf("postgres: database has schema version %d, this binary knows up to %d: %w",
-			current, latest, store.ErrSchemaTooNew)
+	pending, err := migrations.Pending(all, current)
+	if err != nil {
+		return fmt.Errorf("postgres: database has %w", err)
 	}
-	for _, m := range all {
-		if m.version <= current {
-			continue
-		}
+	for _, m := range pending {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", m.name, err)
+			return fmt.Errorf("postgres: migration %s: %w", m.Name, err)
 		}
 	}
 	return nil

@@ -2,91 +2,24 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/storetest"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 )
 
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+// testDSN is the database the tests may use (testpg: skipped without
+// PostgreSQL on a developer's machine, failed in CI).
+func testDSN(t *testing.T) string { return testpg.DSN(t) }
 
-// testDSN returns the database the tests may use: $SESSIONBRIDGE_TEST_POSTGRES,
-// or the local default. An unreachable database skips the tests on a
-// developer's machine, but fails them in CI or when the variable was set
-// explicitly, so CI cannot pass without having run them.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn, explicit := os.Getenv("SESSIONBRIDGE_TEST_POSTGRES"), true
-	if dsn == "" {
-		dsn, explicit = defaultDSN, false
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err == nil {
-		err = conn.Ping(ctx)
-		_ = conn.Close(ctx)
-	}
-	if err != nil {
-		msg := fmt.Sprintf("PostgreSQL for tests unreachable (set SESSIONBRIDGE_TEST_POSTGRES): %v", err)
-		if explicit || os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dsn
-}
-
-// freshSchema creates an empty schema, drops it when the test ends, and
-// returns dsn with its search_path pointing there, so tests can run in
-// parallel on one database.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "sbtest_" + hex.EncodeToString(b[:])
-	admin := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatalf("connect: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	admin("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { admin("DROP SCHEMA " + schema + " CASCADE") })
-	return withSearchPath(t, dsn, schema)
-}
-
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("parse DSN: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
+// freshSchema returns dsn with its search_path on an empty schema that is
+// dropped when the test ends, so tests can run in parallel on one database.
+func freshSchema(t *testing.T, dsn string) string { return testpg.FreshDSN(t, dsn, "sbtest_") }
 
 func openFresh(t *testing.T, dsn string) *Store {
 	t.Helper()
@@ -124,7 +57,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	if err := stores[0].pool.QueryRow(t.Context(), "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if all, _ := migrations(); n != len(all) {
+	if all, _ := loadMigrations(); n != len(all) {
 		t.Fatalf("schema_migrations has %d rows, want %d", n, len(all))
 	}
 }
@@ -176,58 +109,5 @@ func TestTwoPoolsNeverDoubleClaim(t *testing.T) {
 		t.Cleanup(func() { _ = s.Close() })
 		pools = append(pools, s)
 	}
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	u, err := pools[0].UpsertIdentity(t.Context(), store.IdentityInput{Provider: "p", ProviderUID: "u"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const grants = 300
-	for i := range grants {
-		sess := store.Session{ID: fmt.Sprintf("s%03d", i), UserID: u.ID, RefreshAt: now.Add(-time.Duration(i) * time.Second)}
-		if err := pools[i%2].CreateSession(t.Context(), &sess); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var (
-		mu   sync.Mutex
-		seen = map[string]bool{}
-		wg   sync.WaitGroup
-	)
-	errs := make(chan error, 8)
-	for w := range 8 {
-		h, owner := pools[w%2], fmt.Sprintf("w%d", w)
-		wg.Go(func() {
-			for {
-				got, err := h.ClaimDueGrants(t.Context(), owner, now, time.Minute, 5)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				var problem error // at most one per worker, so errs never blocks
-				mu.Lock()
-				for _, g := range got {
-					if seen[g.ID] {
-						problem = fmt.Errorf("%s claimed twice", g.ID)
-					}
-					seen[g.ID] = true
-				}
-				mu.Unlock()
-				if problem != nil {
-					errs <- problem
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if len(seen) != grants {
-		t.Fatalf("claimed %d grants, want %d", len(seen), grants)
-	}
+	storetest.TwoHandlesNeverDoubleClaim(t, pools[0], pools[1])
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/internal/sessionrow"
 )
 
 // CreateSession implements store.Sessions.
@@ -17,7 +18,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 	row := *sess
 	row.Version = 1
 	n := strings.Count(sessionCols, ",") + 1
-	if _, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES ("+placeholders(n)+")", sessionArgs(&row)...); err != nil {
+	if _, err := s.pool.Exec(ctx, "INSERT INTO sessions ("+sessionCols+") VALUES ("+placeholders(n)+")", sessionrow.Args(&row, ts)...); err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
 	sess.Version = 1
@@ -70,7 +71,8 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, err
 	return int(tag.RowsAffected()), nil
 }
 
-// casQuery writes every mutable column if the version still matches.
+// casQuery writes every mutable column if the version still matches; its
+// parameters are sessionrow.CASOf's Args, in that order.
 const casQuery = `UPDATE sessions SET
 	expire = $1, updated_at = $2, access_token_sealed = $3, refresh_token_sealed = $4,
 	access_token_expiry = $5, refresh_at = $6, refresh_failures = $7, lease_owner = $8, lease_until = $9,
@@ -85,13 +87,7 @@ const casQuery = `UPDATE sessions SET
 // wait and then re-check the version against the committed row. Writes
 // that arrive together share one transaction (see casQueue).
 func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) error {
-	c := &sess.Client
-	err := s.compareAndSwap(ctx, sess.ID, []any{
-		ts(sess.Expire), ts(sess.UpdatedAt), blob(sess.AccessTokenSealed), blob(sess.RefreshTokenSealed),
-		ts(sess.AccessTokenExpiry), ts(sess.RefreshAt), sess.RefreshFailures, sess.LeaseOwner,
-		ts(sess.LeaseUntil), sess.EmailVerified, c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType,
-		c.ClientCode, c.ClientName, c.ClientVersion, c.ClientEngine, c.ClientEngineVersion, c.DeviceName,
-		c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, sess.ID, sess.Version})
+	err := s.cas.Do(ctx, sessionrow.CASOf(sess, ts), s.runCASBatch)
 	if err != nil {
 		return wrap("compare-and-swap session", err)
 	}

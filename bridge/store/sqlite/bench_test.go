@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/internal/sessionrow"
 )
 
 // fill inserts n sessions in one transaction (test setup only); the
@@ -36,7 +37,7 @@ func fill(b *testing.B, s *Store, n, due int, t0 time.Time) {
 		if i < due {
 			sess.RefreshAt = t0
 		}
-		if _, err := stmt.Exec(sessionArgs(&sess)...); err != nil {
+		if _, err := stmt.Exec(sessionrow.Args(&sess, micros)...); err != nil {
 			b.Fatal(err)
 		}
 	}

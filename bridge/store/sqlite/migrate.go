@@ -5,45 +5,20 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
-	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/internal/migrations"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order. A file is
-// named NNNN_description.sql; NNNN is its version.
-func migrations() ([]migration, error) {
-	entries, err := migrationFiles.ReadDir("migrations")
+// loadMigrations returns the embedded migrations in version order.
+func loadMigrations() ([]migrations.Migration, error) {
+	all, err := migrations.Load(migrationFiles, "migrations")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	var out []migration
-	for _, e := range entries {
-		prefix, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration %q is not named NNNN_name.sql", e.Name())
-		}
-		body, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(body)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+	return all, nil
 }
 
 // migrate applies the pending migrations in one BEGIN IMMEDIATE
@@ -51,11 +26,10 @@ func migrations() ([]migration, error) {
 // the later ones find the work done. SQLite's DDL is transactional, so a
 // failure leaves the schema as it was.
 func (s *Store) migrate(ctx context.Context) error {
-	all, err := migrations()
+	all, err := loadMigrations()
 	if err != nil {
 		return err
 	}
-	latest := all[len(all)-1].version
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
@@ -68,19 +42,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
 			return fmt.Errorf("sqlite: read schema version: %w", err)
 		}
-		if current > latest {
-			return fmt.Errorf("sqlite: %s has schema version %d, this binary knows up to %d: %w",
-				s.path, current, latest, store.ErrSchemaTooNew)
+		pending, err := migrations.Pending(all, current)
+		if err != nil {
+			return fmt.Errorf("sqlite: %s has %w", s.path, err)
 		}
-		for _, m := range all {
-			if m.version <= current {
-				continue
+		for _, m := range pending {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
-			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.version, m.name); err != nil {
-				return fmt.Errorf("sqlite: record migration %s: %w", m.name, err)
+			if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.Version, m.Name); err != nil {
+				return fmt.Errorf("sqlite: record migration %s: %w", m.Name, err)
 			}
 		}
 		return nil

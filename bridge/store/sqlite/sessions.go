@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/internal/sessionrow"
 )
 
 // insertSessionQuery inserts every sessionCols column.
@@ -19,7 +20,7 @@ var insertSessionQuery = "INSERT INTO sessions (" + sessionCols + ") VALUES (" +
 func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 	row := *sess
 	row.Version = 1
-	if _, err := s.execStmt(ctx, s.stmts.insertSession, sessionArgs(&row)...); err != nil {
+	if _, err := s.execStmt(ctx, s.stmts.insertSession, sessionrow.Args(&row, micros)...); err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
 	sess.Version = 1
@@ -72,7 +73,8 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, err
 	return n, nil
 }
 
-// casQuery writes every mutable column if the version still matches.
+// casQuery writes every mutable column if the version still matches; its
+// parameters are sessionrow.CASOf's Args, in that order.
 const casQuery = `UPDATE sessions SET
 	expire = ?, updated_at = ?, access_token_sealed = ?, refresh_token_sealed = ?,
 	access_token_expiry = ?, refresh_at = ?, refresh_failures = ?, lease_owner = ?, lease_until = ?,
@@ -87,13 +89,7 @@ const casQuery = `UPDATE sessions SET
 // together with the writes queued behind it (see casQueue). Only a miss
 // costs a second query, to tell a deleted row from a moved version.
 func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) error {
-	c := &sess.Client
-	err := s.compareAndSwap(ctx, sess.ID, []any{
-		micros(sess.Expire), micros(sess.UpdatedAt), blob(sess.AccessTokenSealed), blob(sess.RefreshTokenSealed),
-		micros(sess.AccessTokenExpiry), micros(sess.RefreshAt), sess.RefreshFailures, sess.LeaseOwner,
-		micros(sess.LeaseUntil), sess.EmailVerified, c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType,
-		c.ClientCode, c.ClientName, c.ClientVersion, c.ClientEngine, c.ClientEngineVersion, c.DeviceName,
-		c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, sess.ID, sess.Version})
+	err := s.cas.Do(ctx, sessionrow.CASOf(sess, micros), s.runCASBatch)
 	if err != nil {
 		return wrap("compare-and-swap session", err)
 	}

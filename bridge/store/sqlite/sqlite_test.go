@@ -45,61 +45,7 @@ func TestTwoHandlesNeverDoubleClaim(t *testing.T) {
 		t.Cleanup(func() { _ = s.Close() })
 		handles = append(handles, s)
 	}
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	u, err := handles[0].UpsertIdentity(t.Context(), store.IdentityInput{Provider: "p", ProviderUID: "u"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const grants = 300
-	for i := range grants {
-		sess := store.Session{ID: fmt.Sprintf("s%03d", i), UserID: u.ID, RefreshAt: now.Add(-time.Duration(i) * time.Second)}
-		if err := handles[i%2].CreateSession(t.Context(), &sess); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	var (
-		mu   sync.Mutex
-		seen = map[string]string{}
-		wg   sync.WaitGroup
-	)
-	errs := make(chan error, 8)
-	for w := range 8 {
-		h, owner := handles[w%2], fmt.Sprintf("h%d-w%d", w%2, w)
-		wg.Go(func() {
-			for {
-				got, err := h.ClaimDueGrants(t.Context(), owner, now, time.Minute, 5)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				var problem error // at most one per worker, so errs never blocks
-				mu.Lock()
-				for _, g := range got {
-					if prev, dup := seen[g.ID]; dup {
-						problem = fmt.Errorf("%s claimed by %s and %s", g.ID, prev, owner)
-					}
-					seen[g.ID] = owner
-				}
-				mu.Unlock()
-				if problem != nil {
-					errs <- problem
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if len(seen) != grants {
-		t.Fatalf("claimed %d grants, want %d", len(seen), grants)
-	}
+	storetest.TwoHandlesNeverDoubleClaim(t, handles[0], handles[1])
 }
 
 // TestConcurrentOpenMigratesOnce: processes starting together on a new
@@ -129,8 +75,8 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 		if err := s.db.QueryRow("SELECT COUNT(*), MAX(version) FROM schema_migrations").Scan(&n, &latest); err != nil {
 			t.Fatal(err)
 		}
-		all, _ := migrations()
-		if n != len(all) || latest != all[len(all)-1].version {
+		all, _ := loadMigrations()
+		if n != len(all) || latest != all[len(all)-1].Version {
 			t.Fatalf("schema_migrations has %d rows up to %d, want %d", n, latest, len(all))
 		}
 	}

@@ -99,21 +99,42 @@ func sortedIDs(list []store.Session) string {
 }
 
 func testClaimDueGrantsConcurrent(t *testing.T, s store.Store) {
-	uid := newUser(t, s, "cc")
-	const grants, workers, batch = 400, 8, 7
+	claimAllConcurrently(t, []store.Store{s}, 400, 7)
+}
+
+// TwoHandlesNeverDoubleClaim checks what the in-process suite cannot:
+// two independent handles on one database (as serve and a refresh daemon
+// would open, each with its own pool and in-process locks) claiming due
+// grants at once never get the same grant, and between them claim all.
+// Only the database's own locking keeps them apart. a and b must be
+// empty stores on the same database.
+func TwoHandlesNeverDoubleClaim(t *testing.T, a, b store.Store) {
+	t.Helper()
+	claimAllConcurrently(t, []store.Store{a, b}, 300, 5)
+}
+
+// claimAllConcurrently creates grants due grants through the handles in
+// turn, then has eight workers, spread over the handles, claim batches
+// until none is left. Each grant must be claimed exactly once, and leased
+// to the worker that got it.
+func claimAllConcurrently(t *testing.T, handles []store.Store, grants, batch int) {
+	t.Helper()
+	const workers = 8
+	uid := newUser(t, handles[0], "cc")
 	now := base.Add(time.Hour)
 	for i := range grants {
-		mustCreate(t, s, dueSession(fmt.Sprintf("g%04d", i), uid, now.Add(-time.Duration(i)*time.Second)))
+		mustCreate(t, handles[i%len(handles)], dueSession(fmt.Sprintf("g%04d", i), uid, now.Add(-time.Duration(i)*time.Second)))
 	}
 	var mu sync.Mutex
 	seen := map[string]string{}
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
-		owner := fmt.Sprintf("w%d", w)
+		h := w % len(handles)
+		owner := fmt.Sprintf("h%d-w%d", h, w)
 		wg.Go(func() {
 			for {
-				got, err := s.ClaimDueGrants(ctx(t), owner, now, time.Minute, batch)
+				got, err := handles[h].ClaimDueGrants(ctx(t), owner, now, time.Minute, batch)
 				if err != nil {
 					errs <- fmt.Errorf("%s: ClaimDueGrants: %w", owner, err)
 					return

@@ -16,6 +16,7 @@ var sessionTests = []test{
 	{"ListAndDelete", testSessionListAndDelete},
 	{"CompareAndSwap", testCompareAndSwap},
 	{"CompareAndSwapConcurrent", testCompareAndSwapConcurrent},
+	{"CompareAndSwapManyRows", testCompareAndSwapManyRows},
 	{"DeleteExpired", testDeleteExpiredSessions},
 }
 

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"errors"
@@ -11,29 +11,29 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
-// Concurrent compare-and-swaps, committed in shared transactions, behave
-// as if each ran alone: no lost update, conflicts and missing rows
-// reported to the right caller.
-func TestConcurrentCompareAndSwap(t *testing.T) {
-	s := openTemp(t)
-	ctx := t.Context()
+// testCompareAndSwapManyRows: concurrent compare-and-swaps on several
+// rows, which a backend may commit together in shared transactions
+// (group commit), behave as if each ran alone: no lost update, and
+// conflicts and missing rows are reported to the right caller, even when
+// a write that misses is batched with writes that hit.
+func testCompareAndSwapManyRows(t *testing.T, s store.Store) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	u, err := s.UpsertIdentity(ctx, store.IdentityInput{Provider: "p", ProviderUID: "u"}, now)
+	u, err := s.UpsertIdentity(ctx(t), store.IdentityInput{Provider: "p", ProviderUID: "u"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const rows, writers, writes = 8, 32, 20
 	for i := range rows + 1 {
-		if err := s.CreateSession(ctx, &store.Session{ID: fmt.Sprintf("c%d", i), UserID: u.ID}); err != nil {
+		if err := s.CreateSession(ctx(t), &store.Session{ID: fmt.Sprintf("c%d", i), UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	gone := fmt.Sprintf("c%d", rows)
-	stale, err := s.GetSession(ctx, gone)
+	stale, err := s.GetSession(ctx(t), gone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteSession(ctx, gone); err != nil {
+	if err := s.DeleteSession(ctx(t), gone); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -46,20 +46,20 @@ func TestConcurrentCompareAndSwap(t *testing.T) {
 				if w == 0 {
 					// A write to a deleted row, batched with the others.
 					cp := stale
-					if err := s.CompareAndSwapSession(ctx, &cp); !errors.Is(err, store.ErrNotFound) {
+					if err := s.CompareAndSwapSession(ctx(t), &cp); !errors.Is(err, store.ErrNotFound) {
 						t.Errorf("CAS of a deleted row = %v, want ErrNotFound", err)
 					}
 					continue
 				}
 				id := fmt.Sprintf("c%d", rng.IntN(rows))
 				for {
-					cur, err := s.GetSession(ctx, id)
+					cur, err := s.GetSession(ctx(t), id)
 					if err != nil {
 						t.Error(err)
 						return
 					}
 					cur.RefreshFailures++
-					err = s.CompareAndSwapSession(ctx, &cur)
+					err = s.CompareAndSwapSession(ctx(t), &cur)
 					if errors.Is(err, store.ErrConflict) {
 						continue
 					}
@@ -79,7 +79,7 @@ func TestConcurrentCompareAndSwap(t *testing.T) {
 	total := 0
 	for i := range rows {
 		id := fmt.Sprintf("c%d", i)
-		cur, err := s.GetSession(ctx, id)
+		cur, err := s.GetSession(ctx(t), id)
 		if err != nil {
 			t.Fatal(err)
 		}

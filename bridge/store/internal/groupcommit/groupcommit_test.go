@@ -1,0 +1,130 @@
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Every write is committed exactly once, by one commit at a time, and
+// each caller gets its own op's result.
+func TestEachWriteCommittedOnceWithItsOwnResult(t *testing.T) {
+	var (
+		q         Queue[int]
+		running   atomic.Int32
+		mu        sync.Mutex
+		committed = map[int]int{}
+	)
+	commit := func(batch []*Op[int]) {
+		if running.Add(1) != 1 {
+			t.Error("two batches committed at once")
+		}
+		defer running.Add(-1)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, op := range batch {
+			committed[op.Write]++
+			if op.Write%3 == 0 {
+				op.Err = fmt.Errorf("write %d", op.Write)
+			}
+		}
+	}
+	const writers, each = 16, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				n := w*each + i
+				err := q.Do(t.Context(), n, commit)
+				if want := n%3 == 0; (err != nil) != want || (want && err.Error() != fmt.Sprintf("write %d", n)) {
+					t.Errorf("write %d: err = %v", n, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(committed) != writers*each {
+		t.Fatalf("%d writes committed, want %d", len(committed), writers*each)
+	}
+	for n, c := range committed {
+		if c != 1 {
+			t.Errorf("write %d committed %d times", n, c)
+		}
+	}
+	if q.busy || len(q.pending) != 0 {
+		t.Errorf("idle queue left busy=%v with %d pending", q.busy, len(q.pending))
+	}
+}
+
+// Writes that queue while a batch is being committed go together in the
+// next batch, committed by one of their callers.
+func TestQueuedWritesShareTheNextBatch(t *testing.T) {
+	var q Queue[string]
+	release := make(chan struct{})
+	var batches [][]string
+	commit := func(batch []*Op[string]) {
+		var ws []string
+		for _, op := range batch {
+			ws = append(ws, op.Write)
+		}
+		batches = append(batches, ws) // commits never overlap
+		if len(batches) == 1 {
+			<-release
+		}
+	}
+	first := make(chan error, 1)
+	go func() { first <- q.Do(t.Context(), "lead", commit) }()
+	waitPending := func(n int) {
+		for {
+			q.mu.Lock()
+			got, busy := len(q.pending), q.busy
+			q.mu.Unlock()
+			if busy && got == n {
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+	waitPending(0) // the leader has taken its batch and is committing
+	const queued = 5
+	var wg sync.WaitGroup
+	for i := range queued {
+		wg.Go(func() {
+			if err := q.Do(t.Context(), fmt.Sprint(i), commit); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitPending(queued)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if len(batches) != 2 || len(batches[0]) != 1 || len(batches[1]) != queued {
+		t.Fatalf("batches = %q, want [lead] then all %d queued writes together", batches, queued)
+	}
+}
+
+// A caller's cancelled context does not abandon its queued write: the
+// caller still learns the result the commit gave it.
+func TestCancelledCallerWaitsForItsResult(t *testing.T) {
+	var q Queue[int]
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	errSkipped := errors.New("skipped")
+	err := q.Do(ctx, 1, func(batch []*Op[int]) {
+		for _, op := range batch {
+			if op.Ctx.Err() != nil {
+				op.Err = errSkipped
+			}
+		}
+	})
+	if !errors.Is(err, errSkipped) {
+		t.Fatalf("Do with a cancelled ctx = %v, want the commit's result", err)
+	}
+}
