@@ -294,7 +294,7 @@ func (s *Service) provider(key string) (providers.Provider, error) {
 // not stored yet: token mode keeps the draft until the app redeems it.
 func (s *Service) draftSession(userID, provider string, login *providers.Login, now time.Time) (store.Session, error) {
 	d := store.Session{
-		ID: newID(), UserID: userID, Provider: provider, ProviderUID: login.Identity.Subject,
+		ID: store.NewID(), UserID: userID, Provider: provider, ProviderUID: login.Identity.Subject,
 		EmailVerified:     login.Identity.EmailVerified && login.Identity.Email != "",
 		AccessTokenExpiry: login.Token.Expiry.UTC(),
 	}

@@ -28,7 +28,7 @@ func (s *Service) CreateServerSession(ctx context.Context, userID string, client
 	if _, err := s.User(ctx, userID); err != nil {
 		return store.Session{}, "", err
 	}
-	return s.createSession(ctx, store.Session{ID: newID(), UserID: userID, Provider: ServerProvider}, client)
+	return s.createSession(ctx, store.Session{ID: store.NewID(), UserID: userID, Provider: ServerProvider}, client)
 }
 
 // Fresh returns sess refreshed when its access token has expired and can

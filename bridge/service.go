@@ -82,12 +82,6 @@ func New(o Options) *Service {
 	return &Service{o: o}
 }
 
-// Store exposes the store for read-only helpers such as readiness checks.
-func (s *Service) Store() store.Store { return s.o.Store }
-
-// Providers returns the configured providers.
-func (s *Service) Providers() providers.Registry { return s.o.Providers }
-
 func (s *Service) now() time.Time { return s.o.Now().UTC() }
 
 // randomString returns n random bytes, base64url-encoded without padding.
@@ -97,15 +91,6 @@ func randomString(n int) string {
 		panic("crypto/rand failed: " + err.Error()) // unrecoverable: the OS has no randomness
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// newID returns a 20-character lowercase hex ID, the shape Appwrite uses.
-func newID() string {
-	b := make([]byte, 10)
-	if _, err := rand.Read(b); err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return hex.EncodeToString(b)
 }
 
 // hashSecret is how secrets are kept at rest: only their SHA-256.

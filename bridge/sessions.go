@@ -179,15 +179,5 @@ func (s *Service) Tokens(sess store.Session) (access, refresh string, err error)
 	return access, refresh, nil
 }
 
-// Touch records that a user was seen (accessedAt).
-func (s *Service) Touch(ctx context.Context, userID string) {
-	if err := s.o.Store.TouchUser(ctx, userID, s.now()); err != nil {
-		s.o.Logger.Debug("touch user", "user", userID, "err", err)
-	}
-}
-
 // Ready reports whether the store is reachable.
 func (s *Service) Ready(ctx context.Context) error { return s.o.Store.Ping(ctx) }
-
-// Keys returns the token keyring (for components that reseal tokens).
-func (s *Service) Keys() *seal.Keyring { return s.o.Keys }

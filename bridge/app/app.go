@@ -5,12 +5,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,7 +51,7 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
-	// Owner identifies this process's refresh leases; nil: host-pid-random.
+	// Owner identifies this process's refresh leases; "": host-pid-random.
 	Owner string
 	// RateLimits override the login routes' abuse limits (zero: Appwrite's).
 	RateLimits httpapi.RateLimits
@@ -68,10 +65,6 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: cfg.Refresh.Timeout}
-	}
-	if o.Owner == "" {
-		host, _ := os.Hostname()
-		o.Owner = host + "-" + strconv.Itoa(os.Getpid()) + "-" + randomSuffix()
 	}
 	a := &App{Config: cfg, Logger: log, Registry: prometheus.NewRegistry()}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -236,9 +229,6 @@ func (d *detector) detect(m bridge.ClientMeta) store.Client {
 }
 
 func (d *detector) close() error { return d.geo.Close() }
-
-// ErrNoProviders is returned when nothing could be configured.
-var ErrNoProviders = errors.New("no provider is configured")
 
 // rateLimits turns the rate_limits section into the HTTP layer's budgets;
 // limits set in Options (tests) win over the configuration.

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 
@@ -29,10 +27,4 @@ func buildProviders(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		reg[key] = p
 	}
 	return reg, nil
-}
-
-func randomSuffix() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
