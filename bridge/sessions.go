@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/providers"
 )
 
 // Credential is a decoded session credential: which session, and the
@@ -107,40 +109,64 @@ func (s *Service) ensureFresh(ctx context.Context, sess store.Session) store.Ses
 	return fresh
 }
 
-// ExtendSession slides a session's expiry and, when it has a refresh
-// token, refreshes its provider token now (PATCH /v1/account/sessions/{id}).
+// ExtendSession refreshes a session's provider token now, when it has a
+// refresh token, and then slides its expiry (PATCH
+// /v1/account/sessions/{id}). The refresh comes first so that a failed one
+// leaves the session exactly as it was.
 func (s *Service) ExtendSession(ctx context.Context, userID, sessionID string) (store.Session, error) {
-	for attempt := 0; attempt < 5; attempt++ {
-		sess, err := s.ownSession(ctx, userID, sessionID)
-		if err != nil {
-			return sess, err
-		}
-		now := s.now()
-		sess.Expire = now.Add(s.o.SessionDuration)
-		sess.UpdatedAt = now
-		err = s.o.Store.CompareAndSwapSession(ctx, &sess)
-		if errors.Is(err, store.ErrConflict) {
-			continue // a refresh or lease landed in between: re-read and slide again
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Session{}, ErrSessionNotFound()
-		}
-		if err != nil {
-			return store.Session{}, fmt.Errorf("extend session: %w", err)
-		}
-		if len(sess.RefreshTokenSealed) == 0 || s.o.Refresher == nil {
-			return sess, nil
-		}
+	sess, err := s.ownSession(ctx, userID, sessionID)
+	if err != nil {
+		return sess, err
+	}
+	if len(sess.RefreshTokenSealed) > 0 && s.o.Refresher != nil {
 		fresh, err := s.o.Refresher.RefreshNow(ctx, sess.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Session{}, ErrSessionNotFound() // the refresh ended the session (invalid_grant)
 		}
 		if err != nil {
-			return sess, providerFailure(sess.Provider, err)
+			return sess, refreshFailure(sess.Provider, err)
 		}
-		return fresh, nil
+		sess = fresh
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			// A refresh or a lease landed in between: re-read and slide again.
+			if sess, err = s.ownSession(ctx, userID, sessionID); err != nil {
+				return sess, err
+			}
+		}
+		now := s.now()
+		sess.Expire = now.Add(s.o.SessionDuration)
+		sess.UpdatedAt = now
+		err = s.o.Store.CompareAndSwapSession(ctx, &sess)
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			continue
+		case errors.Is(err, store.ErrNotFound):
+			return store.Session{}, ErrSessionNotFound()
+		case err != nil:
+			return store.Session{}, fmt.Errorf("extend session: %w", err)
+		}
+		return sess, nil
 	}
 	return store.Session{}, newError(http.StatusConflict, TypeServerError, "The session is being updated; try again.", nil)
+}
+
+// refreshFailure turns an on-demand refresh error into the API's answer.
+// Permanent rejections arrive as a deleted session or ErrGrantRevoked;
+// everything else (the provider failing for now, or the refresher's own
+// refusals: busy, circuit open, rate limited, a concurrent attempt that
+// failed) is temporary, and the session keeps its still-valid token.
+func refreshFailure(provider string, err error) error {
+	switch {
+	case errors.Is(err, refresh.ErrGrantRevoked):
+		return newError(http.StatusUnauthorized, TypeOAuth2Unauthorized,
+			fmt.Sprintf("The %s provider revoked the session's grant; sign in again to renew the provider tokens.", provider), err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), providers.IsPermanent(err):
+		return providerFailure(provider, err)
+	}
+	return newError(http.StatusServiceUnavailable, TypeOAuth2ProviderError,
+		fmt.Sprintf("The %s provider's token could not be refreshed right now; try again shortly.", provider), err)
 }
 
 // DeleteSession revokes one of a user's sessions.

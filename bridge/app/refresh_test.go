@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
@@ -71,5 +72,73 @@ func TestInvalidGrantEndsSession(t *testing.T) {
 	time.Sleep(time.Second)
 	if n := h.iss.Stats().RefreshRequests; n != 1 {
 		t.Errorf("invalid_grant was retried: %d refresh requests", n)
+	}
+}
+
+// PATCH refreshes first and slides expire only when the refresh worked: a
+// provider outage answers 503 and leaves the session exactly as it was.
+func TestPatchDuringProviderOutageChangesNothing(t *testing.T) {
+	h := newHarness(t, harnessOptions{issuer: devissuer.Options{RotateRefreshTokens: true, DetectReuse: true}, noRefresh: true})
+	b := h.browser()
+	h.login(t, b)
+	value := h.sessionCookie(t, b)
+	_, before := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+
+	h.iss.SetFaults(devissuer.Faults{RefreshStatus: http.StatusServiceUnavailable})
+	time.Sleep(1100 * time.Millisecond) // a slide would move expire by at least a second
+	status, body := h.api(t, "PATCH", "/v1/account/sessions/current", value, nil)
+	if status != http.StatusServiceUnavailable || body["type"] != "user_oauth2_provider_error" {
+		t.Fatalf("PATCH during an outage: %d %v", status, body)
+	}
+	_, during := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+	for _, k := range []string{"expire", "providerAccessToken", "providerRefreshToken", "providerAccessTokenExpiry"} {
+		if during[k] != before[k] {
+			t.Errorf("a failed PATCH changed %s", k)
+		}
+	}
+
+	h.iss.SetFaults(devissuer.Faults{})
+	status, after := h.api(t, "PATCH", "/v1/account/sessions/current", value, nil)
+	if status != 200 {
+		t.Fatalf("PATCH after the outage: %d %v", status, after)
+	}
+	if after["expire"].(string) <= before["expire"].(string) || after["providerAccessToken"] == before["providerAccessToken"] {
+		t.Errorf("PATCH did not slide and refresh: expire %v -> %v", before["expire"], after["expire"])
+	}
+	if st := h.iss.Stats(); st.Replays != 0 || st.RefreshRequests != 2 {
+		t.Errorf("refresh requests = %d (want 2), replays = %d", st.RefreshRequests, st.Replays)
+	}
+}
+
+// With refresh.on_failure: keep_session, a PATCH whose refresh the provider
+// rejects keeps the session, clears its provider tokens and says so (401);
+// with end_session the session is gone (404).
+func TestPatchWhenTheGrantIsRejected(t *testing.T) {
+	for _, tc := range []struct {
+		onFailure  string
+		wantStatus int
+	}{{"keep_session", 401}, {"end_session", 404}} {
+		t.Run(tc.onFailure, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: func(c *config.Config) { c.Refresh.OnFailure = tc.onFailure }})
+			b := h.browser()
+			h.login(t, b)
+			value := h.sessionCookie(t, b)
+			h.iss.SetFaults(devissuer.Faults{RefreshError: "invalid_grant"})
+			status, body := h.api(t, "PATCH", "/v1/account/sessions/current", value, nil)
+			if status != tc.wantStatus {
+				t.Fatalf("PATCH: %d %v", status, body)
+			}
+			status, s := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+			switch tc.onFailure {
+			case "keep_session":
+				if status != 200 || s["providerAccessToken"] != "" || s["providerRefreshToken"] != "" {
+					t.Fatalf("kept session: %d %v", status, s)
+				}
+			default:
+				if status != 401 {
+					t.Fatalf("ended session still authenticates: %d", status)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -91,7 +92,18 @@ func (r *Refresher) refreshNow(ctx context.Context, id string) (store.Session, e
 			case <-ctx.Done():
 				return cur, ctx.Err()
 			}
-			return r.store.GetSession(ctx, id)
+			after, err := r.store.GetSession(ctx, id)
+			if err != nil {
+				return after, err
+			}
+			untried, err := outcomeOfOtherAttempt(cur, after)
+			if !untried {
+				return after, err
+			}
+			if attempt >= 2 {
+				return after, ErrBusy
+			}
+			continue // given back untried: claim it ourselves
 		}
 		claimed, err := r.store.ClaimGrant(ctx, id, r.nowOwner, r.now(), r.lease)
 		if errors.Is(err, store.ErrLeased) {
@@ -101,11 +113,16 @@ func (r *Refresher) refreshNow(ctx context.Context, id string) (store.Session, e
 			if r.testWaiting != nil {
 				r.testWaiting(id)
 			}
-			s, released, err := r.awaitLease(ctx, id)
-			if err != nil || released {
-				return s, err
+			after, released, err := r.awaitLease(ctx, id)
+			if err != nil {
+				return after, err
 			}
-			continue // the lease ran out without a write: claim it ourselves
+			if released {
+				if untried, err := outcomeOfOtherAttempt(cur, after); !untried {
+					return after, err
+				}
+			}
+			continue // the lease ran out, or the grant came back untried: claim it ourselves
 		}
 		if err != nil {
 			return store.Session{}, err
@@ -120,6 +137,24 @@ func (r *Refresher) refreshNow(ctx context.Context, id string) (store.Session, e
 		out := r.refreshGrant(ctx, job{s: claimed, onDemand: true, restoreAt: restore})
 		return out.s, out.err
 	}
+}
+
+// outcomeOfOtherAttempt tells, from the row before and after another
+// worker's attempt, what that attempt came to: new tokens (nil), revoked
+// provider tokens (ErrGrantRevoked), a failure counted for backoff
+// (ErrRetryScheduled), or none of these: the grant was given back untried
+// (busy, circuit open, rate limited), and the caller may claim it itself.
+func outcomeOfOtherAttempt(before, after store.Session) (untried bool, err error) {
+	switch {
+	case len(after.RefreshTokenSealed) == 0:
+		return false, ErrGrantRevoked
+	case !bytes.Equal(after.AccessTokenSealed, before.AccessTokenSealed) ||
+		!bytes.Equal(after.RefreshTokenSealed, before.RefreshTokenSealed):
+		return false, nil
+	case after.RefreshFailures > before.RefreshFailures:
+		return false, ErrRetryScheduled
+	}
+	return true, nil
 }
 
 // awaitLease polls the session, with short growing pauses, until whoever

@@ -74,6 +74,10 @@ var (
 	ErrCircuitOpen = errors.New("refresh: provider circuit is open after repeated failures")
 	// ErrRateLimited: the per-provider rate limit left no room for the request.
 	ErrRateLimited = errors.New("refresh: provider request rate limit reached")
+	// ErrRetryScheduled: RefreshNow waited for another worker's refresh of
+	// the grant, which failed for a transient reason; that worker
+	// scheduled the retry.
+	ErrRetryScheduled = errors.New("refresh: a concurrent refresh of the grant failed; a retry is scheduled")
 	// ErrNotRunning is what Ready reports while Run is not running.
 	ErrNotRunning = errors.New("refresh: refresher is not running")
 	// ErrBusy: a grant could not be processed before its lease ran short;

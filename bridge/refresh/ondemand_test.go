@@ -1,0 +1,105 @@
+package refresh
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+// RefreshNow finds the grant leased by another process, waits, and then
+// judges what that process left: new tokens are the answer, a counted
+// failure or revoked tokens are its error, and a grant given back untried
+// (the other process was busy or its circuit open) is refreshed here
+// instead of being returned stale as if it were fresh.
+func TestRefreshNowAfterAnotherProcessLetGo(t *testing.T) {
+	cases := []struct {
+		name      string
+		letGo     func(*store.Session)
+		wantErr   error
+		wantCalls int
+	}{
+		{"given back untried", func(s *store.Session) { s.RefreshAt = s.LeaseUntil }, nil, 1},
+		{"transient failure", func(s *store.Session) { s.RefreshFailures++ }, ErrRetryScheduled, 0},
+		{"grant revoked", func(s *store.Session) { s.AccessTokenSealed, s.RefreshTokenSealed, s.RefreshAt = nil, nil, time.Time{} }, ErrGrantRevoked, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forKinds(t, func(t *testing.T, kind string) {
+				h := newHarness(t, hopt{kind: kind, real: true})
+				ctx := context.Background()
+				h.addGrant("s1", time.Now().Add(time.Hour), time.Now().Add(55*time.Minute))
+				if _, err := h.st.ClaimGrant(ctx, "s1", "other-process", time.Now(), time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				waiting := make(chan string, 1)
+				h.r.testWaiting = func(id string) { waiting <- id }
+				done := make(chan error, 1)
+				var got store.Session
+				go func() {
+					var err error
+					got, err = h.r.RefreshNow(ctx, "s1")
+					done <- err
+				}()
+				recv(t, waiting, "RefreshNow to wait for the other process")
+
+				s := h.get("s1")
+				tc.letGo(&s)
+				s.LeaseOwner, s.LeaseUntil = "", time.Time{}
+				if err := h.st.CompareAndSwapSession(ctx, &s); err != nil {
+					t.Fatal(err)
+				}
+				err := recv(t, done, "RefreshNow")
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("RefreshNow: %v, want %v", err, tc.wantErr)
+				}
+				if c := h.prov.callCount(); c != tc.wantCalls {
+					t.Fatalf("token requests = %d, want %d", c, tc.wantCalls)
+				}
+				if tc.wantCalls == 1 && h.open(got, "access") == "initial-at-s1" {
+					t.Fatal("RefreshNow returned the unrefreshed token")
+				}
+				if got.ID != "s1" || got.LeaseOwner != "" {
+					t.Fatalf("returned row: %+v", got)
+				}
+			})
+		})
+	}
+}
+
+// The same judgement applies when this process's own loop holds the grant
+// and gives it back untried.
+func TestRefreshNowAfterOwnLoopGaveBack(t *testing.T) {
+	h := newHarness(t, hopt{})
+	h.addGrant("s1", t0.Add(time.Minute), t0)
+	waiting := make(chan string, 1)
+	h.r.testWaiting = func(id string) { waiting <- id }
+	// Every slot is taken, so the loop's worker waits for one until its
+	// send budget is spent, then gives the grant back untried.
+	for range cap(h.r.slots) {
+		h.r.slots <- struct{}{}
+	}
+	h.r.tick(context.Background(), nil, false)
+	done := make(chan error, 1)
+	var got store.Session
+	go func() {
+		var err error
+		got, err = h.r.RefreshNow(context.Background(), "s1")
+		done <- err
+	}()
+	recv(t, waiting, "RefreshNow to wait for the loop")
+	eventually(t, "the worker to wait for a slot", func() bool { return len(h.clk.pending()) > 0 })
+	h.clk.Advance(h.r.lease) // the worker's budget runs out: ErrBusy, grant given back
+	if err := recv(t, done, "RefreshNow"); err != nil {
+		t.Fatal(err)
+	}
+	h.r.wg.Wait()
+	if c := h.prov.callCount(); c != 1 {
+		t.Fatalf("token requests = %d, want 1 (by RefreshNow, after the loop gave up)", c)
+	}
+	if h.open(got, "access") == "initial-at-s1" {
+		t.Fatal("RefreshNow returned the unrefreshed token")
+	}
+}
