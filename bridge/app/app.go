@@ -147,6 +147,30 @@ func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	return nil, fmt.Errorf("store.driver %q is not supported", cfg.Store.Driver)
 }
 
+// ProbeStore reaches the configured store the read-only way `check
+// --online` needs: unlike OpenStore it creates, migrates and locks nothing,
+// so a new binary can be checked against a production database. note says
+// what serve would change (create the database, apply migrations), ""
+// when nothing; err is what serve would fail on (unreachable, a schema
+// newer than the binary).
+func ProbeStore(ctx context.Context, cfg *config.Config) (note string, err error) {
+	switch cfg.Store.Driver {
+	case "sqlite", "":
+		r, err := sqlite.Probe(ctx, cfg.Store.DSN)
+		if err != nil {
+			return "", err
+		}
+		return r.Note(), nil
+	case "postgres":
+		r, err := postgres.Probe(ctx, cfg.Store.DSN)
+		if err != nil {
+			return "", err
+		}
+		return r.Note(), nil
+	}
+	return "", fmt.Errorf("store.driver %q is not supported", cfg.Store.Driver)
+}
+
 // callbackURL is the redirect URI registered at a provider.
 func callbackURL(cfg *config.Config, provider string) string {
 	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project

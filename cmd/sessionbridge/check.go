@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/bridge/app"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
 )
@@ -14,7 +15,8 @@ import (
 const checkUsage = `Usage: sessionbridge check --config FILE [--online]
 
 Validates the configuration file and prints every problem as FILE:LINE: key: message.
-With --online it also fetches each OpenID provider's discovery document and reaches the store.
+With --online it also fetches each OpenID provider's discovery document and reaches the store
+read-only: it reports the schema version serve would start from, and creates or migrates nothing.
 Exit status: 0 when the file is valid, 2 when it is not.
 
 `
@@ -35,7 +37,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *online {
-		if problems := checkOnline(cfg); len(problems) > 0 {
+		notes, problems := checkOnline(cfg)
+		for _, n := range notes {
+			fmt.Fprintln(stdout, n)
+		}
+		if len(problems) > 0 {
 			for _, p := range problems {
 				fmt.Fprintln(stderr, p)
 			}
@@ -56,9 +62,10 @@ func loadConfig(file string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// checkOnline fetches every OIDC discovery document and pings the store.
-func checkOnline(cfg *config.Config) []string {
-	var problems []string
+// checkOnline fetches every OIDC discovery document and probes the store
+// without changing it. notes are what serve would change in the store
+// (informational); problems are what would make it fail.
+func checkOnline(cfg *config.Config) (notes, problems []string) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	for _, key := range cfg.ProviderOrder {
 		p := cfg.Providers[key]
@@ -78,8 +85,11 @@ func checkOnline(cfg *config.Config) []string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := pingStore(ctx, cfg); err != nil {
+	note, err := app.ProbeStore(ctx, cfg)
+	if err != nil {
 		problems = append(problems, fmt.Sprintf("%s: store: %v", cfg.File, err))
+	} else if note != "" {
+		notes = append(notes, fmt.Sprintf("%s: store: %s", cfg.File, note))
 	}
-	return problems
+	return notes, problems
 }

@@ -147,16 +147,6 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// pingStore opens the configured store and checks it answers.
-func pingStore(ctx context.Context, cfg *config.Config) error {
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return st.Ping(ctx)
-}
-
 // loopbackAliases lets a development-mode bridge on 127.0.0.1 also be
 // opened as localhost (and the reverse): both name its own origin.
 func loopbackAliases(listen string) []string {

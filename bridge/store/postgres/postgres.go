@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -60,14 +61,18 @@ func Open(ctx context.Context, dsn string, maxConns int) (*Store, error) {
 	s := &Store{pool: pool}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connect to %s:%d database %q as %q: %w",
-			cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, cfg.ConnConfig.User, err)
+		return nil, connectError(cfg.ConnConfig, err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// connectError names where a connection was tried, never the password.
+func connectError(cc *pgx.ConnConfig, err error) error {
+	return fmt.Errorf("postgres: connect to %s:%d database %q as %q: %w", cc.Host, cc.Port, cc.Database, cc.User, err)
 }
 
 // Ping reports whether the database answers.

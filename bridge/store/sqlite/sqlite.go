@@ -73,14 +73,9 @@ var _ store.Store = (*Store)(nil)
 // tokens and session hashes. Open fails with store.ErrSchemaTooNew when
 // a newer sessionbridge has migrated the file.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	path := strings.TrimPrefix(dsn, "file:")
-	switch {
-	case path == "":
-		return nil, errors.New("sqlite: empty database path")
-	case strings.ContainsRune(path, '?'):
-		return nil, fmt.Errorf("sqlite: database path %q must be a plain file path without '?' options", path)
-	case strings.HasPrefix(path, ":memory:"):
-		return nil, errors.New("sqlite: in-memory databases are not supported; give a file path")
+	path, err := dbPath(dsn)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create database directory: %w", err)
@@ -105,6 +100,20 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// dbPath returns the file path of dsn, refusing what Open cannot serve.
+func dbPath(dsn string) (string, error) {
+	path := strings.TrimPrefix(dsn, "file:")
+	switch {
+	case path == "":
+		return "", errors.New("sqlite: empty database path")
+	case strings.ContainsRune(path, '?'):
+		return "", fmt.Errorf("sqlite: database path %q must be a plain file path without '?' options", path)
+	case strings.HasPrefix(path, ":memory:"):
+		return "", errors.New("sqlite: in-memory databases are not supported; give a file path")
+	}
+	return path, nil
 }
 
 func (s *Store) init(ctx context.Context) error {

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+)
+
+// storeConfig writes a configuration without OpenID providers (so --online
+// reaches only the store) whose SQLite database is dsn.
+func storeConfig(t *testing.T, dsn string) string {
+	t.Helper()
+	return writeFile(t, "store.yaml", "store:\n  driver: sqlite\n  dsn: "+dsn+"\n"+
+		"secrets:\n  session_keys: [\""+testenv.RandomBase64(32)+"\"]\n  token_keys: [\""+testenv.RandomBase64(32)+"\"]\n")
+}
+
+// TestCLICheckOnlineCreatesNoDatabase: check --online of a configuration
+// whose database does not exist yet succeeds, says serve will create it,
+// and creates neither the file nor its directory.
+func TestCLICheckOnlineCreatesNoDatabase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := storeConfig(t, "./data/sessionbridge.db")
+	r := runCLI(t, dir, nil, "check", "--config", cfg, "--online")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cfg) + `: store: sqlite: \./data/sessionbridge\.db does not exist yet; serve will create it`)
+	if !want.MatchString(r.stdout) {
+		t.Errorf("stdout has no line matching %s:\n%s", want, r.stdout)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("check --online left %v (err %v) in its working directory", entries, err)
+	}
+}
+
+// TestCLICheckOnlineExistingDatabase: an up-to-date database passes
+// untouched; one migrated by a newer binary is a problem (exit 2).
+func TestCLICheckOnlineExistingDatabase(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sessionbridge.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := storeConfig(t, path)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, t.TempDir(), nil, "check", "--config", cfg, "--online")
+	if r.code != 0 || strings.Contains(r.stdout+r.stderr, "store:") {
+		t.Fatalf("exit %d, want 0 and nothing about the store\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if after, err := os.ReadFile(path); err != nil || string(after) != string(before) {
+		t.Errorf("check --online changed the database (err %v)", err)
+	}
+
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')"); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, t.TempDir(), nil, "check", "--config", cfg, "--online")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cfg) + `: store: sqlite: .*schema version 9999.*newer than this binary`)
+	if !want.MatchString(r.stderr) {
+		t.Errorf("stderr has no line matching %s:\n%s", want, r.stderr)
+	}
+}
