@@ -176,7 +176,7 @@ type Provider struct {
 	// UserinfoMethod is GET (default) or POST.
 	UserinfoMethod string `yaml:"userinfo_method"`
 	// UserinfoHeaders are sent with the user-info request; values may
-	// use {client_id}.
+	// use {client_id} and {client_secret}.
 	UserinfoHeaders map[string]string `yaml:"userinfo_headers"`
 	// ScopeSeparator joins scopes in the authorization URL (default " ").
 	ScopeSeparator string `yaml:"scope_separator"`

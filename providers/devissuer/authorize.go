@@ -41,7 +41,6 @@ func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"response_modes_supported":                   []string{"query"},
 		"subject_types_supported":                    []string{"public"},
 		"id_token_signing_alg_values_supported":      []string{"RS256"},
-		"code_challenge_methods_supported":           []string{"S256"},
 		"token_endpoint_auth_methods_supported":      []string{AuthBasic, AuthPost},
 		"revocation_endpoint_auth_methods_supported": []string{AuthBasic, AuthPost},
 		"grant_types_supported":                      []string{"authorization_code", "refresh_token"},
@@ -49,6 +48,9 @@ func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
 			"at_hash", "email", "email_verified", "name"},
 		"authorization_response_iss_parameter_supported": i.opts.AdvertiseIssParameter,
+	}
+	if !i.opts.NoPKCE {
+		doc["code_challenge_methods_supported"] = []string{"S256"}
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, doc)
@@ -111,7 +113,7 @@ func (i *Issuer) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// From here on the redirect URI is trusted: errors go back to the client.
-	if code, desc := validateAuthz(req); code != "" {
+	if code, desc := validateAuthz(req, !i.opts.NoPKCE); code != "" {
 		i.redirectError(w, r, req, code, desc)
 		return
 	}
@@ -144,8 +146,9 @@ func (i *Issuer) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // validateAuthz checks a request whose client and redirect URI are known
-// good; it returns an RFC 6749 §4.1.2.1 error code and description.
-func validateAuthz(req authzRequest) (string, string) {
+// good; it returns an RFC 6749 §4.1.2.1 error code and description. pkce
+// says whether the issuer requires PKCE (S256) or does not support it.
+func validateAuthz(req authzRequest, pkce bool) (string, string) {
 	switch {
 	case req.ResponseType == "":
 		return "invalid_request", "response_type is required"
@@ -153,6 +156,10 @@ func validateAuthz(req authzRequest) (string, string) {
 		return "unsupported_response_type", "only response_type=code is supported"
 	case req.ResponseMode != "" && req.ResponseMode != "query":
 		return "invalid_request", "only response_mode=query is supported"
+	case !pkce && (req.Challenge != "" || req.Method != ""):
+		return "invalid_request", "PKCE is not supported: unexpected code_challenge"
+	case !pkce:
+		return "", ""
 	case req.Challenge == "":
 		return "invalid_request", "PKCE code_challenge is required"
 	case req.Method != "S256":

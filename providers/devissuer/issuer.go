@@ -74,6 +74,12 @@ type Options struct {
 	// AdvertiseIssParameter sets authorization_response_iss_parameter_supported
 	// in discovery and adds `iss` to the callback redirect (RFC 9207).
 	AdvertiseIssParameter bool
+	// NoPKCE makes the issuer one that does not support PKCE (Slack,
+	// Yahoo): discovery advertises no code_challenge_methods_supported, and
+	// an authorization request carrying code_challenge, or a token request
+	// carrying code_verifier, is refused, as the strictest such provider
+	// would. Without it PKCE with S256 is required.
+	NoPKCE bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// AutoApprove, when set, makes GET /authorize approve at once as this

@@ -191,7 +191,9 @@ func (i *Issuer) codeGrant(w http.ResponseWriter, r *http.Request, form url.Valu
 		desc = "code expired"
 	case c.redirectURI != form.Get("redirect_uri"):
 		desc = "redirect_uri does not match the authorization request"
-	case !pkceMatches(form.Get("code_verifier"), c.challenge):
+	case c.challenge == "" && form.Has("code_verifier"):
+		desc = "PKCE is not supported: unexpected code_verifier"
+	case c.challenge != "" && !pkceMatches(form.Get("code_verifier"), c.challenge):
 		desc = "PKCE code_verifier does not match the code_challenge"
 	}
 	if c != nil {

@@ -20,8 +20,11 @@ type API struct {
 	client      *http.Client
 	accessToken string
 	clientID    string
-	headers     map[string]string
-	secrets     []string
+	// clientSecret fills {client_secret} in header values only (Etsy's
+	// x-api-key); a secret never goes into a URL.
+	clientSecret string
+	headers      map[string]string
+	secrets      []string
 }
 
 // UserinfoError is a user-info (or other API) request that failed. It
@@ -46,13 +49,14 @@ func (e *UserinfoError) Error() string {
 func (e *UserinfoError) Unwrap() error { return e.Err }
 
 // expand fills {access_token} and {client_id} in a URL (query-escaped) or
-// header value (as is).
+// header value (as is), and {client_secret} in a header value.
 func (a *API) expand(s string, forURL bool) string {
-	tok, id := a.accessToken, a.clientID
 	if forURL {
-		tok, id = url.QueryEscape(tok), url.QueryEscape(id)
+		return strings.NewReplacer("{access_token}", url.QueryEscape(a.accessToken),
+			"{client_id}", url.QueryEscape(a.clientID)).Replace(s)
 	}
-	return strings.NewReplacer("{access_token}", tok, "{client_id}", id).Replace(s)
+	return strings.NewReplacer("{access_token}", a.accessToken, "{client_id}", a.clientID,
+		"{client_secret}", a.clientSecret).Replace(s)
 }
 
 // Get sends GET rawURL and decodes the JSON answer.

@@ -102,6 +102,7 @@ func TestValidate(t *testing.T) {
 		{"credentials", func(c *Config) { c.AuthURL = "https://u:p@p.example/a" }, "user name or password"},
 		{"fragment", func(c *Config) { c.UserinfoURL = "https://p.example/me#x" }, "fragment"},
 		{"userinfo http", func(c *Config) { c.UserinfoURL = "http://p.example/me" }, "userinfo_url"},
+		{"secret in a URL", func(c *Config) { c.UserinfoURL = "https://p.example/me?key={client_secret}" }, "userinfo_url: {client_secret} may be used only in header values"},
 		{"auth style", func(c *Config) { c.AuthStyle = "auto" }, "auth_style"},
 		{"method", func(c *Config) { c.UserinfoMethod = "PUT" }, "userinfo_method"},
 		{"no uid", func(c *Config) { c.Claims.UID = "" }, "claims.uid is required"},

@@ -42,7 +42,7 @@ func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req prov
 	}
 	tokenDoc, formDoc := decodeTokenBody(rec)
 
-	api := &API{client: p.apiClient, accessToken: tok.AccessToken, clientID: p.cfg.ClientID, headers: p.cfg.UserinfoHeaders,
+	api := &API{client: p.apiClient, accessToken: tok.AccessToken, clientID: p.cfg.ClientID, clientSecret: p.cfg.ClientSecret, headers: p.cfg.UserinfoHeaders,
 		secrets: []string{tok.AccessToken, p.cfg.ClientSecret}}
 	var userinfo any
 	if p.cfg.UserinfoURL != "" {

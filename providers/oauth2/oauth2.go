@@ -54,8 +54,9 @@ type Config struct {
 	// UserinfoMethod is GET (default) or POST.
 	UserinfoMethod string
 	// UserinfoHeaders are added to user-info requests. Values may use
-	// {client_id}. An Authorization header here replaces the default
-	// "Bearer <token>"; it may use {access_token}.
+	// {client_id} and {client_secret} (Etsy's x-api-key). An Authorization
+	// header here replaces the default "Bearer <token>"; it may use
+	// {access_token}.
 	UserinfoHeaders map[string]string
 	// TokenHeaders are added to token requests (e.g. GitHub's
 	// Accept: application/json).
@@ -212,6 +213,11 @@ func Validate(cfg Config) error {
 			if err := CheckEndpoint(strings.NewReplacer("{access_token}", "x", "{client_id}", "x").Replace(e.value)); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", e.name, err))
 			}
+		}
+	}
+	for _, e := range []struct{ name, value string }{{"auth_url", cfg.AuthURL}, {"token_url", cfg.TokenURL}, {"userinfo_url", cfg.UserinfoURL}, {"refresh_url", cfg.RefreshURL}} {
+		if strings.Contains(e.value, "{client_secret}") {
+			errs = append(errs, fmt.Errorf("%s: {client_secret} may be used only in header values: URLs end up in logs and caches", e.name))
 		}
 	}
 	switch cfg.AuthStyle {

@@ -149,7 +149,7 @@ func Markdown() []byte {
 	}
 	b.WriteString("\n## Generic types\n\n")
 	b.WriteString("`type: oauth2` keys: `auth_url`, `token_url`, `userinfo_url`, `userinfo_method` (GET or POST),\n")
-	b.WriteString("`userinfo_headers` (values may use `{client_id}`; an `Authorization` header may use `{access_token}`),\n")
+	b.WriteString("`userinfo_headers` (values may use `{client_id}` and `{client_secret}`; an `Authorization` header may use `{access_token}`),\n")
 	b.WriteString("`claims` (`uid` required; `email`, `email_verified`, `name`), `scope_separator` (default a space),\n")
 	b.WriteString("`auth_style` (`basic` or `post`), `pkce` (default true), `refresh` (default true), `auth_params`.\n\n")
 	b.WriteString("Claim paths: `id`, nested `data.user.id`, array index `emails.0.value`, alternatives `mail|upn`,\n")

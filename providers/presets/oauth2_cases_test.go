@@ -36,7 +36,7 @@ var oauthCases = map[string]oauthCase{
 		want: providers.Identity{Subject: "amzn1.account.K2LI23KL2LK2", Email: "mhashimoto-04@plaxo.com", Name: "Mork Hashimoto"},
 	},
 	"autodesk": {
-		apis: map[string]string{"https://api.userprofile.autodesk.com/userinfo": `{"sub":"ABCDEFGH","name":"John Doe","given_name":"John","family_name":"Doe","preferred_username":"johndoe","email":"john.doe@example.com","email_verified":true,"updated_at":1662583480}`},
+		apis: map[string]string{"https://api.aps.autodesk.com/userinfo": `{"sub":"ABCDEFGH","name":"John Doe","given_name":"John","family_name":"Doe","preferred_username":"johndoe","email":"john.doe@example.com","email_verified":true,"updated_at":1662583480}`},
 		want: providers.Identity{Subject: "ABCDEFGH", Email: "john.doe@example.com", EmailVerified: true, Name: "John Doe"},
 	},
 	"bitbucket": {
@@ -48,7 +48,7 @@ var oauthCases = map[string]oauthCase{
 	},
 	"bitly": {
 		token:          providertest.Response{ContentType: "application/x-www-form-urlencoded", Body: "access_token={access_token}&login=ada&apiKey=R_0123456789"},
-		apis:           map[string]string{"https://api-ssl.bitly.com/v4/user": `{"login":"ada","name":"Ada Lovelace","is_active":true,"default_group_guid":"Ba1bc23dE4F","emails":[{"email":"ada@example.com","is_primary":true,"is_verified":true}]}`},
+		apis:           map[string]string{"https://api-ssl.bitly.com/v4/user": `{"login":"ada","name":"Ada Lovelace","is_active":true,"default_group_guid":"Ba1bc23dE4F","emails":[{"email":"old@example.com","is_primary":false,"is_verified":true},{"email":"ada@example.com","is_primary":true,"is_verified":true}]}`},
 		want:           providers.Identity{Subject: "ada", Email: "ada@example.com", EmailVerified: true, Name: "Ada Lovelace"},
 		noRefreshToken: true, noExpiry: true,
 	},
@@ -66,7 +66,7 @@ var oauthCases = map[string]oauthCase{
 	},
 	"discord": {
 		token: jsonResp(`{"access_token":"{access_token}","token_type":"Bearer","expires_in":604800,"refresh_token":"{refresh_token}","scope":"identify email"}`),
-		apis:  map[string]string{"https://discord.com/api/users/@me": `{"id":"80351110224678912","username":"nelly","discriminator":"0","global_name":"Nelly","avatar":"8342729096ea3675442027381ff50dfe","verified":true,"email":"nelly@discord.com","flags":64}`},
+		apis:  map[string]string{"https://discord.com/api/v10/users/@me": `{"id":"80351110224678912","username":"nelly","discriminator":"0","global_name":"Nelly","avatar":"8342729096ea3675442027381ff50dfe","verified":true,"email":"nelly@discord.com","flags":64}`},
 		want:  providers.Identity{Subject: "80351110224678912", Email: "nelly@discord.com", EmailVerified: true, Name: "Nelly"},
 	},
 	"disqus": {
@@ -99,7 +99,7 @@ var oauthCases = map[string]oauthCase{
 		},
 		want: providers.Identity{Subject: "12345678", Email: "ada@example.com", Name: "Ada Lovelace"},
 		check: func(t testingT, f *providertest.Fake) {
-			requireHeader(t, f, "https://api.etsy.com/v3/application/users/me", "x-api-key", clientID)
+			requireHeader(t, f, "https://api.etsy.com/v3/application/users/me", "x-api-key", clientID+":"+clientSecret)
 		},
 	},
 	"facebook": {
@@ -124,7 +124,7 @@ var oauthCases = map[string]oauthCase{
 	},
 	"gitea": {
 		apis: map[string]string{"https://gitea.com/login/oauth/userinfo": `{"sub":"42","name":"","preferred_username":"ada","email":"ada@example.com","email_verified":true,"picture":"https://gitea.com/avatars/x","groups":null}`},
-		want: providers.Identity{Subject: "42", Email: "ada@example.com", EmailVerified: true, Name: "ada"},
+		want: providers.Identity{Subject: "42", Email: "ada@example.com", Name: "ada"}, // Gitea's userinfo has no email_verified
 	},
 	"github": {
 		token: jsonResp(`{"access_token":"{access_token}","expires_in":28800,"refresh_token":"{refresh_token}","refresh_token_expires_in":15811200,"scope":"","token_type":"bearer"}`),
@@ -169,8 +169,8 @@ var oauthCases = map[string]oauthCase{
 	},
 	"paypal": {
 		token: jsonResp(`{"token_type":"Bearer","expires_in":"28800","refresh_token":"{refresh_token}","access_token":"{access_token}","scope":"openid profile email"}`),
-		apis:  map[string]string{"https://api-m.paypal.com/v1/identity/oauth2/userinfo": `{"user_id":"https://www.paypal.com/webapps/auth/identity/user/mWq6_1sU85v5EG9yHdPxJRrhGHrnMJ-1PQKtX6pcsmA","name":"identity test","emails":[{"value":"user1@example.com","primary":true,"confirmed":true}],"verified_account":"true"}`},
-		want:  providers.Identity{Subject: "https://www.paypal.com/webapps/auth/identity/user/mWq6_1sU85v5EG9yHdPxJRrhGHrnMJ-1PQKtX6pcsmA", Email: "user1@example.com", EmailVerified: true, Name: "identity test"},
+		apis:  map[string]string{"https://api-m.paypal.com/v1/identity/oauth2/userinfo": `{"user_id":"https://www.paypal.com/webapps/auth/identity/user/mWq6_1sU85v5EG9yHdPxJRrhGHrnMJ-1PQKtX6pcsmA","name":"identity test","emails":[{"value":"old@example.com","primary":false},{"value":"user1@example.com","primary":true}],"verified_account":"true"}`},
+		want:  providers.Identity{Subject: "https://www.paypal.com/webapps/auth/identity/user/mWq6_1sU85v5EG9yHdPxJRrhGHrnMJ-1PQKtX6pcsmA", Email: "user1@example.com", Name: "identity test"},
 	},
 	"paypal-sandbox": {
 		apis: map[string]string{"https://api-m.sandbox.paypal.com/v1/identity/oauth2/userinfo": `{"user_id":"https://www.paypal.com/webapps/auth/identity/user/sandbox-1","name":"Sandbox User","emails":[{"value":"sb@example.com","primary":true,"confirmed":false}]}`},
@@ -180,6 +180,9 @@ var oauthCases = map[string]oauthCase{
 		token: jsonResp(`{"access_token":"{access_token}","token_type":"bearer","expires_in":28800,"refresh_token":"{refresh_token}","ref":{"type":"user","id":12345}}`),
 		apis:  map[string]string{"https://api.podio.com/user/status": `{"user":{"user_id":12345,"mail":"ada@example.com","status":"active"},"profile":{"name":"Ada Lovelace","profile_id":111}}`},
 		want:  providers.Identity{Subject: "12345", Email: "ada@example.com", Name: "Ada Lovelace"},
+		check: func(t testingT, f *providertest.Fake) {
+			requireHeaderPrefix(t, f, "https://api.podio.com/user/status", "Authorization", "OAuth2 ")
+		},
 	},
 	"reddit": {
 		token: jsonResp(`{"access_token":"{access_token}","token_type":"bearer","expires_in":86400,"scope":"identity","refresh_token":"{refresh_token}"}`),
@@ -194,8 +197,8 @@ var oauthCases = map[string]oauthCase{
 	},
 	"spotify": {
 		token: jsonResp(`{"access_token":"{access_token}","token_type":"Bearer","scope":"user-read-email user-read-private","expires_in":3600,"refresh_token":"{refresh_token}"}`),
-		apis:  map[string]string{"https://api.spotify.com/v1/me": `{"country":"SE","display_name":"JM Wizzler","email":"email@example.com","id":"wizzler","type":"user","uri":"spotify:user:wizzler"}`},
-		want:  providers.Identity{Subject: "wizzler", Email: "email@example.com", Name: "JM Wizzler"},
+		apis:  map[string]string{"https://api.spotify.com/v1/me": `{"country":"SE","display_name":"JM Wizzler","email":"email@example.com","id":"wizzler","account_id":"aB3dE5fG7h","type":"user","uri":"spotify:user:wizzler"}`},
+		want:  providers.Identity{Subject: "aB3dE5fG7h", Email: "email@example.com", Name: "JM Wizzler"},
 	},
 	"stripe": {
 		token:    jsonResp(`{"access_token":"{access_token}","livemode":false,"refresh_token":"{refresh_token}","token_type":"bearer","stripe_publishable_key":"pk_test_x","stripe_user_id":"acct_1032D82eZvKYlo2C","scope":"read_only"}`),
@@ -260,6 +263,6 @@ var oauthCases = map[string]oauthCase{
 	"zoom": {
 		token: jsonResp(`{"access_token":"{access_token}","token_type":"bearer","refresh_token":"{refresh_token}","expires_in":3599,"scope":"user:read:user"}`),
 		apis:  map[string]string{"https://api.zoom.us/v2/users/me": `{"id":"KDcuGIm1QgePTO8WbOqwIQ","first_name":"Jill","last_name":"Chill","display_name":"Jill Chill","email":"jchill@example.com","type":1,"verified":1,"pmi":3542471135}`},
-		want:  providers.Identity{Subject: "KDcuGIm1QgePTO8WbOqwIQ", Email: "jchill@example.com", EmailVerified: true, Name: "Jill Chill"},
+		want:  providers.Identity{Subject: "KDcuGIm1QgePTO8WbOqwIQ", Email: "jchill@example.com", Name: "Jill Chill"}, // "verified" is the account's, not the e-mail's
 	},
 }

@@ -51,7 +51,7 @@ func TestOIDCPresets(t *testing.T) {
 			user := &devissuer.User{Subject: "user-" + name, Email: "ada@example.com", Name: "Ada Lovelace", EmailVerified: true}
 			iss := testissuer.Start(t, devissuer.Options{
 				ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectFor(key)},
-				RotateRefreshTokens: true, AutoApprove: user,
+				RotateRefreshTokens: true, AutoApprove: user, NoPKCE: !pr.PKCE,
 			})
 			base := iss.URL()
 			iss.SetFaults(devissuer.Faults{RequireBasicAuth: pr.AuthStyle == "basic", RequirePostAuth: pr.AuthStyle == "post"})

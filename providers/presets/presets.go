@@ -160,7 +160,7 @@ var (
 
 // requestPlaceholders are filled per request by providers/oauth2, not
 // from settings.
-var requestPlaceholders = []string{"client_id", "access_token"}
+var requestPlaceholders = []string{"client_id", "client_secret", "access_token"}
 
 // settingProblem checks one setting value against its kind.
 func settingProblem(s Setting, v string) string {

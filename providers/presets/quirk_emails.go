@@ -66,3 +66,36 @@ func pickEmail(id *providers.Identity, list []any, emailKey, primaryKey, verifie
 		}
 	}
 }
+
+// primaryEmail takes the address flagged primary from a list inside the
+// user-info answer itself (Bitly's emails[].is_primary, PayPal's
+// emails[].primary); the claims' emails.0 path is only the fallback, as
+// the first address listed need not be the primary one. verified is ""
+// when the list says nothing about verification.
+type primaryEmail struct {
+	list, email, primary, verified string
+}
+
+func bitlyEmails() primaryEmail {
+	return primaryEmail{list: "emails", email: "email", primary: "is_primary", verified: "is_verified"}
+}
+
+func paypalEmails() primaryEmail {
+	return primaryEmail{list: "emails", email: "value", primary: "primary"}
+}
+
+func (q primaryEmail) CompleteIdentity(_ context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
+	v, _ := oauth2.Lookup(in.Userinfo, q.list)
+	list, _ := v.([]any)
+	for _, e := range list {
+		if !oauth2.ParseBool(oauth2.Extract(e, nil, q.primary)) {
+			continue
+		}
+		if addr := oauth2.Extract(e, nil, q.email); addr != "" {
+			id.Email = addr
+			id.EmailVerified = q.verified != "" && oauth2.ParseBool(oauth2.Extract(e, nil, q.verified))
+		}
+		return nil
+	}
+	return nil
+}

@@ -26,6 +26,10 @@ func newHooks(env hookEnv) ([]any, error) {
 			hooks = append(hooks, githubEmails())
 		case "bitbucket-emails":
 			hooks = append(hooks, bitbucketEmails())
+		case "bitly-emails":
+			hooks = append(hooks, bitlyEmails())
+		case "paypal-emails":
+			hooks = append(hooks, paypalEmails())
 		case "microsoft":
 			hooks = append(hooks, microsoftEmail{})
 		case "yammer-token":
@@ -59,6 +63,7 @@ func checkQuirk(name string, settings map[string]string) (string, string) {
 // Compile-time checks: each quirk implements the hooks it is meant to.
 var (
 	_ oauth2.IdentityHook      = (*emailList)(nil)
+	_ oauth2.IdentityHook      = primaryEmail{}
 	_ oauth2.IdentityHook      = microsoftEmail{}
 	_ oauth2.TokenResponseHook = yammerToken{}
 	_ oauth2.IdentityHook      = etsyUser{}
