@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// ErrSchemaTooNew is returned by a backend's Open when the database was
-// migrated by a newer sessionbridge than the running binary: writing to a
-// schema it does not know could corrupt data, so it refuses to start.
+// ErrSchemaTooNew is returned by a backend's Open (and reported by its
+// read-only Probe) when the database was migrated by a newer sessionbridge
+// than the running binary: writing to a schema it does not know could
+// corrupt data, so it refuses to start.
 var ErrSchemaTooNew = errors.New("database schema is newer than this binary supports; upgrade sessionbridge")
 
 // NewID returns a fresh 20-character lowercase hex identifier (80 random
