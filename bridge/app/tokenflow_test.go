@@ -93,6 +93,9 @@ func TestTokenFlow(t *testing.T) {
 	if shown == "" || r.json["providerRefreshToken"] == "" {
 		t.Fatalf("an API-key caller should see secret and refresh token: %v", r.json)
 	}
+	if r.json["current"] != true {
+		t.Errorf("a created session is current (as Appwrite answers), got %v", r.json["current"])
+	}
 	if status, _ := h.api(t, "GET", "/v1/account", shown, nil); status != 200 {
 		t.Fatalf("the shown secret does not authenticate: %d", status)
 	}

@@ -318,9 +318,18 @@ func (s *Server) createSessionFromToken(w http.ResponseWriter, r *http.Request) 
 	if k, ok := s.apiKeyFor(r); ok {
 		c.apiKey, shown = &k, value
 	}
+	out, err := s.render(sess, c, shown)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// The new session is the one this response's cookie (or, for a
+	// server SDK, its secret) now carries: current, as Appwrite answers
+	// for every session it creates, API key or not.
+	out.Current = true
 	http.SetCookie(w, s.sessionCookie(value, sess.Expire))
 	s.setFallbackCookie(w, r, value)
-	s.writeSession(w, r, http.StatusCreated, sess, c, shown)
+	writeJSON(w, http.StatusCreated, out)
 }
 
 // decodeBody reads a JSON (or form-encoded) request body into v.

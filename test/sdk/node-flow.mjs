@@ -151,6 +151,7 @@ async function main() {
   checkSession(created, 'createSession');
   check(created.userId === userId, `createSession userId ${created.userId}, want ${userId}`);
   check(created.secret !== '', 'createSession with an API key: secret is empty, want the setSession value');
+  check(created.current === true, 'createSession: the created session is not current (Appwrite marks it current)');
   results.steps.push(step);
 
   step = 'createSession replay';
