@@ -280,6 +280,23 @@ func forKinds(t *testing.T, fn func(t *testing.T, kind string)) {
 }
 
 // recv waits for one value from ch; the deadline only turns a hang into a failure.
+// refreshResult is what a RefreshNow started by goRefreshNow returned.
+type refreshResult struct {
+	s   store.Session
+	err error
+}
+
+// goRefreshNow calls r.RefreshNow in the background; the result arrives
+// on the returned channel.
+func goRefreshNow(ctx context.Context, r *Refresher, id string) <-chan refreshResult {
+	ch := make(chan refreshResult, 1)
+	go func() {
+		s, err := r.RefreshNow(ctx, id)
+		ch <- refreshResult{s, err}
+	}()
+	return ch
+}
+
 func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {

@@ -132,23 +132,18 @@ func TestRefreshNowWhileLoopRefreshes(t *testing.T) {
 	entered, release := h.prov.hold()
 	h.r.tick(context.Background(), nil, false) // dispatches s1
 	recv(t, entered, "the provider request")
-	done := make(chan error, 1)
-	var got store.Session
-	go func() {
-		var err error
-		got, err = h.r.RefreshNow(context.Background(), "s1")
-		done <- err
-	}()
+	done := goRefreshNow(context.Background(), h.r, "s1")
 	recv(t, waiting, "RefreshNow to wait") // RefreshNow waits for the loop's refresh instead of sending its own
 	release()
-	if err := recv(t, done, "RefreshNow"); err != nil {
-		t.Fatal(err)
+	got := recv(t, done, "RefreshNow")
+	if got.err != nil {
+		t.Fatal(got.err)
 	}
 	h.r.wg.Wait()
 	if c := h.prov.callCount(); c != 1 {
 		t.Fatalf("requests = %d, want 1", c)
 	}
-	if h.open(got, "access") == "initial-at-s1" {
+	if h.open(got.s, "access") == "initial-at-s1" {
 		t.Fatal("RefreshNow returned the stale row")
 	}
 }
@@ -158,16 +153,12 @@ func TestLoopWhileRefreshNowRefreshes(t *testing.T) {
 		h := newHarness(t, hopt{kind: kind})
 		h.addGrant("s1", t0.Add(time.Minute), t0) // due now
 		entered, release := h.prov.hold()
-		done := make(chan error, 1)
-		go func() {
-			_, err := h.r.RefreshNow(context.Background(), "s1")
-			done <- err
-		}()
+		done := goRefreshNow(context.Background(), h.r, "s1")
 		recv(t, entered, "the provider request")
 		h.tick() // the grant is leased by RefreshNow: nothing to claim
 		release()
-		if err := recv(t, done, "RefreshNow"); err != nil {
-			t.Fatal(err)
+		if got := recv(t, done, "RefreshNow"); got.err != nil {
+			t.Fatal(got.err)
 		}
 		h.tick()
 		if c := h.prov.callCount(); c != 1 {
@@ -185,28 +176,19 @@ func TestRefreshNowAcrossProcesses(t *testing.T) {
 		waiting := make(chan string, 1)
 		h.r.testWaiting = func(id string) { waiting <- id }
 		entered, release := h.prov.hold()
-		otherDone := make(chan error, 1)
-		go func() {
-			_, err := other.RefreshNow(context.Background(), "s1")
-			otherDone <- err
-		}()
+		otherDone := goRefreshNow(context.Background(), other, "s1")
 		recv(t, entered, "the provider request")
-		done := make(chan error, 1)
-		var got store.Session
-		go func() {
-			var err error
-			got, err = h.r.RefreshNow(context.Background(), "s1")
-			done <- err
-		}()
+		done := goRefreshNow(context.Background(), h.r, "s1")
 		recv(t, waiting, "RefreshNow to wait")
 		release()
-		if err := errors.Join(recv(t, otherDone, "RefreshNow"), recv(t, done, "RefreshNow")); err != nil {
+		first, got := recv(t, otherDone, "RefreshNow"), recv(t, done, "RefreshNow")
+		if err := errors.Join(first.err, got.err); err != nil {
 			t.Fatal(err)
 		}
 		if c := h.prov.callCount(); c != 1 {
 			t.Fatalf("requests = %d, want 1", c)
 		}
-		if h.open(got, "access") != h.open(h.get("s1"), "access") {
+		if h.open(got.s, "access") != h.open(h.get("s1"), "access") {
 			t.Fatal("the waiting caller did not get the other process's result")
 		}
 	})

@@ -36,13 +36,7 @@ func TestRefreshNowAfterAnotherProcessLetGo(t *testing.T) {
 				}
 				waiting := make(chan string, 1)
 				h.r.testWaiting = func(id string) { waiting <- id }
-				done := make(chan error, 1)
-				var got store.Session
-				go func() {
-					var err error
-					got, err = h.r.RefreshNow(ctx, "s1")
-					done <- err
-				}()
+				done := goRefreshNow(ctx, h.r, "s1")
 				recv(t, waiting, "RefreshNow to wait for the other process")
 
 				s := h.get("s1")
@@ -51,9 +45,10 @@ func TestRefreshNowAfterAnotherProcessLetGo(t *testing.T) {
 				if err := h.st.CompareAndSwapSession(ctx, &s); err != nil {
 					t.Fatal(err)
 				}
-				err := recv(t, done, "RefreshNow")
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("RefreshNow: %v, want %v", err, tc.wantErr)
+				res := recv(t, done, "RefreshNow")
+				got := res.s
+				if !errors.Is(res.err, tc.wantErr) {
+					t.Fatalf("RefreshNow: %v, want %v", res.err, tc.wantErr)
 				}
 				if c := h.prov.callCount(); c != tc.wantCalls {
 					t.Fatalf("token requests = %d, want %d", c, tc.wantCalls)
@@ -82,24 +77,19 @@ func TestRefreshNowAfterOwnLoopGaveBack(t *testing.T) {
 		h.r.slots <- struct{}{}
 	}
 	h.r.tick(context.Background(), nil, false)
-	done := make(chan error, 1)
-	var got store.Session
-	go func() {
-		var err error
-		got, err = h.r.RefreshNow(context.Background(), "s1")
-		done <- err
-	}()
+	done := goRefreshNow(context.Background(), h.r, "s1")
 	recv(t, waiting, "RefreshNow to wait for the loop")
 	eventually(t, "the worker to wait for a slot", func() bool { return len(h.clk.pending()) > 0 })
 	h.clk.Advance(h.r.lease) // the worker's budget runs out: ErrBusy, grant given back
-	if err := recv(t, done, "RefreshNow"); err != nil {
-		t.Fatal(err)
+	got := recv(t, done, "RefreshNow")
+	if got.err != nil {
+		t.Fatal(got.err)
 	}
 	h.r.wg.Wait()
 	if c := h.prov.callCount(); c != 1 {
 		t.Fatalf("token requests = %d, want 1 (by RefreshNow, after the loop gave up)", c)
 	}
-	if h.open(got, "access") == "initial-at-s1" {
+	if h.open(got.s, "access") == "initial-at-s1" {
 		t.Fatal("RefreshNow returned the unrefreshed token")
 	}
 }
