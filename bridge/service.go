@@ -52,6 +52,11 @@ type Options struct {
 	TokenTTL time.Duration
 	// RedirectURL builds the callback URL registered at a provider.
 	RedirectURL func(provider string) string
+	// RefreshWait bounds how long an API call waits for an on-demand
+	// refresh (PATCH, or a read that finds an expired token), for
+	// instance while another process that died holds the grant's lease.
+	// The refresh itself goes on, detached, bounded by its own timeout.
+	RefreshWait time.Duration
 }
 
 // Service is the bridge's domain API. It is safe for concurrent use.
@@ -75,6 +80,9 @@ func New(o Options) *Service {
 	}
 	if o.FlowTTL <= 0 || o.FlowTTL > 10*time.Minute {
 		o.FlowTTL = 10 * time.Minute
+	}
+	if o.RefreshWait <= 0 {
+		o.RefreshWait = 35 * time.Second
 	}
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = 60 * time.Second

@@ -101,7 +101,7 @@ func (s *Service) ensureFresh(ctx context.Context, sess store.Session) store.Ses
 		sess.AccessTokenExpiry.After(s.now()) {
 		return sess
 	}
-	fresh, err := s.o.Refresher.RefreshNow(ctx, sess.ID)
+	fresh, err := s.refreshNow(ctx, sess.ID)
 	if err != nil {
 		s.o.Logger.Warn("on-read refresh failed", "session", sess.ID, "provider", sess.Provider, "err", err)
 		return sess
@@ -119,7 +119,7 @@ func (s *Service) ExtendSession(ctx context.Context, userID, sessionID string) (
 		return sess, err
 	}
 	if len(sess.RefreshTokenSealed) > 0 && s.o.Refresher != nil {
-		fresh, err := s.o.Refresher.RefreshNow(ctx, sess.ID)
+		fresh, err := s.refreshNow(ctx, sess.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Session{}, ErrSessionNotFound() // the refresh ended the session (invalid_grant)
 		}
@@ -150,6 +150,14 @@ func (s *Service) ExtendSession(ctx context.Context, userID, sessionID string) (
 		return sess, nil
 	}
 	return store.Session{}, newError(http.StatusConflict, TypeServerError, "The session is being updated; try again.", nil)
+}
+
+// refreshNow is Refresher.RefreshNow with the caller's wait bounded by
+// RefreshWait.
+func (s *Service) refreshNow(ctx context.Context, sessionID string) (store.Session, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.o.RefreshWait)
+	defer cancel()
+	return s.o.Refresher.RefreshNow(ctx, sessionID)
 }
 
 // refreshFailure turns an on-demand refresh error into the API's answer.

@@ -114,6 +114,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		Detect: detect.detect, Logger: log, Now: o.Now,
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
+		RefreshWait: cfg.Refresh.Timeout + 5*time.Second,
 	})
 	a.closers = append(a.closers, detect.close)
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -140,5 +141,39 @@ func TestPatchWhenTheGrantIsRejected(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A PATCH that finds the grant leased by a process that died waits at most
+// refresh.timeout + 5s, answers 504 without touching the session, and the
+// refresh goes on detached: once the dead lease runs out, it is done.
+func TestPatchWaitIsBounded(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true, issuer: devissuer.Options{RotateRefreshTokens: true, DetectReuse: true},
+		mutateConf: func(c *config.Config) { c.Refresh.Timeout = time.Second }})
+	b := h.browser()
+	h.login(t, b)
+	value := h.sessionCookie(t, b)
+	_, before := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+	id := before["$id"].(string)
+
+	ctx := context.Background()
+	// The dead process's lease: the bounded wait (6s) ends well before it does.
+	if _, err := h.app.Store.ClaimGrant(ctx, id, "dead-process", time.Now(), 9*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	status, body := h.api(t, "PATCH", "/v1/account/sessions/current", value, nil)
+	if status != http.StatusGatewayTimeout {
+		t.Fatalf("PATCH while a dead process holds the lease: %d %v", status, body)
+	}
+	_, during := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+	if during["expire"] != before["expire"] || during["providerAccessToken"] != before["providerAccessToken"] {
+		t.Error("a PATCH that gave up changed the session")
+	}
+	waitFor(t, 20*time.Second, "the detached refresh after the dead lease ran out", func() bool {
+		_, now := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+		return now["providerAccessToken"] != before["providerAccessToken"]
+	})
+	if st := h.iss.Stats(); st.RefreshRequests != 1 || st.Replays != 0 {
+		t.Errorf("refresh requests = %d (want 1), replays = %d", st.RefreshRequests, st.Replays)
 	}
 }
