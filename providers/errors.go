@@ -104,16 +104,22 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
+// maxDuration is the longest time.Duration; callers cap Retry-After anyway.
+const maxDuration = time.Duration(1<<63 - 1)
+
 // ParseRetryAfter reads a Retry-After header in delay-seconds or HTTP-date
 // form; it returns 0 when the header is absent or unusable.
 func ParseRetryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return 0
 	}
-	var secs int
+	var secs int64
 	if _, err := fmt.Sscanf(h, "%d", &secs); err == nil && fmt.Sprint(secs) == h {
 		if secs < 0 {
 			return 0
+		}
+		if secs > int64(maxDuration/time.Second) {
+			return maxDuration // would overflow into a negative or tiny delay
 		}
 		return time.Duration(secs) * time.Second
 	}

@@ -126,7 +126,28 @@ func (p *Parser) parse(ua string) Info {
 		DeviceModel:         hw.model,
 	}
 	applyTerminal(ua, &info)
+	for _, f := range []*string{&info.OSCode, &info.OSName, &info.OSVersion, &info.ClientType, &info.ClientCode,
+		&info.ClientName, &info.ClientVersion, &info.ClientEngine, &info.ClientEngineVersion,
+		&info.DeviceName, &info.DeviceBrand, &info.DeviceModel} {
+		*f = clean(*f)
+	}
 	return info
+}
+
+// MaxFieldLength bounds each Info field. Versions and models are copied
+// from the user agent, so without it they could be as long as the UA;
+// Appwrite's sessions collection holds 256 characters per field.
+const MaxFieldLength = 256
+
+// clean makes a field safe to store: captured versions and models may
+// carry the UA's invalid UTF-8 (which PostgreSQL refuses in a text
+// column, failing the login) and may be arbitrarily long.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > MaxFieldLength {
+		s = strings.ToValidUTF8(s[:MaxFieldLength], "")
+	}
+	return s
 }
 
 // applyTerminal reproduces the one rule Appwrite's Detector adds on top
