@@ -95,20 +95,28 @@ const minSecretLen = 8
 // Clean makes a provider-supplied string safe to show and log: secrets are
 // redacted, control characters dropped, the length bounded.
 func Clean(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= minSecretLen {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
+	// Redact both before and after dropping invalid UTF-8 and control
+	// characters: dropping them can join the halves of a split secret.
+	s = redact(s, secrets)
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return -1
 		}
 		return r
 	}, strings.ToValidUTF8(s, ""))
+	s = redact(s, secrets)
 	const maxLen = 300
 	if len(s) > maxLen {
 		s = strings.ToValidUTF8(s[:maxLen], "") + "..."
+	}
+	return s
+}
+
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= minSecretLen {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
 	}
 	return s
 }
