@@ -242,3 +242,29 @@ func TestClientAuthentication(t *testing.T) {
 func (h *harness) postNoAuth(path string, form url.Values) rawResp {
 	return h.post(path, form, false)
 }
+
+// NoPKCE makes the issuer one that does not support PKCE: discovery says
+// nothing of it, a challenge is refused, and a login without one works.
+func TestNoPKCEIssuer(t *testing.T) {
+	h := newHarness(t, Options{NoPKCE: true})
+	resp, err := h.client.Get(h.url + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(doc), "code_challenge_methods_supported") {
+		t.Error("discovery of a NoPKCE issuer advertises PKCE")
+	}
+	status, loc, _ := getPage(t, h, authzQuery(oauth2.GenerateVerifier()))
+	if u, _ := url.Parse(loc); status != 302 || u.Query().Get("error") != "invalid_request" {
+		t.Errorf("a challenge sent to a NoPKCE issuer: %d %q", status, loc)
+	}
+	q := authzQuery("")
+	q.Del("code_challenge")
+	q.Del("code_challenge_method")
+	status, loc, _ = getPage(t, h, q)
+	if u, _ := url.Parse(loc); status != 302 || u.Query().Get("code") == "" {
+		t.Errorf("a login without PKCE: %d %q", status, loc)
+	}
+}

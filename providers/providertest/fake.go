@@ -54,7 +54,8 @@ type Spec struct {
 	// CheckSecret, when set, validates the client secret instead of an
 	// equality check (Apple's signed JWT).
 	CheckSecret func(secret string) error
-	// PKCE requires a S256 challenge and the matching verifier.
+	// PKCE requires a S256 challenge and the matching verifier; without
+	// it, a challenge is refused.
 	PKCE bool
 
 	AuthURL  string
@@ -202,6 +203,11 @@ func (f *Fake) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	case f.spec.PKCE && (q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256"):
 		http.Error(w, "PKCE S256 challenge required", http.StatusBadRequest)
+		return
+	case !f.spec.PKCE && (q.Has("code_challenge") || q.Has("code_challenge_method")):
+		// As LinkedIn does for web apps: a provider without PKCE may
+		// refuse it, so a preset that says so must not send it.
+		http.Error(w, "PKCE is not supported", http.StatusBadRequest)
 		return
 	}
 	code := "code-" + rand.Text()
