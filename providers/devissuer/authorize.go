@@ -57,6 +57,10 @@ func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (i *Issuer) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	if i.Faults().JWKSDown {
+		http.Error(w, "the key set is down (devissuer fault)", http.StatusServiceUnavailable)
+		return
+	}
 	writeJSON(w, http.StatusOK, i.JWKS())
 }
 

@@ -58,6 +58,8 @@ type Faults struct {
 
 	// DiscoveryDown makes discovery answer 503.
 	DiscoveryDown bool
+	// JWKSDown makes the key set (jwks_uri) answer 503.
+	JWKSDown bool
 
 	// RequireBasicAuth / RequirePostAuth reject the other client
 	// authentication style with invalid_client.

@@ -122,8 +122,9 @@ func (a *API) Do(ctx context.Context, method, rawURL string, body io.Reader) (an
 // provider error; it is not retried.
 func asVerification(check string, err error) error {
 	var ve *providers.VerificationError
-	if errors.As(err, &ve) {
-		return err
+	var ue *providers.UnavailableError
+	if errors.As(err, &ve) || errors.As(err, &ue) {
+		return err // already classified; an outage stays transient
 	}
 	return &providers.VerificationError{Check: check, Err: err}
 }

@@ -13,6 +13,8 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/sessionbridge/sessionbridge/providers/internal/keyset"
 )
 
 // metadata is what a successful discovery produced. It is immutable once
@@ -25,8 +27,15 @@ type metadata struct {
 	// sigVerifier checks only the signature. It is used after verifier
 	// refused a token, to name the failed check; it never accepts a token.
 	sigVerifier *gooidc.IDTokenVerifier
-	endpoint    oauth2.Endpoint
-	userinfoURL string
+	// claimsVerifier checks everything but the signature. It is used only
+	// for a refresh answer while the key set cannot be fetched (see
+	// Provider.Refresh).
+	claimsVerifier *gooidc.IDTokenVerifier
+	// parseVerifier checks nothing; it names the failed check of a token
+	// claimsVerifier refused.
+	parseVerifier *gooidc.IDTokenVerifier
+	endpoint      oauth2.Endpoint
+	userinfoURL   string
 	// issParam is authorization_response_iss_parameter_supported (RFC 9207).
 	issParam bool
 }
@@ -69,7 +78,6 @@ func (p *Provider) discoverLoop(ctx context.Context) {
 func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 	ctx, cancel := context.WithTimeout(ctx, backgroundTimeout)
 	defer cancel()
-	// The client set here is also kept by go-oidc for JWKS fetches.
 	prov, err := gooidc.NewProvider(gooidc.ClientContext(ctx, p.client), p.issuer)
 	if err != nil {
 		return nil, shorten(err)
@@ -79,11 +87,12 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 		return nil, fmt.Errorf("oidc: discovery document: %w", err)
 	}
 	var extra struct {
-		AuthURL     string `json:"authorization_endpoint"`
-		TokenURL    string `json:"token_endpoint"`
-		JWKSURL     string `json:"jwks_uri"`
-		UserinfoURL string `json:"userinfo_endpoint"`
-		IssParam    bool   `json:"authorization_response_iss_parameter_supported"`
+		AuthURL     string   `json:"authorization_endpoint"`
+		TokenURL    string   `json:"token_endpoint"`
+		JWKSURL     string   `json:"jwks_uri"`
+		UserinfoURL string   `json:"userinfo_endpoint"`
+		IssParam    bool     `json:"authorization_response_iss_parameter_supported"`
+		SigningAlgs []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := prov.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("oidc: discovery document: %w", err)
@@ -107,13 +116,41 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 		userinfoURL: prov.UserInfoEndpoint(),
 		issParam:    extra.IssParam,
 	}
-	m.verifier = prov.Verifier(&gooidc.Config{ClientID: p.clientID, Now: p.now})
-	m.sigVerifier = prov.Verifier(&gooidc.Config{
-		SkipClientIDCheck: true,
-		SkipExpiryCheck:   true,
-		SkipIssuerCheck:   true,
+	// One key set, fetched through a watched client, serves every
+	// verifier (keysUnavailable tells an outage from a forgery).
+	keys := keyset.New(p.client, extra.JWKSURL)
+	algs := signingAlgs(extra.SigningAlgs)
+	m.verifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{ClientID: p.clientID, Now: p.now, SupportedSigningAlgs: algs})
+	m.sigVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
+		SkipClientIDCheck:    true,
+		SkipExpiryCheck:      true,
+		SkipIssuerCheck:      true,
+		SupportedSigningAlgs: algs,
+	})
+	m.claimsVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
+		ClientID: p.clientID, Now: p.now, SupportedSigningAlgs: algs,
+		InsecureSkipSignatureCheck: true,
+	})
+	m.parseVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
+		SkipClientIDCheck: true, SkipExpiryCheck: true, SkipIssuerCheck: true,
+		SupportedSigningAlgs: algs, InsecureSkipSignatureCheck: true,
 	})
 	return m, nil
+}
+
+// signingAlgs keeps the advertised ID-token algorithms go-oidc can verify
+// (never "none" or an HMAC keyed with the client secret), as go-oidc's own
+// Provider.Verifier does; none left means its default, RS256.
+func signingAlgs(advertised []string) []string {
+	var out []string
+	for _, a := range advertised {
+		switch a {
+		case gooidc.RS256, gooidc.RS384, gooidc.RS512, gooidc.ES256, gooidc.ES384, gooidc.ES512,
+			gooidc.PS256, gooidc.PS384, gooidc.PS512, gooidc.EdDSA:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // checkDocumentEndpoints applies checkEndpoint to jwks_uri and every

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/keyset"
 	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 )
 
@@ -25,17 +26,51 @@ type idClaims struct {
 // verifyIDToken runs go-oidc's verification (signature, iss, aud, exp,
 // nbf) and then the checks go-oidc leaves to its callers: sub and iat
 // present, azp, and at_hash when the token has one. The nonce is checked by
-// the caller because a refreshed ID token carries none.
+// the caller because a refreshed ID token carries none. When the signature
+// could not be checked because the key set could not be fetched, the error
+// is an *errKeysUnavailable (an outage, not a verdict on the token).
 func (p *Provider) verifyIDToken(ctx context.Context, m *metadata, raw, accessToken string) (*idClaims, error) {
-	idt, err := m.verifier.Verify(ctx, raw)
+	vctx, note := keyset.Watch(ctx)
+	idt, err := m.verifier.Verify(vctx, raw)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The caller gave up while keys were fetched: not a verdict
 			// on the token, so not a (permanent) VerificationError.
 			return nil, fmt.Errorf("oidc: verifying the ID token: %w", ctx.Err())
 		}
-		return nil, p.classify(ctx, m, raw, err)
+		if note.Unavailable() {
+			return nil, &errKeysUnavailable{provider: p.key}
+		}
+		return nil, p.classify(ctx, m.sigVerifier, raw, err)
 	}
+	return p.checkClaims(idt, accessToken)
+}
+
+// verifyIDTokenClaims makes every check of verifyIDToken but the
+// signature's. See Provider.Refresh for the one case it serves.
+func (p *Provider) verifyIDTokenClaims(ctx context.Context, m *metadata, raw, accessToken string) (*idClaims, error) {
+	idt, err := m.claimsVerifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, p.classify(ctx, m.parseVerifier, raw, err)
+	}
+	return p.checkClaims(idt, accessToken)
+}
+
+// errKeysUnavailable: the provider's key set could not be fetched, so an
+// ID token's signature could not be checked. It unwraps to a
+// *providers.UnavailableError: transient, a login may be tried again.
+type errKeysUnavailable struct{ provider string }
+
+func (e *errKeysUnavailable) Error() string {
+	return fmt.Sprintf("oidc: provider %q: the key set (jwks_uri) could not be fetched to check the ID token's signature", e.provider)
+}
+
+func (e *errKeysUnavailable) Unwrap() error {
+	return &providers.UnavailableError{Provider: e.provider, Err: errors.New("the key set (jwks_uri) could not be fetched")}
+}
+
+// checkClaims makes the checks go-oidc leaves to its callers.
+func (p *Provider) checkClaims(idt *gooidc.IDToken, accessToken string) (*idClaims, error) {
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
 		return nil, &providers.VerificationError{Check: "id_token", Err: err}
@@ -64,14 +99,14 @@ func (p *Provider) verifyIDToken(ctx context.Context, m *metadata, raw, accessTo
 }
 
 // classify names the check a refused ID token failed. go-oidc only types
-// the expiry error, so the token is verified again for its signature alone
-// and, when that holds, its claims are compared by value. The token stays
-// refused whatever this finds.
-func (p *Provider) classify(ctx context.Context, m *metadata, raw string, err error) error {
+// the expiry error, so the token is read again with sig (which checks the
+// signature alone, or nothing) and, when that holds, its claims are
+// compared by value. The token stays refused whatever this finds.
+func (p *Provider) classify(ctx context.Context, sig *gooidc.IDTokenVerifier, raw string, err error) error {
 	if _, ok := errors.AsType[*gooidc.TokenExpiredError](err); ok {
 		return &providers.VerificationError{Check: "exp", Err: err}
 	}
-	t, serr := m.sigVerifier.Verify(ctx, raw)
+	t, serr := sig.Verify(ctx, raw)
 	if serr != nil {
 		return &providers.VerificationError{Check: "signature", Err: quietKeysError(err)}
 	}

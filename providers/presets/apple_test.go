@@ -294,8 +294,9 @@ func TestAppleIDTokenRefused(t *testing.T) {
 	}
 }
 
-// TestAppleKeySetAnswerNotQuoted: a key set answer that is no JWKS refuses
-// the login without its body ending up in the error.
+// TestAppleKeySetAnswerNotQuoted: a key set answer that is no JWKS fails
+// the login as an outage (try again), without its body ending up in the
+// error.
 func TestAppleKeySetAnswerNotQuoted(t *testing.T) {
 	const marker = "secret-marker-in-body"
 	for name, resp := range map[string]providertest.Response{
@@ -306,9 +307,8 @@ func TestAppleKeySetAnswerNotQuoted(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f, err := appleLogin(t, resp, func(now time.Time, nonce string) string { return appleIDToken(t, now, nonce) })
-			var ve *providers.VerificationError
-			if !errors.As(err, &ve) || ve.Check != "signature" {
-				t.Fatalf("got %v, want a VerificationError signature", err)
+			if _, ok := errors.AsType[*providers.UnavailableError](err); !ok || providers.IsPermanent(err) {
+				t.Fatalf("got %v, want a transient UnavailableError", err)
 			}
 			if strings.Contains(err.Error(), marker) {
 				t.Errorf("error quotes the key set answer: %v", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/keyset"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 )
 
@@ -165,12 +166,8 @@ func (a *apple) CheckRefresh(ctx context.Context, in oauth2.RefreshInput) error 
 	}
 	idt, _, err := a.verifyIDToken(ctx, in.IDToken)
 	if err != nil {
-		if ve, ok := errors.AsType[*providers.VerificationError](err); ok && ve.Check == "signature" && keyFetchFailed(ve.Err) {
-			// Apple's key set could not be fetched: no verdict on the
-			// token, and a key server outage must not end every
-			// session that refreshes meanwhile, so retry later.
-			return &providers.UnavailableError{Provider: "apple", Err: ve.Err}
-		}
+		// A key server outage is an *UnavailableError: retried later
+		// (Apple keeps the refresh token), never the end of the session.
 		return err
 	}
 	if in.Subject != "" && idt.Subject != in.Subject {
@@ -186,12 +183,18 @@ func (a *apple) CheckRefresh(ctx context.Context, in oauth2.RefreshInput) error 
 // check, except when the context ended (not a verdict on the token).
 func (a *apple) verifyIDToken(ctx context.Context, raw string) (*gooidc.IDToken, appleIDClaims, error) {
 	var c appleIDClaims
-	idt, err := a.keys.verifier.Verify(ctx, raw)
+	vctx, note := keyset.Watch(ctx)
+	idt, err := a.keys.verifier.Verify(vctx, raw)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The caller gave up while keys were fetched: not a verdict
 			// on the token, so not a (permanent) VerificationError.
 			return nil, c, fmt.Errorf("apple: verifying the ID token: %w", ctx.Err())
+		}
+		if note.Unavailable() {
+			// Apple's key set could not be fetched: no verdict on the
+			// token; a login may be tried again, a refresh retried.
+			return nil, c, &providers.UnavailableError{Provider: "apple", Err: errors.New("Apple's key set could not be fetched to check the ID token's signature")}
 		}
 		return nil, c, a.keys.classify(ctx, raw, err)
 	}

@@ -12,6 +12,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/keyset"
 	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 )
@@ -52,8 +53,7 @@ func newAppleKeys(clientID, keysURL string, client *http.Client, now func() time
 	}
 	// Bounded answers, and no error body quoted into go-oidc's errors.
 	client = tokenhttp.NewClient(client, tokenhttp.Options{FollowRedirects: true, DropErrorBody: true})
-	// The context only carries the client: go-oidc ignores its cancellation.
-	keySet := gooidc.NewRemoteKeySet(gooidc.ClientContext(context.Background(), client), keysURL)
+	keySet := keyset.New(client, keysURL)
 	algs := []string{gooidc.RS256}
 	return &appleKeys{
 		issuer:   appleIssuer,
@@ -97,12 +97,4 @@ func quietKeys(err error) error {
 		return fmt.Errorf("%sthe key set answer is not a JSON Web Key Set", msg[:i])
 	}
 	return err
-}
-
-// keyFetchFailed tells a key set that could not be fetched (network,
-// HTTP error, an answer that is no key set) from a token no fetched key
-// verifies. go-oidc flattens the cause into its message ("fetching keys
-// ..."), so the message is all there is to go by.
-func keyFetchFailed(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "fetching keys")
 }
