@@ -280,6 +280,19 @@ func forKinds(t *testing.T, fn func(t *testing.T, kind string)) {
 }
 
 // recv waits for one value from ch; the deadline only turns a hang into a failure.
+// waitsOf reports, on the returned channel, the sessions for which r's
+// RefreshNow starts waiting for another refresh (extra reports are dropped).
+func waitsOf(r *Refresher) <-chan string {
+	ch := make(chan string, 1)
+	r.testWaiting = func(id string) {
+		select {
+		case ch <- id:
+		default:
+		}
+	}
+	return ch
+}
+
 // refreshResult is what a RefreshNow started by goRefreshNow returned.
 type refreshResult struct {
 	s   store.Session

@@ -127,8 +127,7 @@ func TestRefreshNowSingleFlight(t *testing.T) {
 func TestRefreshNowWhileLoopRefreshes(t *testing.T) {
 	h := newHarness(t, hopt{})
 	h.addGrant("s1", t0.Add(time.Minute), t0)
-	waiting := make(chan string, 1)
-	h.r.testWaiting = func(id string) { waiting <- id }
+	waiting := waitsOf(h.r)
 	entered, release := h.prov.hold()
 	h.r.tick(context.Background(), nil, false) // dispatches s1
 	recv(t, entered, "the provider request")
@@ -173,8 +172,7 @@ func TestRefreshNowAcrossProcesses(t *testing.T) {
 		h := newHarness(t, hopt{kind: kind, real: true})
 		other := h.newRefresher(nil)
 		h.addGrant("s1", time.Now().Add(time.Hour), time.Now().Add(55*time.Minute))
-		waiting := make(chan string, 1)
-		h.r.testWaiting = func(id string) { waiting <- id }
+		waiting := waitsOf(h.r)
 		entered, release := h.prov.hold()
 		otherDone := goRefreshNow(context.Background(), other, "s1")
 		recv(t, entered, "the provider request")

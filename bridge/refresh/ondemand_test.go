@@ -34,8 +34,7 @@ func TestRefreshNowAfterAnotherProcessLetGo(t *testing.T) {
 				if _, err := h.st.ClaimGrant(ctx, "s1", "other-process", time.Now(), time.Minute); err != nil {
 					t.Fatal(err)
 				}
-				waiting := make(chan string, 1)
-				h.r.testWaiting = func(id string) { waiting <- id }
+				waiting := waitsOf(h.r)
 				done := goRefreshNow(ctx, h.r, "s1")
 				recv(t, waiting, "RefreshNow to wait for the other process")
 
@@ -69,8 +68,7 @@ func TestRefreshNowAfterAnotherProcessLetGo(t *testing.T) {
 func TestRefreshNowAfterOwnLoopGaveBack(t *testing.T) {
 	h := newHarness(t, hopt{})
 	h.addGrant("s1", t0.Add(time.Minute), t0)
-	waiting := make(chan string, 1)
-	h.r.testWaiting = func(id string) { waiting <- id }
+	waiting := waitsOf(h.r)
 	// Every slot is taken, so the loop's worker waits for one until its
 	// send budget is spent, then gives the grant back untried.
 	for range cap(h.r.slots) {
