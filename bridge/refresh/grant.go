@@ -57,13 +57,13 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 		// (it may come back) but look at it rarely.
 		r.m.result(label, resultSkipped)
 		r.log.Warn("refresher: grant of an unconfigured provider", "session", s.ID, "provider", s.Provider)
-		return r.reschedule(ctx, s, now.Add(backoff(s.RefreshFailures, r.jitter)), true, err)
+		return r.reschedule(ctx, s, r.afterConfigFix(now), true, err)
 	}
 	rt, err := r.keys.Open(s.RefreshTokenSealed, seal.AAD(s.ID, "refresh"))
 	if err != nil {
 		r.m.result(label, resultSkipped)
 		r.log.Error("refresher: refresh token cannot be opened with the configured token keys", "session", s.ID, "provider", label)
-		return r.reschedule(ctx, s, now.Add(backoff(s.RefreshFailures, r.jitter)), true, err)
+		return r.reschedule(ctx, s, r.afterConfigFix(now), true, err)
 	}
 	if rt == "" {
 		r.m.result(label, resultSkipped)
@@ -173,6 +173,18 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 	default:
 		return r.rejected(ctx, s, label, rt, err)
 	}
+}
+
+// configRetry is how long a grant that the configuration cannot serve (its
+// provider or its token key is gone) waits before it is looked at again.
+// Only a restart with a fixed configuration changes the answer, so sooner
+// would only rewrite rows: with the 5-minute backoff cap, 100,000 such
+// grants cost over 600 writes a second. A session in use is refreshed on
+// read in the meantime.
+const configRetry = time.Hour
+
+func (r *Refresher) afterConfigFix(now time.Time) time.Time {
+	return now.Add(configRetry + r.jitter(configRetry/10))
 }
 
 // writeMargin is the part of a lease reserved, after the token request's

@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -377,8 +378,8 @@ func TestSkipsWithoutRequest(t *testing.T) {
 	if s := h.get("expired-session"); !s.RefreshAt.IsZero() || s.LeaseOwner != "" {
 		t.Fatalf("expired session still scheduled: %+v", s)
 	}
-	if s := h.get("unknown-provider"); s.RefreshAt.IsZero() || s.RefreshFailures != 1 || s.LeaseOwner != "" {
-		t.Fatalf("grant of an unconfigured provider not kept for later: %+v", s)
+	if s := h.get("unknown-provider"); s.RefreshAt.Before(t0.Add(configRetry)) || s.RefreshFailures != 1 || s.LeaseOwner != "" {
+		t.Fatalf("grant of an unconfigured provider not kept for an hour later: %+v", s)
 	}
 }
 
@@ -483,5 +484,35 @@ sessionbridge_refresh_lead_time_seconds_sum 300
 sessionbridge_refresh_lead_time_seconds_count 2
 `), "sessionbridge_refresh_lead_time_seconds"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A refresh token sealed with a key the configuration no longer has cannot
+// be sent: no request, the session is kept (the key may be restored), and
+// the grant is looked at again only after an hour.
+func TestUnopenableTokenParked(t *testing.T) {
+	h := newHarness(t, hopt{})
+	h.addGrant("s1", t0.Add(time.Minute), t0)
+	other, err := seal.New([][]byte{bytes.Repeat([]byte{9}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := h.get("s1")
+	if s.RefreshTokenSealed, err = other.Seal("rt-under-a-dropped-key", seal.AAD("s1", "refresh")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.CompareAndSwapSession(context.Background(), &s); err != nil {
+		t.Fatal(err)
+	}
+	h.tick()
+	if h.prov.callCount() != 0 {
+		t.Fatal("a request was sent")
+	}
+	got := h.get("s1")
+	if got.RefreshAt.Before(t0.Add(configRetry)) || got.RefreshFailures != 1 || got.LeaseOwner != "" {
+		t.Fatalf("grant not parked for an hour: %+v", got)
+	}
+	if !strings.Contains(h.logString(), "cannot be opened") || strings.Contains(h.logString(), "rt-under-a-dropped-key") {
+		t.Fatalf("log:\n%s", h.logString())
 	}
 }
