@@ -120,13 +120,18 @@ func (s *Service) ExtendSession(ctx context.Context, userID, sessionID string) (
 	}
 	if len(sess.RefreshTokenSealed) > 0 && s.o.Refresher != nil {
 		fresh, err := s.refreshNow(ctx, sess.ID)
-		if errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			return store.Session{}, ErrSessionNotFound() // the refresh ended the session (invalid_grant)
-		}
-		if err != nil {
+		case errors.Is(err, refresh.ErrNotConfigured):
+			// No retry can refresh it (its provider left the
+			// configuration): the session is still extended.
+			s.o.Logger.Warn("session extended without a provider refresh", "session", sess.ID, "provider", sess.Provider, "err", err)
+		case err != nil:
 			return sess, refreshFailure(sess.Provider, err)
+		default:
+			sess = fresh
 		}
-		sess = fresh
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		if attempt > 0 {

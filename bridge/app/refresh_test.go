@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -175,5 +178,51 @@ func TestPatchWaitIsBounded(t *testing.T) {
 	})
 	if st := h.iss.Stats(); st.RefreshRequests != 1 || st.Replays != 0 {
 		t.Errorf("refresh requests = %d (want 1), replays = %d", st.RefreshRequests, st.Replays)
+	}
+}
+
+// A session whose provider has left the configuration can no longer be
+// refreshed, but PATCH still extends it (200) instead of answering "try
+// again" forever, and sends nothing to any provider.
+func TestPatchWhenTheProviderIsGone(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true})
+	b := h.browser()
+	h.login(t, b)
+	value := h.sessionCookie(t, b)
+	_, before := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+
+	// A second instance on the same store, configured without "corp".
+	cfg := *h.cfg
+	cfg.Providers = map[string]config.Provider{"other": h.cfg.Providers["corp"]}
+	cfg.ProviderOrder = []string{"other"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a2, err := Build(ctx, &cfg, slog.New(slog.DiscardHandler), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a2.Close()
+	srv2 := httptest.NewServer(a2.Handler)
+	defer srv2.Close()
+
+	time.Sleep(1100 * time.Millisecond) // so that a slide moves expire by a second
+	req, _ := http.NewRequest("PATCH", srv2.URL+"/v1/account/sessions/current", nil)
+	req.Header.Set("X-Appwrite-Session", value)
+	req.Header.Set("X-Appwrite-Project", "default")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var after map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&after)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PATCH: %d %v", resp.StatusCode, after)
+	}
+	if after["expire"].(string) <= before["expire"].(string) || after["providerAccessToken"] != before["providerAccessToken"] {
+		t.Errorf("want a slide without a refresh: expire %v -> %v", before["expire"], after["expire"])
+	}
+	if n := h.iss.Stats().RefreshRequests; n != 0 {
+		t.Errorf("%d refresh requests", n)
 	}
 }

@@ -57,13 +57,13 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 		// (it may come back) but look at it rarely.
 		r.m.result(label, resultSkipped)
 		r.log.Warn("refresher: grant of an unconfigured provider", "session", s.ID, "provider", s.Provider)
-		return r.reschedule(ctx, s, r.afterConfigFix(now), true, err)
+		return r.reschedule(ctx, s, r.afterConfigFix(now), true, fmt.Errorf("%w: %w", ErrNotConfigured, err))
 	}
 	rt, err := r.keys.Open(s.RefreshTokenSealed, seal.AAD(s.ID, "refresh"))
 	if err != nil {
 		r.m.result(label, resultSkipped)
 		r.log.Error("refresher: refresh token cannot be opened with the configured token keys", "session", s.ID, "provider", label)
-		return r.reschedule(ctx, s, r.afterConfigFix(now), true, err)
+		return r.reschedule(ctx, s, r.afterConfigFix(now), true, fmt.Errorf("%w: %w", ErrNotConfigured, err))
 	}
 	if rt == "" {
 		r.m.result(label, resultSkipped)
@@ -177,11 +177,12 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 
 // configRetry is how long a grant that the configuration cannot serve (its
 // provider or its token key is gone) waits before it is looked at again.
-// Only a restart with a fixed configuration changes the answer, so sooner
-// would only rewrite rows: with the 5-minute backoff cap, 100,000 such
-// grants cost over 600 writes a second. A session in use is refreshed on
-// read in the meantime.
-const configRetry = time.Hour
+// Only another configuration changes the answer (a restart, or another
+// process of a rolling deploy), so much sooner would only rewrite rows
+// (with the 5-minute backoff cap, 100,000 such grants cost over 600 writes
+// a second), and much later would let tokens expire after the fix. A
+// session in use is refreshed on read in the meantime.
+const configRetry = 15 * time.Minute
 
 func (r *Refresher) afterConfigFix(now time.Time) time.Time {
 	return now.Add(configRetry + r.jitter(configRetry/10))
@@ -315,7 +316,9 @@ func (r *Refresher) rejected(ctx context.Context, s store.Session, label, rt str
 	if err != nil {
 		r.m.result(label, resultPermanent)
 		r.log.Error("refresher: grant rejected but the session cannot be re-read", "session", s.ID, "provider", label, "err", err)
-		return r.reschedule(ctx, s, r.now().Add(backoff(s.RefreshFailures, r.jitter)), false, perr)
+		// Counted as a failure, so that a RefreshNow waiting on this
+		// grant takes it for an attempt that failed, not one never made.
+		return r.reschedule(ctx, s, r.now().Add(backoff(s.RefreshFailures, r.jitter)), true, perr)
 	}
 	if !r.sameRefreshToken(cur, rt) {
 		r.m.result(label, resultConflict)

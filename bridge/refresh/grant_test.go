@@ -379,7 +379,7 @@ func TestSkipsWithoutRequest(t *testing.T) {
 		t.Fatalf("expired session still scheduled: %+v", s)
 	}
 	if s := h.get("unknown-provider"); s.RefreshAt.Before(t0.Add(configRetry)) || s.RefreshFailures != 1 || s.LeaseOwner != "" {
-		t.Fatalf("grant of an unconfigured provider not kept for an hour later: %+v", s)
+		t.Fatalf("grant of an unconfigured provider not parked for configRetry: %+v", s)
 	}
 }
 
@@ -489,7 +489,7 @@ sessionbridge_refresh_lead_time_seconds_count 2
 
 // A refresh token sealed with a key the configuration no longer has cannot
 // be sent: no request, the session is kept (the key may be restored), and
-// the grant is looked at again only after an hour.
+// the grant is looked at again only after configRetry.
 func TestUnopenableTokenParked(t *testing.T) {
 	h := newHarness(t, hopt{})
 	h.addGrant("s1", t0.Add(time.Minute), t0)
@@ -510,7 +510,7 @@ func TestUnopenableTokenParked(t *testing.T) {
 	}
 	got := h.get("s1")
 	if got.RefreshAt.Before(t0.Add(configRetry)) || got.RefreshFailures != 1 || got.LeaseOwner != "" {
-		t.Fatalf("grant not parked for an hour: %+v", got)
+		t.Fatalf("grant not parked for configRetry: %+v", got)
 	}
 	if !strings.Contains(h.logString(), "cannot be opened") || strings.Contains(h.logString(), "rt-under-a-dropped-key") {
 		t.Fatalf("log:\n%s", h.logString())

@@ -134,7 +134,13 @@ func (r *Refresher) refreshNow(ctx context.Context, id string) (store.Session, e
 		if claimed.Version == cur.Version+1 {
 			restore = cur.RefreshAt
 		}
-		out := r.refreshGrant(ctx, job{s: claimed, onDemand: true, restoreAt: restore})
+		// The claim starts a lease: the refresh gets the whole of it, as
+		// the loop's do, whatever the waits before the claim used of the
+		// flight's time. Otherwise a request sent late could rotate the
+		// token and leave no time to store the new one.
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lease)
+		defer cancel()
+		out := r.refreshGrant(gctx, job{s: claimed, onDemand: true, restoreAt: restore})
 		return out.s, out.err
 	}
 }

@@ -91,3 +91,23 @@ func TestRefreshNowAfterOwnLoopGaveBack(t *testing.T) {
 		t.Fatal("RefreshNow returned the unrefreshed token")
 	}
 }
+
+// A flight whose waits (for another process's lease) used up its time
+// before it could claim the grant still gets a whole lease for the refresh
+// it then makes: the rotated refresh token is stored, not dropped by a
+// write whose context ran out.
+func TestOnDemandRefreshGetsTheWholeLease(t *testing.T) {
+	h := newHarness(t, hopt{kind: "sqlite", real: true})
+	h.prov.latency = 300 * time.Millisecond
+	h.addGrant("s1", time.Now().Add(time.Hour), time.Now().Add(55*time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	s, err := h.r.refreshNow(ctx, "s1")
+	if err != nil {
+		t.Fatalf("refreshNow: %v", err)
+	}
+	stored := h.get("s1")
+	if _, live := h.prov.valid[h.open(stored, "refresh")]; !live || stored.LeaseOwner != "" || s.Version != stored.Version {
+		t.Fatalf("the rotated token was not stored, or the lease was kept: %+v", stored)
+	}
+}

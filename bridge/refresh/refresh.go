@@ -78,6 +78,11 @@ var (
 	// the grant, which failed for a transient reason; that worker
 	// scheduled the retry.
 	ErrRetryScheduled = errors.New("refresh: a concurrent refresh of the grant failed; a retry is scheduled")
+	// ErrNotConfigured: the configuration cannot refresh this grant (its
+	// provider is not configured, or its refresh token was sealed with a
+	// token key that is gone). Retrying changes nothing until the
+	// configuration does.
+	ErrNotConfigured = errors.New("refresh: the configuration cannot refresh this grant")
 	// ErrNotRunning is what Ready reports while Run is not running.
 	ErrNotRunning = errors.New("refresh: refresher is not running")
 	// ErrBusy: a grant could not be processed before its lease ran short;

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // routes builds the issuer's HTTP handler.
@@ -57,6 +58,15 @@ func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (i *Issuer) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	if d := i.Faults().JWKSDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	if i.Faults().JWKSDown {
 		http.Error(w, "the key set is down (devissuer fault)", http.StatusServiceUnavailable)
 		return

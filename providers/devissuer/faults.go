@@ -60,6 +60,9 @@ type Faults struct {
 	DiscoveryDown bool
 	// JWKSDown makes the key set (jwks_uri) answer 503.
 	JWKSDown bool
+	// JWKSDelay holds key set requests this long (or until the client
+	// gives up) before answering: a hanging key server.
+	JWKSDelay time.Duration
 
 	// RequireBasicAuth / RequirePostAuth reject the other client
 	// authentication style with invalid_client.

@@ -59,6 +59,34 @@ func (a *API) expand(s string, forURL bool) string {
 		"{client_secret}", a.clientSecret).Replace(s)
 }
 
+// httpClient is a.client, made to drop the configured headers on a
+// redirect to another host or scheme: they may carry the client secret
+// (Etsy's x-api-key), and Go forwards custom headers across hosts (it
+// drops only Authorization and cookies).
+func (a *API) httpClient(origin *url.URL) *http.Client {
+	if len(a.headers) == 0 {
+		return a.client
+	}
+	c := *a.client
+	next := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if next != nil {
+			if err := next(req, via); err != nil {
+				return err
+			}
+		} else if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if req.URL.Host != origin.Host || req.URL.Scheme != origin.Scheme {
+			for name := range a.headers {
+				req.Header.Del(name)
+			}
+		}
+		return nil
+	}
+	return &c
+}
+
 // Get sends GET rawURL and decodes the JSON answer.
 func (a *API) Get(ctx context.Context, rawURL string) (any, error) {
 	return a.Do(ctx, http.MethodGet, rawURL, nil)
@@ -83,7 +111,7 @@ func (a *API) Do(ctx context.Context, method, rawURL string, body io.Reader) (an
 	for k, v := range a.headers {
 		req.Header.Set(k, a.expand(v, false))
 	}
-	resp, err := a.client.Do(req)
+	resp, err := a.httpClient(req.URL).Do(req)
 	if err != nil {
 		// url.Error quotes the URL, which may carry the token.
 		var ue *url.Error

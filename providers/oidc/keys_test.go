@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -92,4 +93,24 @@ func TestBadSignatureWithKeySetUp(t *testing.T) {
 	fresh := e.provider(t, oidc.Options{})
 	_, err := fresh.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: l.Identity.Subject})
 	wantCheck(t, err, "signature")
+}
+
+// A key server that hangs, rather than failing, runs the refresh out of
+// time while the answer (and its rotated refresh token) is already in: the
+// claims are still checked and the answer kept.
+func TestRefreshWhileKeySetHangs(t *testing.T) {
+	e := start(t, nil)
+	e.provider(t, oidc.Options{})
+	l := e.login(t)
+	e.iss.SetFaults(devissuer.Faults{JWKSDelay: time.Minute})
+	fresh := e.provider(t, oidc.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	tok, err := fresh.Refresh(ctx, providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: l.Identity.Subject})
+	if err != nil {
+		t.Fatalf("refresh while the key set hangs: %v", err)
+	}
+	if tok.RefreshToken == "" || !e.iss.IsLatestRefreshToken(tok.RefreshToken) {
+		t.Fatal("the rotated refresh token was not returned")
+	}
 }

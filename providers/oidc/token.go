@@ -112,14 +112,17 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID != "" {
 		c, err := p.verifyIDToken(ctx, m, rawID, tok.AccessToken)
-		if _, down := errors.AsType[*errKeysUnavailable](err); down {
-			// This answer came straight from the token endpoint over
-			// TLS, which OIDC Core 3.1.3.7 (6) accepts in place of the
-			// signature; every other check still applies. Refusing it
-			// would drop the rotated refresh token it carries, and the
-			// provider would take the next refresh for a replay.
+		_, down := errors.AsType[*errKeysUnavailable](err)
+		if down || (err != nil && ctx.Err() != nil) {
+			// The key set could not be fetched, or not in time. This
+			// answer came straight from the token endpoint over TLS,
+			// which OIDC Core 3.1.3.7 (6) accepts in place of the
+			// signature; every other check still applies (and needs no
+			// network, so it runs past ctx). Refusing the answer would
+			// drop the rotated refresh token it carries, and the provider
+			// would take the next refresh for a replay.
 			p.log.Warn("oidc: key set unavailable; refreshed ID token accepted on its claims and the direct token-endpoint answer")
-			c, err = p.verifyIDTokenClaims(ctx, m, rawID, tok.AccessToken)
+			c, err = p.verifyIDTokenClaims(context.WithoutCancel(ctx), m, rawID, tok.AccessToken)
 		}
 		if err != nil {
 			return nil, err

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 )
@@ -48,10 +49,15 @@ func New(client *http.Client, jwksURL string) *Set {
 
 // VerifySignature implements gooidc.KeySet.
 func (s *Set) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	before, _ := s.watch.state()
+	start := time.Now()
+	before, _, _ := s.watch.state()
 	payload, err := s.remote.VerifySignature(ctx, jwt)
 	if err != nil {
-		if after, failed := s.watch.state(); after != before && failed {
+		after, failed, at := s.watch.state()
+		// A fetch that failed during this check, or just before it: a
+		// check may join go-oidc's fetch after its answer came in but
+		// before go-oidc handed it to the waiting checks.
+		if failed && (after != before || start.Sub(at) < joinWindow) {
 			if n, ok := ctx.Value(noteKey{}).(*Note); ok {
 				n.unavailable.Store(true)
 			}
@@ -59,6 +65,10 @@ func (s *Set) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
 	}
 	return payload, err
 }
+
+// joinWindow bounds how long before a check a failed fetch may have ended
+// and still be the one the check waited for.
+const joinWindow = time.Second
 
 // Note learns, through the context of one verification, whether the key
 // set could not be fetched during it.
@@ -82,8 +92,9 @@ type fetchWatch struct {
 	base http.RoundTripper
 
 	mu      sync.Mutex
-	fetches uint64 // requests completed
-	failed  bool   // the latest one failed: no answer, or not 200
+	fetches uint64    // requests completed
+	failed  bool      // the latest one failed: no answer, not 200, or no key set
+	at      time.Time // when the latest one completed
 }
 
 func (w *fetchWatch) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -101,6 +112,7 @@ func (w *fetchWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	w.mu.Lock()
 	w.fetches++
 	w.failed = failed
+	w.at = time.Now()
 	w.mu.Unlock()
 	return resp, err
 }
@@ -113,8 +125,8 @@ func isKeySet(body []byte) bool {
 	return json.Unmarshal(body, &doc) == nil && doc.Keys != nil
 }
 
-func (w *fetchWatch) state() (fetches uint64, failed bool) {
+func (w *fetchWatch) state() (fetches uint64, failed bool, at time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.fetches, w.failed
+	return w.fetches, w.failed, w.at
 }
