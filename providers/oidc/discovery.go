@@ -34,8 +34,10 @@ type metadata struct {
 	// parseVerifier checks nothing; it names the failed check of a token
 	// claimsVerifier refused.
 	parseVerifier *gooidc.IDTokenVerifier
-	endpoint      oauth2.Endpoint
-	userinfoURL   string
+	// algs are the ID-token signature algorithms accepted.
+	algs        []string
+	endpoint    oauth2.Endpoint
+	userinfoURL string
 	// issParam is authorization_response_iss_parameter_supported (RFC 9207).
 	issParam bool
 }
@@ -120,6 +122,10 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 	// verifier (keysUnavailable tells an outage from a forgery).
 	keys := keyset.New(p.client, extra.JWKSURL)
 	algs := signingAlgs(extra.SigningAlgs)
+	m.algs = algs
+	if len(m.algs) == 0 {
+		m.algs = []string{gooidc.RS256} // go-oidc's default
+	}
 	m.verifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{ClientID: p.clientID, Now: p.now, SupportedSigningAlgs: algs})
 	m.sigVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
 		SkipClientIDCheck:    true,

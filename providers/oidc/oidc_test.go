@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -491,5 +492,23 @@ func TestJWKSAnswerIsNotQuoted(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "maintenance") || len(err.Error()) > 400 {
 		t.Fatalf("the error quotes the key server's answer: %.300s", err)
+	}
+}
+
+// The claims-only check (a refresh while the key set is unreachable) still
+// refuses a token that is not signed with an accepted algorithm.
+func TestClaimsOnlyCheckRefusesUnsignedTokens(t *testing.T) {
+	op := newMiniOP(t)
+	p := newReady(t, op.cfg(), Options{})
+	m := p.meta.Load()
+	b64 := base64.RawURLEncoding.EncodeToString
+	now := time.Now().Unix()
+	claims := fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"u","iat":%d,"exp":%d}`, p.issuer, p.clientID, now, now+300)
+	for name, header := range map[string]string{"none": `{"alg":"none"}`, "HS256": `{"alg":"HS256"}`} {
+		raw := b64([]byte(header)) + "." + b64([]byte(claims)) + "." + b64([]byte("sig"))
+		_, err := p.verifyIDTokenClaims(context.Background(), m, raw, "")
+		if ve, ok := errors.AsType[*providers.VerificationError](err); !ok || ve.Check != "signature" {
+			t.Errorf("alg %s: %v, want a signature VerificationError", name, err)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -49,11 +50,24 @@ func (p *Provider) verifyIDToken(ctx context.Context, m *metadata, raw, accessTo
 // verifyIDTokenClaims makes every check of verifyIDToken but the
 // signature's. See Provider.Refresh for the one case it serves.
 func (p *Provider) verifyIDTokenClaims(ctx context.Context, m *metadata, raw, accessToken string) (*idClaims, error) {
+	// The signature cannot be checked, but its algorithm can: never
+	// "none", never an HMAC.
+	if _, err := jose.ParseSigned(raw, joseAlgs(m.algs)); err != nil {
+		return nil, &providers.VerificationError{Check: "signature", Err: errors.New("the ID token is not signed with an accepted algorithm")}
+	}
 	idt, err := m.claimsVerifier.Verify(ctx, raw)
 	if err != nil {
 		return nil, p.classify(ctx, m.parseVerifier, raw, err)
 	}
 	return p.checkClaims(idt, accessToken)
+}
+
+func joseAlgs(algs []string) []jose.SignatureAlgorithm {
+	out := make([]jose.SignatureAlgorithm, len(algs))
+	for i, a := range algs {
+		out[i] = jose.SignatureAlgorithm(a)
+	}
+	return out
 }
 
 // errKeysUnavailable: the provider's key set could not be fetched, so an
