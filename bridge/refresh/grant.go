@@ -257,6 +257,16 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 		return r.reschedule(ctx, s, now.Add(backoff(s.RefreshFailures, r.jitter)), true, err)
 	}
 	next := r.nextRefresh(now, tok.Expiry, true)
+	if tok.RefreshToken != "" && tok.RefreshToken != rt {
+		// A rotated refresh token exists only in this process until it
+		// is written: keep trying past the lease (a store outage can
+		// outlast it). The version check keeps a late write safe, and
+		// retrying every couple of seconds wins the race against other
+		// claimers as soon as the store is back.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rotatedWriteBudget)
+		defer cancel()
+		ctx = wctx
+	}
 	w, err := r.write(ctx, s, func(x *store.Session) {
 		x.AccessTokenSealed, x.RefreshTokenSealed = at, rts
 		x.AccessTokenExpiry = tok.Expiry
@@ -402,9 +412,19 @@ const maxMerges = 3
 // for a reason other than a conflict (the database is unreachable or busy).
 const maxWriteRetryDelay = 2 * time.Second
 
+// rotatedWriteBudget is how long the write of a rotated refresh token is
+// retried while the store fails, lease or not.
+const rotatedWriteBudget = 5 * time.Minute
+
 // writeRetryDelay is 50ms, 200ms, 800ms, then maxWriteRetryDelay.
 func writeRetryDelay(attempt int) time.Duration {
 	return min(50*time.Millisecond<<(2*min(attempt, 3)), maxWriteRetryDelay)
+}
+
+// ownsLease reports whether owner is one of this process's lease owners
+// (the loop's or the on-demand refreshes').
+func (r *Refresher) ownsLease(owner string) bool {
+	return owner != "" && (owner == r.owner || owner == r.nowOwner)
 }
 
 // write applies change to the claimed row and compare-and-swaps it. When
@@ -427,8 +447,12 @@ func (r *Refresher) write(ctx context.Context, base store.Session, change func(*
 			// are unique, nobody else wrote this one.
 			return cur, nil
 		}
-		if cur.LeaseOwner != base.LeaseOwner || !cur.LeaseUntil.Equal(base.LeaseUntil) ||
-			!bytes.Equal(cur.RefreshTokenSealed, base.RefreshTokenSealed) {
+		// Re-apply only onto a row this process still holds with the same
+		// refresh token. "This process": when a write outlasts its lease,
+		// this process's loop may claim the row again, and dispatch
+		// leaves that claim to the worker still on it (markActive); the
+		// lease moved, but nobody else can have sent the token.
+		if !r.ownsLease(cur.LeaseOwner) || !bytes.Equal(cur.RefreshTokenSealed, base.RefreshTokenSealed) {
 			return cur, err
 		}
 		s = cur

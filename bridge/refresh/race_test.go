@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/providers"
 )
 
 // TestRotationUnderOnDemandRace is the acceptance test. A provider
@@ -230,11 +231,101 @@ type flakyStore struct {
 	store.Store
 	fails int64
 	calls atomic.Int64
+	down  atomic.Bool // every compare-and-swap fails while set
 }
 
 func (f *flakyStore) CompareAndSwapSession(ctx context.Context, s *store.Session) error {
-	if f.calls.Add(1) <= f.fails {
+	if f.calls.Add(1) <= f.fails || f.down.Load() {
 		return errors.New("database is unreachable")
 	}
 	return f.Store.CompareAndSwapSession(ctx, s)
+}
+
+// The write of a rotated token outlasts its lease (the store is down), and
+// this process's own loop claims the grant again meanwhile. When the store
+// is back the write still lands: the rotated token is stored, not dropped
+// for the next claim to replay the superseded one.
+func TestWriteOutlastingItsLeaseSurvivesOwnReclaim(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) {
+			h := newHarness(t, hopt{kind: kind})
+			h.addGrant("s1", t0.Add(time.Minute), t0)
+			fs := &flakyStore{Store: h.st}
+			fs.down.Store(true)
+			h.r.store = fs
+			h.r.tick(context.Background(), nil, false) // the worker refreshes, then cannot write
+			eventually(t, "the write to fail", func() bool { return fs.calls.Load() > 0 })
+
+			h.clk.Advance(h.r.lease + time.Second) // the lease runs out under the worker
+			h.r.tick(context.Background(), nil, false)
+			if s := h.get("s1"); s.LeaseUntil.Before(h.clk.Now()) {
+				t.Fatalf("the loop did not claim the grant again: %+v", s)
+			}
+			fs.down.Store(false)
+			done := make(chan struct{})
+			go func() { h.r.wg.Wait(); close(done) }()
+			creepUntil(h.clk, done)
+
+			s := h.get("s1")
+			h.prov.mu.Lock()
+			_, live := h.prov.valid[h.open(s, "refresh")]
+			h.prov.mu.Unlock()
+			if calls, replays := h.prov.stats(); !live || calls != 1 || replays != 0 || s.LeaseOwner != "" {
+				t.Fatalf("live=%v calls=%d replays=%d lease=%q", live, calls, replays, s.LeaseOwner)
+			}
+		})
+	}
+}
+
+// creepUntil moves clk forward in small steps until done closes, so that
+// fake-timer retry pauses elapse.
+func creepUntil(clk *fakeClock, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-time.After(time.Millisecond):
+			clk.Advance(50 * time.Millisecond)
+		}
+	}
+}
+
+// The write of a rotated refresh token keeps being retried past the
+// context it was started with (the lease), while the store is down.
+func TestRotatedTokenWriteOutlivesItsContext(t *testing.T) {
+	h := newHarness(t, hopt{})
+	h.addGrant("s1", t0.Add(time.Minute), t0)
+	claimed, err := h.st.ClaimGrant(context.Background(), "s1", h.r.owner, t0, h.r.lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := &flakyStore{Store: h.st}
+	fs.down.Store(true)
+	h.r.store = fs
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	go func() {
+		time.Sleep(200 * time.Millisecond) // well past ctx
+		fs.down.Store(false)
+	}()
+	done := make(chan outcome, 1)
+	go func() {
+		done <- h.r.succeeded(ctx, claimed, "fake", h.open(claimed, "refresh"),
+			&providers.Token{AccessToken: "new-at", RefreshToken: "new-rt", Expiry: t0.Add(time.Hour)})
+	}()
+	var out outcome
+	for waiting := true; waiting; {
+		select {
+		case out = <-done:
+			waiting = false
+		case <-time.After(time.Millisecond):
+			h.clk.Advance(50 * time.Millisecond)
+		}
+	}
+	if out.err != nil {
+		t.Fatalf("succeeded: %v", out.err)
+	}
+	if s := h.get("s1"); h.open(s, "refresh") != "new-rt" || s.LeaseOwner != "" {
+		t.Fatalf("stored refresh token %q, lease %q", h.open(s, "refresh"), s.LeaseOwner)
+	}
 }
