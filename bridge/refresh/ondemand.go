@@ -38,6 +38,7 @@ func (r *Refresher) RefreshNow(ctx context.Context, sessionID string) (store.Ses
 	if f == nil {
 		f = &flight{done: make(chan struct{})}
 		r.flights[sessionID] = f
+		r.flightWG.Add(1)
 		go r.runFlight(context.WithoutCancel(ctx), sessionID, f)
 	}
 	f.waiters++
@@ -54,6 +55,7 @@ func (r *Refresher) RefreshNow(ctx context.Context, sessionID string) (store.Ses
 }
 
 func (r *Refresher) runFlight(ctx context.Context, id string, f *flight) {
+	defer r.flightWG.Done()
 	ctx, cancel := context.WithTimeout(ctx, r.lease+r.timeout)
 	defer cancel()
 	f.s, f.err = r.refreshNow(ctx, id)
@@ -61,6 +63,24 @@ func (r *Refresher) runFlight(ctx context.Context, id string, f *flight) {
 	delete(r.flights, id)
 	r.mu.Unlock()
 	close(f.done)
+}
+
+// WaitOnDemand waits until the on-demand refreshes under way (which run
+// detached from their callers) have finished, or ctx ends. A process calls
+// it before closing the store: a refresh cut off after the provider
+// rotated the token would lose the new one.
+func (r *Refresher) WaitOnDemand(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		r.flightWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // flightWaiters reports how many callers wait on the flight for id (tests).

@@ -111,3 +111,30 @@ func TestOnDemandRefreshGetsTheWholeLease(t *testing.T) {
 		t.Fatalf("the rotated token was not stored, or the lease was kept: %+v", stored)
 	}
 }
+
+// WaitOnDemand waits for on-demand refreshes that outlive their callers,
+// so that a stopping process does not close the store under them.
+func TestWaitOnDemand(t *testing.T) {
+	h := newHarness(t, hopt{real: true})
+	h.addGrant("s1", time.Now().Add(time.Hour), time.Now().Add(55*time.Minute))
+	entered, release := h.prov.hold()
+	cctx, cancel := context.WithCancel(context.Background())
+	done := goRefreshNow(cctx, h.r, "s1")
+	recv(t, entered, "the provider request")
+	cancel() // the caller leaves; the refresh goes on
+	if res := recv(t, done, "RefreshNow"); !errors.Is(res.err, context.Canceled) {
+		t.Fatalf("caller: %v", res.err)
+	}
+	short, stop := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer stop()
+	if err := h.r.WaitOnDemand(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitOnDemand returned %v while a refresh was under way", err)
+	}
+	release()
+	if err := h.r.WaitOnDemand(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.get("s1"); h.open(s, "access") == "initial-at-s1" || s.LeaseOwner != "" {
+		t.Fatalf("the refresh did not finish before WaitOnDemand returned: %+v", s)
+	}
+}

@@ -27,10 +27,10 @@ var bridgeBin = &testenv.Binary{Pkg: "./cmd/sessionbridge", Race: raceBuild}
 
 // Bounds for the subprocess lifecycle. They are not performance claims: they
 // only keep a hung process from hanging the test run. stopBound is above the
-// server's own 20 s shutdown grace.
+// server's own shutdown bound (20 s, or refresh.timeout + 15 s).
 const (
 	startBound = 60 * time.Second
-	stopBound  = 30 * time.Second
+	stopBound  = 60 * time.Second
 )
 
 func TestMain(m *testing.M) {

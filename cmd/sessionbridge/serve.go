@@ -30,8 +30,17 @@ provider "dev" on loopback.
 `
 
 // shutdownGrace bounds how long in-flight requests and refreshes may take
-// to finish after SIGINT/SIGTERM.
+// to finish after SIGINT/SIGTERM; it is stretched to refresh.timeout + 15s
+// when that is longer, so that a token request already sent can still
+// store its rotated refresh token (see shutdownBound).
 const shutdownGrace = 20 * time.Second
+
+// shutdownBound is how long a stopping process waits for in-flight work:
+// a refresh sent just before the signal needs its request (refresh.timeout)
+// and then its write.
+func shutdownBound(refreshTimeout time.Duration) time.Duration {
+	return max(shutdownGrace, refreshTimeout+15*time.Second)
+}
 
 // devDataDir is where development mode keeps its database and keys.
 const devDataDir = "sessionbridge-data"
@@ -108,24 +117,31 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	grace := shutdownBound(a.Config.Refresh.Timeout)
 	var err error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down: no new requests; finishing in-flight work", "grace", shutdownGrace)
+		log.Info("shutting down: no new requests or claims; finishing in-flight work", "grace", grace)
 	case err = <-serveErr:
 	}
-	graceCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// The refresher stops claiming at once, while HTTP requests drain;
+	// then every refresh under way (the loop's and the on-demand ones,
+	// which outlive their requests) may finish before the store closes.
+	stopRefresh()
+	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if shutErr := srv.Shutdown(graceCtx); shutErr != nil {
 		log.Warn("in-flight requests cut off at the end of the grace period", "err", shutErr)
 	}
-	stopRefresh()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-graceCtx.Done():
 		log.Warn("refresher did not stop within the grace period")
+	}
+	if werr := a.Refresher.WaitOnDemand(graceCtx); werr != nil {
+		log.Warn("on-demand refreshes cut off at the end of the grace period")
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
