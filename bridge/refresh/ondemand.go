@@ -38,7 +38,6 @@ func (r *Refresher) RefreshNow(ctx context.Context, sessionID string) (store.Ses
 	if f == nil {
 		f = &flight{done: make(chan struct{})}
 		r.flights[sessionID] = f
-		r.flightWG.Add(1)
 		go r.runFlight(context.WithoutCancel(ctx), sessionID, f)
 	}
 	f.waiters++
@@ -55,7 +54,6 @@ func (r *Refresher) RefreshNow(ctx context.Context, sessionID string) (store.Ses
 }
 
 func (r *Refresher) runFlight(ctx context.Context, id string, f *flight) {
-	defer r.flightWG.Done()
 	ctx, cancel := context.WithTimeout(ctx, r.lease+r.timeout)
 	defer cancel()
 	f.s, f.err = r.refreshNow(ctx, id)
@@ -70,16 +68,23 @@ func (r *Refresher) runFlight(ctx context.Context, id string, f *flight) {
 // it before closing the store: a refresh cut off after the provider
 // rotated the token would lose the new one.
 func (r *Refresher) WaitOnDemand(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		r.flightWG.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		r.mu.Lock()
+		pending := make([]chan struct{}, 0, len(r.flights))
+		for _, f := range r.flights {
+			pending = append(pending, f.done)
+		}
+		r.mu.Unlock()
+		if len(pending) == 0 {
+			return nil
+		}
+		for _, done := range pending {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 	}
 }
 

@@ -194,7 +194,6 @@ type Refresher struct {
 	provs    map[string]*provState
 	active   map[string]chan struct{} // grants being worked on in this process
 	flights  map[string]*flight       // RefreshNow single-flight
-	flightWG sync.WaitGroup           // flights under way (WaitOnDemand)
 	planned  time.Time                // when the sleeping loop will wake; zero while ticking
 	notifyAt time.Time                // earliest time passed to Notify since the loop last looked
 	storeErr error
