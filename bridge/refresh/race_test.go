@@ -157,14 +157,7 @@ func creep(clk *fakeClock, wg *sync.WaitGroup) {
 		wg.Wait()
 		close(done)
 	}()
-	for {
-		select {
-		case <-done:
-			return
-		case <-time.After(time.Millisecond):
-			clk.Advance(20 * time.Millisecond)
-		}
-	}
+	creepUntil(clk, done, 20*time.Millisecond)
 }
 
 // Concurrency bounds the background token requests in flight, although
@@ -202,14 +195,7 @@ func TestWriteRetriedAfterStoreError(t *testing.T) {
 		h.tick()
 		close(done)
 	}()
-	for waiting := true; waiting; {
-		select {
-		case <-done:
-			waiting = false
-		case <-time.After(time.Millisecond):
-			h.clk.Advance(50 * time.Millisecond) // the retry pauses
-		}
-	}
+	creepUntil(h.clk, done, 50*time.Millisecond) // the retry pauses
 	if c, r := h.prov.stats(); c != 1 || r != 0 {
 		t.Fatalf("requests = %d, replays = %d; want 1, 0", c, r)
 	}
@@ -264,7 +250,7 @@ func TestWriteOutlastingItsLeaseSurvivesOwnReclaim(t *testing.T) {
 			fs.down.Store(false)
 			done := make(chan struct{})
 			go func() { h.r.wg.Wait(); close(done) }()
-			creepUntil(h.clk, done)
+			creepUntil(h.clk, done, 50*time.Millisecond)
 
 			s := h.get("s1")
 			h.prov.mu.Lock()
@@ -277,15 +263,15 @@ func TestWriteOutlastingItsLeaseSurvivesOwnReclaim(t *testing.T) {
 	}
 }
 
-// creepUntil moves clk forward in small steps until done closes, so that
-// fake-timer retry pauses elapse.
-func creepUntil(clk *fakeClock, done <-chan struct{}) {
+// creepUntil moves clk forward by step every real millisecond until done
+// closes, so that fake-timer pauses (retries, lease polls) elapse.
+func creepUntil(clk *fakeClock, done <-chan struct{}, step time.Duration) {
 	for {
 		select {
 		case <-done:
 			return
 		case <-time.After(time.Millisecond):
-			clk.Advance(50 * time.Millisecond)
+			clk.Advance(step)
 		}
 	}
 }
@@ -314,14 +300,12 @@ func TestRotatedTokenWriteOutlivesItsContext(t *testing.T) {
 			&providers.Token{AccessToken: "new-at", RefreshToken: "new-rt", Expiry: t0.Add(time.Hour)})
 	}()
 	var out outcome
-	for waiting := true; waiting; {
-		select {
-		case out = <-done:
-			waiting = false
-		case <-time.After(time.Millisecond):
-			h.clk.Advance(50 * time.Millisecond)
-		}
-	}
+	finished := make(chan struct{})
+	go func() {
+		out = <-done
+		close(finished)
+	}()
+	creepUntil(h.clk, finished, 50*time.Millisecond)
 	if out.err != nil {
 		t.Fatalf("succeeded: %v", out.err)
 	}
