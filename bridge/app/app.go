@@ -155,21 +155,19 @@ func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 // when nothing; err is what serve would fail on (unreachable, a schema
 // newer than the binary).
 func ProbeStore(ctx context.Context, cfg *config.Config) (note string, err error) {
+	var r interface{ Note() string }
 	switch cfg.Store.Driver {
 	case "sqlite", "":
-		r, err := sqlite.Probe(ctx, cfg.Store.DSN)
-		if err != nil {
-			return "", err
-		}
-		return r.Note(), nil
+		r, err = sqlite.Probe(ctx, cfg.Store.DSN)
 	case "postgres":
-		r, err := postgres.Probe(ctx, cfg.Store.DSN)
-		if err != nil {
-			return "", err
-		}
-		return r.Note(), nil
+		r, err = postgres.Probe(ctx, cfg.Store.DSN)
+	default:
+		return "", fmt.Errorf("store.driver %q is not supported", cfg.Store.Driver)
 	}
-	return "", fmt.Errorf("store.driver %q is not supported", cfg.Store.Driver)
+	if err != nil {
+		return "", err
+	}
+	return r.Note(), nil
 }
 
 // callbackURL is the redirect URI registered at a provider.

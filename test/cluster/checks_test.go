@@ -86,44 +86,30 @@ func loginMany(t testing.TB, l *loginer, a *api, n, workers int, route func(i in
 func checkAuthenticated(ctx context.Context, a *api, base string, sessions []*tracked) (map[string]time.Time, error) {
 	var mu sync.Mutex
 	exp := make(map[string]time.Time, len(sessions))
-	var errs []error
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(sessions) {
-					return
-				}
-				ts := sessions[i]
-				s, code, err := a.current(ctx, base, ts.Cookie)
-				now := time.Now()
-				var e time.Time
-				switch {
-				case err != nil:
-				case code != http.StatusOK:
-					err = fmt.Errorf("HTTP %d", code)
-				case s.ID != ts.ID:
-					err = fmt.Errorf("authenticated as session %s", s.ID)
-				default:
-					e, err = s.Expiry()
-					if err == nil && !e.After(now) {
-						err = fmt.Errorf("access token expired at %s (now %s)", e.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
-					}
-				}
-				mu.Lock()
-				if err != nil {
-					errs = append(errs, fmt.Errorf("session %s on %s: %w", ts.ID, base, err))
-				} else {
-					exp[ts.ID] = e
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return exp, joinFirst(errs, 5)
+	err := eachSession(sessions, func(ts *tracked) error {
+		s, code, err := a.current(ctx, base, ts.Cookie)
+		now := time.Now()
+		switch {
+		case err != nil:
+			return fmt.Errorf("on %s: %w", base, err)
+		case code != http.StatusOK:
+			return fmt.Errorf("on %s: HTTP %d", base, code)
+		case s.ID != ts.ID:
+			return fmt.Errorf("on %s: authenticated as session %s", base, s.ID)
+		}
+		e, err := s.Expiry()
+		if err == nil && !e.After(now) {
+			err = fmt.Errorf("access token expired at %s (now %s)", e.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+		}
+		if err != nil {
+			return fmt.Errorf("on %s: %w", base, err)
+		}
+		mu.Lock()
+		exp[ts.ID] = e
+		mu.Unlock()
+		return nil
+	})
+	return exp, err
 }
 
 // checkLatestTokens checks that the refresh token stored for every session
@@ -148,6 +134,26 @@ func checkLatestTokens(ctx context.Context, a *api, base string, iss *devissuer.
 		}
 		return "", errors.New("session missing from the user's sessions")
 	}
+	return eachSession(sessions, func(ts *tracked) error {
+		for attempt := range 6 {
+			if attempt > 0 {
+				time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+			}
+			rt, err := read(ts)
+			if err != nil {
+				return err
+			}
+			if iss.IsLatestRefreshToken(rt) {
+				return nil
+			}
+		}
+		return errors.New("the stored refresh token is not the newest of its grant (or the grant was revoked)")
+	})
+}
+
+// eachSession runs check on every session, 8 at a time, and joins the
+// first failures (each prefixed with its session).
+func eachSession(sessions []*tracked, check func(*tracked) error) error {
 	var mu sync.Mutex
 	var errs []error
 	var next atomic.Int64
@@ -159,24 +165,9 @@ func checkLatestTokens(ctx context.Context, a *api, base string, iss *devissuer.
 				if i >= len(sessions) {
 					return
 				}
-				ts := sessions[i]
-				var err error
-				for attempt := range 6 {
-					if attempt > 0 {
-						time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
-					}
-					var rt string
-					if rt, err = read(ts); err != nil {
-						break
-					}
-					if iss.IsLatestRefreshToken(rt) {
-						break
-					}
-					err = errors.New("the stored refresh token is not the newest of its grant (or the grant was revoked)")
-				}
-				if err != nil {
+				if err := check(sessions[i]); err != nil {
 					mu.Lock()
-					errs = append(errs, fmt.Errorf("session %s: %w", ts.ID, err))
+					errs = append(errs, fmt.Errorf("session %s: %w", sessions[i].ID, err))
 					mu.Unlock()
 				}
 			}
