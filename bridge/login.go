@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -347,7 +348,11 @@ func (s *Service) enforceCap(ctx context.Context, userID string) {
 		return
 	}
 	for i := 0; i < len(list)-s.o.MaxPerUser; i++ {
-		if err := s.o.Store.DeleteSession(ctx, list[i].ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		err := s.o.Store.DeleteSession(ctx, list[i].ID)
+		switch {
+		case err == nil:
+			s.o.Ended.Ended(list[i].Provider, lifecycle.OverCap, 1)
+		case !errors.Is(err, store.ErrNotFound):
 			s.o.Logger.Warn("remove session over cap", "session", list[i].ID, "err", err)
 		}
 	}

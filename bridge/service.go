@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -41,6 +42,8 @@ type Options struct {
 	Detect func(ClientMeta) store.Client
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Ended counts ended sessions by reason; nil counts nothing.
+	Ended *lifecycle.Recorder
 
 	// SessionDuration is the absolute lifetime of a session.
 	SessionDuration time.Duration

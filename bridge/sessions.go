@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -182,26 +183,36 @@ func refreshFailure(provider string, err error) error {
 		fmt.Sprintf("The %s provider's token could not be refreshed right now; try again shortly.", provider), err)
 }
 
-// DeleteSession revokes one of a user's sessions.
-func (s *Service) DeleteSession(ctx context.Context, userID, sessionID string) error {
-	if _, err := s.ownSession(ctx, userID, sessionID); err != nil {
+// DeleteSession ends one of a user's sessions; reason says who asked
+// (lifecycle.SignedOut for its owner, lifecycle.Revoked for an API key).
+func (s *Service) DeleteSession(ctx context.Context, userID, sessionID string, reason lifecycle.Reason) error {
+	sess, err := s.ownSession(ctx, userID, sessionID)
+	if err != nil {
 		return err
 	}
-	err := s.o.Store.DeleteSession(ctx, sessionID)
+	err = s.o.Store.DeleteSession(ctx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrSessionNotFound()
 	}
 	if err == nil {
-		s.o.Logger.Info("session deleted", "session", sessionID, "user", userID)
+		s.o.Ended.Ended(sess.Provider, reason, 1)
+		s.o.Logger.Info("session deleted", "session", sessionID, "user", userID, "reason", reason)
 	}
 	return err
 }
 
-// DeleteSessions revokes all of a user's sessions.
-func (s *Service) DeleteSessions(ctx context.Context, userID string) error {
+// DeleteSessions ends all of a user's sessions.
+func (s *Service) DeleteSessions(ctx context.Context, userID string, reason lifecycle.Reason) error {
+	list, err := s.o.Store.ListSessions(ctx, userID)
+	if err != nil {
+		return err
+	}
 	n, err := s.o.Store.DeleteUserSessions(ctx, userID)
 	if err == nil {
-		s.o.Logger.Info("sessions deleted", "user", userID, "count", n)
+		for _, sess := range list {
+			s.o.Ended.Ended(sess.Provider, reason, 1)
+		}
+		s.o.Logger.Info("sessions deleted", "user", userID, "count", n, "reason", reason)
 	}
 	return err
 }

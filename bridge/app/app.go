@@ -20,6 +20,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/device"
 	"github.com/sessionbridge/sessionbridge/bridge/geo"
 	"github.com/sessionbridge/sessionbridge/bridge/httpapi"
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -91,13 +92,17 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		return nil, err
 	}
 
+	ended, err := lifecycle.New(a.Registry)
+	if err != nil {
+		return nil, err
+	}
 	a.Refresher, err = refresh.New(refresh.Options{
 		Store: st, Keys: keys, Providers: regs, Owner: o.Owner,
 		BeforeExpiry: cfg.Refresh.BeforeExpiry, Timeout: cfg.Refresh.Timeout,
 		Concurrency: cfg.Refresh.Concurrency, OnFailure: cfg.Refresh.OnFailure,
 		ProviderConcurrency: cfg.Refresh.ProviderConcurrency, ProviderRate: cfg.Refresh.ProviderRate,
 		ProviderBurst: cfg.Refresh.ProviderBurst, ProviderLimits: providerLimits(cfg),
-		Now: o.Now, Logger: log.With("component", "refresher"), Registerer: a.Registry,
+		Now: o.Now, Logger: log.With("component", "refresher"), Registerer: a.Registry, Ended: ended,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("refresher: %w", err)
@@ -111,7 +116,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		Schedule: func(issued, expiry time.Time) time.Time {
 			return a.Refresher.Schedule(issued, expiry, true)
 		},
-		Detect: detect.detect, Logger: log, Now: o.Now,
+		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended,
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
 		RefreshWait: cfg.Refresh.Timeout + 5*time.Second,

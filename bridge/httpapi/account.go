@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
@@ -160,7 +161,7 @@ func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c caller)
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, c caller) {
 	id := sessionID(r, c)
-	if err := s.svc.DeleteSession(r.Context(), c.session.UserID, id); err != nil {
+	if err := s.svc.DeleteSession(r.Context(), c.session.UserID, id, lifecycle.SignedOut); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -172,7 +173,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, c caller)
 }
 
 func (s *Server) deleteSessions(w http.ResponseWriter, r *http.Request, c caller) {
-	if err := s.svc.DeleteSessions(r.Context(), c.session.UserID); err != nil {
+	if err := s.svc.DeleteSessions(r.Context(), c.session.UserID, lifecycle.SignedOut); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -227,7 +228,7 @@ func (s *Server) deleteUserSessions(w http.ResponseWriter, r *http.Request, c ca
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.svc.DeleteSessions(r.Context(), userID); err != nil {
+	if err := s.svc.DeleteSessions(r.Context(), userID, lifecycle.Revoked); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -235,7 +236,7 @@ func (s *Server) deleteUserSessions(w http.ResponseWriter, r *http.Request, c ca
 }
 
 func (s *Server) deleteUserSession(w http.ResponseWriter, r *http.Request, c caller) {
-	if err := s.svc.DeleteSession(r.Context(), r.PathValue("userId"), r.PathValue("id")); err != nil {
+	if err := s.svc.DeleteSession(r.Context(), r.PathValue("userId"), r.PathValue("id"), lifecycle.Revoked); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -337,7 +338,7 @@ func (r *Refresher) rejected(ctx context.Context, s store.Session, label, rt str
 		return outcome{s: cur}
 	}
 	r.m.result(label, resultPermanent)
-	r.m.ended.WithLabelValues(label, code).Inc()
+	r.ended.Ended(label, lifecycle.RefreshRejected, 1)
 	action := "session ended"
 	if r.keep {
 		action = "provider tokens cleared"

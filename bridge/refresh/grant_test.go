@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -83,8 +84,8 @@ func TestPermanentErrorEndsSession(t *testing.T) {
 			if got := h.endedIDs(); len(got) != 1 || got[0] != "s1" {
 				t.Fatalf("OnEnded calls = %v", got)
 			}
-			if got := testutil.ToFloat64(h.r.m.ended.WithLabelValues("fake", code)); got != 1 {
-				t.Fatalf("sessions_ended_total{reason=%s} = %v", code, got)
+			if got := testutil.ToFloat64(h.endedRec.Counter().WithLabelValues("fake", string(lifecycle.RefreshRejected))); got != 1 {
+				t.Fatalf("sessions_ended_total{reason=refresh_rejected} (%s) = %v", code, got)
 			}
 			if got := h.attempts(resultPermanent); got != 1 {
 				t.Fatalf("permanent attempts = %v", got)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
@@ -67,8 +68,9 @@ type harness struct {
 	logs   *bytes.Buffer
 	logMu  sync.Mutex
 
-	mu    sync.Mutex
-	ended []string
+	mu       sync.Mutex
+	ended    []string
+	endedRec *lifecycle.Recorder
 }
 
 type hopt struct {
@@ -118,6 +120,14 @@ func (h *harness) newRefresher(mod func(*Options)) *Refresher {
 	if h.clk != nil {
 		opts.NewTimer = h.clk.NewTimer
 	}
+	if h.endedRec == nil {
+		rec, err := lifecycle.New(h.reg)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.endedRec = rec
+	}
+	opts.Ended = h.endedRec
 	if h.r != nil {
 		opts.Registerer = nil // the first refresher owns the registry
 		opts.Owner += "-2"

@@ -25,7 +25,6 @@ type metrics struct {
 	due      prometheus.Gauge
 	overdue  prometheus.Gauge
 	lead     prometheus.Histogram
-	ended    *prometheus.CounterVec
 	expired  *prometheus.CounterVec
 	inflight prometheus.Gauge
 	circuit  *prometheus.GaugeVec
@@ -55,10 +54,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time left before the access token expires when its refresh is sent (0 when already expired).",
 			Buckets: []float64{0, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600},
 		}),
-		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sessionbridge_sessions_ended_total",
-			Help: "Sessions ended (or stripped of tokens with keep_session) by a permanent refresh error, by OAuth error code.",
-		}, []string{"provider", "reason"}),
 		expired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sessionbridge_expired_before_refresh_total",
 			Help: "Access tokens that expired before their refresh succeeded.",
@@ -76,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.due, m.overdue, m.lead, m.ended, m.expired, m.inflight, m.circuit} {
+	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.due, m.overdue, m.lead, m.expired, m.inflight, m.circuit} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)

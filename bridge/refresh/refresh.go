@@ -36,6 +36,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -154,6 +155,8 @@ type Options struct {
 	Jitter     func(max time.Duration) time.Duration
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are kept but not registered
+	// Ended counts sessions ended by a rejected grant; nil counts nothing.
+	Ended *lifecycle.Recorder
 	// OnEnded is called after a permanent failure deleted a session
 	// (e.g. to invalidate caches).
 	OnEnded func(sessionID string)
@@ -188,6 +191,7 @@ type Refresher struct {
 	jitter    func(time.Duration) time.Duration
 	log       *slog.Logger
 	onEnded   func(string)
+	ended     *lifecycle.Recorder
 	m         *metrics
 
 	mu       sync.Mutex
@@ -273,7 +277,7 @@ func New(o Options) (*Refresher, error) {
 		conc: o.Concurrency, provConc: o.ProviderConcurrency, rate: o.ProviderRate, burst: o.ProviderBurst,
 		overrides: o.ProviderLimits,
 		keep:      o.OnFailure == KeepSession, brThresh: o.BreakerThreshold, brCool: o.BreakerCooldown,
-		now: o.Now, newTimer: o.NewTimer, jitter: o.Jitter, log: o.Logger, onEnded: o.OnEnded, m: m,
+		now: o.Now, newTimer: o.NewTimer, jitter: o.Jitter, log: o.Logger, onEnded: o.OnEnded, ended: o.Ended, m: m,
 		provs: map[string]*provState{}, active: map[string]chan struct{}{}, flights: map[string]*flight{},
 		notifyCh: make(chan struct{}, 1), slotCh: make(chan struct{}, 1),
 		slots: make(chan struct{}, o.Concurrency), prefetch: prefetchFor(o.Concurrency),
