@@ -24,13 +24,15 @@ type Credential struct {
 // String redacts the secret.
 func (c Credential) String() string { return "Credential{session:" + c.SessionID + "}" }
 
-// Authenticate returns the live session a credential names. Every call
-// reads the store, so a revocation anywhere takes effect at once.
+// Authenticate returns the live session a credential names. With a
+// session cache (Options.Cache) a recently seen session is answered from
+// memory; the cache follows the store's change feed, so a revocation made
+// here counts at once and one made elsewhere within its staleness bound.
 func (s *Service) Authenticate(ctx context.Context, c Credential) (store.Session, error) {
 	if c.SessionID == "" || c.Secret == "" {
 		return store.Session{}, ErrUnauthorized()
 	}
-	sess, err := s.o.Store.GetSession(ctx, c.SessionID)
+	sess, err := s.lookupSession(ctx, c.SessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Session{}, ErrUnauthorized()
 	}
@@ -41,6 +43,22 @@ func (s *Service) Authenticate(ctx context.Context, c Credential) (store.Session
 		return store.Session{}, ErrUnauthorized()
 	}
 	return sess, nil
+}
+
+// lookupSession reads a session through the cache when there is one.
+func (s *Service) lookupSession(ctx context.Context, id string) (store.Session, error) {
+	if s.o.Cache == nil {
+		return s.o.Store.GetSession(ctx, id)
+	}
+	sess, ok, ticket := s.o.Cache.Get(ctx, id)
+	if ok {
+		return sess, nil
+	}
+	sess, err := s.o.Store.GetSession(ctx, id)
+	if err == nil {
+		s.o.Cache.Put(ticket, sess)
+	}
+	return sess, err
 }
 
 // User returns a user by ID.

@@ -87,6 +87,9 @@ func (l Loader) validate(c *Config, col *collector) {
 	}
 	positiveDuration(col, "session.duration", c.Session.Duration)
 	positive(col, "session.max_per_user", c.Session.MaxPerUser)
+	if n := c.Session.SessionCacheSize(); n < 0 {
+		col.add("session.cache_size", fmt.Sprintf("must be 0 (off) or more (got %d)", n))
+	}
 	checkCookies(c, publicOK, col)
 	oneOf(col, "store.driver", c.Store.Driver, drivers)
 	if c.Store.DSN == "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+	lru "github.com/hashicorp/golang-lru"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 )
@@ -38,7 +39,14 @@ func keyPairs(keys [][]byte, purpose string) [][]byte {
 type credentialCodec struct {
 	name   string
 	codecs []securecookie.Codec
+	// decoded remembers values already authenticated and decrypted:
+	// decoding is deterministic (no max age), and the HMAC, AES and JSON
+	// of securecookie were the largest cost of a session check.
+	decoded *lru.Cache
 }
+
+// decodedCacheSize bounds decoded (about 300 bytes an entry).
+const decodedCacheSize = 20000
 
 func newCredentialCodec(name string, keys [][]byte) *credentialCodec {
 	codecs := securecookie.CodecsFromPairs(keyPairs(keys, "session credential")...)
@@ -48,7 +56,8 @@ func newCredentialCodec(name string, keys [][]byte) *credentialCodec {
 		sc.SetSerializer(securecookie.JSONEncoder{})
 		sc.MaxLength(1024)
 	}
-	return &credentialCodec{name: name, codecs: codecs}
+	decoded, _ := lru.New(decodedCacheSize) // fails only for a size <= 0
+	return &credentialCodec{name: name, codecs: codecs, decoded: decoded}
 }
 
 func (c *credentialCodec) encode(cred bridge.Credential) (string, error) {
@@ -60,10 +69,17 @@ func (c *credentialCodec) decode(value string) (bridge.Credential, bool) {
 	if value == "" || len(value) > 1024 {
 		return cred, false
 	}
+	if v, ok := c.decoded.Get(value); ok {
+		return v.(bridge.Credential), true
+	}
 	if err := securecookie.DecodeMulti(c.name, value, &cred, c.codecs...); err != nil {
 		return bridge.Credential{}, false
 	}
-	return cred, cred.SessionID != "" && cred.Secret != ""
+	if cred.SessionID == "" || cred.Secret == "" {
+		return bridge.Credential{}, false
+	}
+	c.decoded.Add(value, cred)
+	return cred, true
 }
 
 // credentialsFrom lists the session values a request carries, in the

@@ -23,6 +23,8 @@ type memStore struct {
 	flows      map[string]store.LoginFlow
 	tokens     []store.LoginToken
 	writes     int // successful CompareAndSwapSession calls
+	changes    []memChange
+	written    uint64 // every write (LocalWrites)
 }
 
 func newMemStore() *memStore {
@@ -68,6 +70,9 @@ func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now
 	if in.Name != "" {
 		u.Name = in.Name
 	}
+	if ok {
+		m.changed("u", u.ID)
+	}
 	u.UpdatedAt, u.AccessedAt, id.UpdatedAt = now, now, now
 	m.users[u.ID] = u
 	m.identities[key] = id
@@ -112,6 +117,7 @@ func (m *memStore) TouchUser(_ context.Context, id string, now time.Time) error 
 func (m *memStore) CreateSession(_ context.Context, s *store.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.written++
 	if _, dup := m.sessions[s.ID]; dup {
 		return store.ErrConflict
 	}
@@ -155,6 +161,7 @@ func (m *memStore) DeleteSession(_ context.Context, id string) error {
 		return store.ErrNotFound
 	}
 	delete(m.sessions, id)
+	m.changed("s", id)
 	return nil
 }
 
@@ -165,6 +172,7 @@ func (m *memStore) DeleteUserSessions(_ context.Context, userID string) (int, er
 	for id, s := range m.sessions {
 		if s.UserID == userID {
 			delete(m.sessions, id)
+			m.changed("s", id)
 			n++
 		}
 	}
@@ -182,6 +190,9 @@ func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) er
 		return store.ErrConflict
 	}
 	n := copySession(*s)
+	if visibleChange(cur, n) {
+		m.changed("s", s.ID)
+	}
 	// Only the mutable fields are written.
 	cur.Expire, cur.UpdatedAt = n.Expire, n.UpdatedAt
 	cur.AccessTokenSealed, cur.RefreshTokenSealed, cur.AccessTokenExpiry = n.AccessTokenSealed, n.RefreshTokenSealed, n.AccessTokenExpiry
@@ -201,6 +212,7 @@ func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time) (int,
 	for id, s := range m.sessions {
 		if s.Expire.Before(now) {
 			delete(m.sessions, id)
+			m.changed("s", id)
 			n++
 		}
 	}

@@ -149,6 +149,7 @@ type Store interface {
 	Sessions
 	Grants
 	Flows
+	Changes
 	// Ping reports whether the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
@@ -217,4 +218,41 @@ type Flows interface {
 	ConsumeLoginToken(ctx context.Context, userID string, secretHash []byte, now time.Time) (LoginToken, error)
 	// DeleteExpiredFlows removes expired flows and login tokens.
 	DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error)
+}
+
+// ChangeBatch is what ChangesSince found: the sessions and users written
+// since the cursor (an ID may repeat), and the cursor to pass next.
+type ChangeBatch struct {
+	Sessions []string
+	Users    []string
+	Cursor   int64
+}
+
+// Changes is the store's change feed: every write that can change what a
+// session check answers (a session deleted or updated in a field a reader
+// sees, a user updated other than its access stamp, or deleted) is
+// recorded by the database itself, whichever process or code path made it.
+// Per-instance session caches (bridge/sessioncache) follow it.
+type Changes interface {
+	// ChangesSince returns the changes committed after cursor. Cursor 0
+	// returns no changes, only the cursor of now. A change may be
+	// reported more than once, never missed (while it is not pruned).
+	ChangesSince(ctx context.Context, cursor int64) (ChangeBatch, error)
+	// PruneChanges deletes changes recorded before before.
+	PruneChanges(ctx context.Context, before time.Time) (int, error)
+	// LocalWrites counts the write statements and commits this Store
+	// value has completed. A reader that saw it unchanged since its last
+	// ChangesSince knows this process wrote nothing since: this is how a
+	// cache sees its own process's writes at once.
+	LocalWrites() uint64
+}
+
+// ChangeListener is implemented by backends that can push a wake-up when
+// changes are committed (PostgreSQL LISTEN/NOTIFY).
+type ChangeListener interface {
+	// ListenChanges calls wake once it listens (changes committed before
+	// may have been missed: the caller polls then), and after changes
+	// are committed by any process, until ctx ends or the listening connection fails (then it
+	// returns the error; notifications may have been lost).
+	ListenChanges(ctx context.Context, wake func()) error
 }

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -51,6 +52,9 @@ type Store struct {
 	// the refresher's CPU profile when done on every compare-and-swap.
 	stmts statements
 	cas   casQueue
+	// writes counts completed writes (store.Changes.LocalWrites); every
+	// write goes through write, exec or execStmt.
+	writes atomic.Uint64
 }
 
 // statements are the prepared hot statements; see prepare.
@@ -58,6 +62,7 @@ type statements struct {
 	getSession, getUser, nextRefresh, countDue, sessionExists *sql.Stmt
 	insertSession, deleteSession, casSession                  *sql.Stmt
 	dueIDs, claim, claimGrant                                 *sql.Stmt
+	changes                                                   *sql.Stmt
 }
 
 // maxIdleConns keeps enough connections (each with its compiled
@@ -200,6 +205,7 @@ func (st *statements) all() []struct {
 		{&st.dueIDs, dueQuery},
 		{&st.claim, claimQuery},
 		{&st.claimGrant, claimGrantQuery},
+		{&st.changes, "SELECT seq, kind, id FROM changes WHERE seq >= ? ORDER BY seq LIMIT ?"},
 	}
 }
 
@@ -218,6 +224,7 @@ func (s *Store) Close() error {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	defer s.writes.Add(1)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -237,6 +244,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	defer s.writes.Add(1)
 	return rowsAffected(s.db.ExecContext(ctx, query, args...))
 }
 
@@ -244,6 +252,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (int, error
 func (s *Store) execStmt(ctx context.Context, stmt *sql.Stmt, args ...any) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	defer s.writes.Add(1)
 	return rowsAffected(stmt.ExecContext(ctx, args...))
 }
 
