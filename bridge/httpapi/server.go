@@ -152,6 +152,9 @@ func (s *Server) projectMatches(r *http.Request) bool {
 	if p := r.Header.Get("X-Appwrite-Project"); p != "" && p != s.o.Project {
 		return false
 	}
+	if r.URL.RawQuery == "" {
+		return true // spares parsing a query on every session check
+	}
 	if p := r.URL.Query().Get("project"); p != "" && p != s.o.Project {
 		return false
 	}
