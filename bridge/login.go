@@ -107,19 +107,17 @@ func (s *Service) BeginLogin(ctx context.Context, in LoginStart) (string, error)
 // them with the provider's authorization URL. The failure URL of the flow
 // is returned even when binding fails, so the caller can redirect there.
 func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, string, error) {
-	now := s.now()
-	flow, err := s.o.Store.ConsumeFlow(ctx, flowID(handle), now)
+	bound := BoundFlow{State: randomString(32), Nonce: randomString(32), Verifier: randomString(48)}
+	// One write: the handle is used up and the state takes its place.
+	flow, err := s.o.Store.RebindFlow(ctx, flowID(handle), flowID(bound.State), s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return BoundFlow{}, "", newError(http.StatusBadRequest, TypeArgumentInvalid,
 			"This login link has expired or was already used. Start the login again.", nil)
 	}
 	if err != nil {
-		return BoundFlow{}, "", fmt.Errorf("consume login flow: %w", err)
+		return BoundFlow{}, "", fmt.Errorf("bind login flow: %w", err)
 	}
-	bound := BoundFlow{
-		State: randomString(32), Nonce: randomString(32), Verifier: randomString(48),
-		Provider: flow.Provider, Failure: flow.Failure, ExpiresAt: flow.ExpiresAt,
-	}
+	bound.Provider, bound.Failure, bound.ExpiresAt = flow.Provider, flow.Failure, flow.ExpiresAt
 	p, err := s.provider(flow.Provider)
 	if err != nil {
 		return bound, "", err
@@ -127,10 +125,6 @@ func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, stri
 	authURL, err := p.AuthCodeURL(ctx, s.authRequest(bound, flow.Scopes))
 	if err != nil {
 		return bound, "", providerFailure(flow.Provider, err)
-	}
-	flow.ID = flowID(bound.State)
-	if err := s.o.Store.CreateFlow(ctx, flow); err != nil {
-		return bound, "", fmt.Errorf("store login state: %w", err)
 	}
 	return bound, authURL, nil
 }
@@ -220,31 +214,39 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 		return nil, newError(http.StatusFailedDependency, TypeOAuth2BadResponse,
 			"The provider did not identify the user.", nil)
 	}
-	user, err := s.o.Store.UpsertIdentity(ctx, store.IdentityInput{
+	ident := store.IdentityInput{
 		Provider: in.Provider, ProviderUID: login.Identity.Subject, Email: login.Identity.Email,
 		EmailVerified: login.Identity.EmailVerified, Name: login.Identity.Name,
-	}, now)
-	if err != nil {
-		return nil, fmt.Errorf("store user: %w", err)
 	}
-	res := &LoginResult{Mode: flow.Mode, Success: flow.Success, UserID: user.ID}
-	draft, err := s.draftSession(user.ID, in.Provider, login, now)
+	draft, err := s.draftSession(in.Provider, login, now)
 	if err != nil {
 		return nil, err
 	}
 	if flow.Mode == ModeToken {
-		secret := randomString(32)
-		err := s.o.Store.CreateLoginToken(ctx, store.LoginToken{
-			SecretHash: hashSecret(secret), UserID: user.ID, ExpiresAt: now.Add(s.o.TokenTTL), Session: draft,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store login token: %w", err)
-		}
-		res.TokenSecret = secret
-		return res, nil
+		return s.storeLoginToken(ctx, ident, draft, flow.Success, now)
 	}
-	res.Session, res.SessionSecret, err = s.createSession(ctx, draft, client)
+	res := &LoginResult{Mode: flow.Mode, Success: flow.Success}
+	res.Session, res.SessionSecret, err = s.createLoginSession(ctx, ident, draft, client)
+	res.UserID = res.Session.UserID
 	return res, err
+}
+
+// storeLoginToken keeps a token-mode login's drafted session behind a
+// single-use secret until the app redeems it.
+func (s *Service) storeLoginToken(ctx context.Context, ident store.IdentityInput, draft store.Session, success string, now time.Time) (*LoginResult, error) {
+	user, err := s.o.Store.UpsertIdentity(ctx, ident, now)
+	if err != nil {
+		return nil, fmt.Errorf("store user: %w", err)
+	}
+	draft.UserID = user.ID
+	secret := randomString(32)
+	err = s.o.Store.CreateLoginToken(ctx, store.LoginToken{
+		SecretHash: hashSecret(secret), UserID: user.ID, ExpiresAt: now.Add(s.o.TokenTTL), Session: draft,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store login token: %w", err)
+	}
+	return &LoginResult{Mode: ModeToken, Success: success, UserID: user.ID, TokenSecret: secret}, nil
 }
 
 var errStateInvalid = newError(http.StatusBadRequest, TypeArgumentInvalid,
@@ -293,9 +295,9 @@ func (s *Service) provider(key string) (providers.Provider, error) {
 
 // draftSession seals a login's tokens for a new session ID. The session is
 // not stored yet: token mode keeps the draft until the app redeems it.
-func (s *Service) draftSession(userID, provider string, login *providers.Login, now time.Time) (store.Session, error) {
+func (s *Service) draftSession(provider string, login *providers.Login, now time.Time) (store.Session, error) {
 	d := store.Session{
-		ID: store.NewID(), UserID: userID, Provider: provider, ProviderUID: login.Identity.Subject,
+		ID: store.NewID(), Provider: provider, ProviderUID: login.Identity.Subject,
 		EmailVerified:     login.Identity.EmailVerified && login.Identity.Email != "",
 		AccessTokenExpiry: login.Token.Expiry.UTC(),
 	}
@@ -315,10 +317,26 @@ func (s *Service) draftSession(userID, provider string, login *providers.Login, 
 	return d, nil
 }
 
-// createSession stores a drafted session for the given client, enforces
-// the per-user cap and tells the refresher. It returns the session secret.
-func (s *Service) createSession(ctx context.Context, d store.Session, client ClientMeta) (store.Session, string, error) {
+// createLoginSession stores a login's user and session in one store
+// transaction (CreateLoginSession), counts the sessions the per-user cap
+// removed, and tells the refresher. It returns the session secret.
+func (s *Service) createLoginSession(ctx context.Context, ident store.IdentityInput, d store.Session, client ClientMeta) (store.Session, string, error) {
 	now := s.now()
+	secret := s.fillSession(&d, client, now)
+	_, removed, err := s.o.Store.CreateLoginSession(ctx, ident, &d, s.o.MaxPerUser, now)
+	if err != nil {
+		return store.Session{}, "", fmt.Errorf("store session: %w", err)
+	}
+	for _, r := range removed {
+		s.o.Ended.Ended(r.Provider, lifecycle.OverCap, 1)
+	}
+	s.sessionCreated(d)
+	return d, secret, nil
+}
+
+// fillSession completes a drafted session for the client and returns its
+// new secret.
+func (s *Service) fillSession(d *store.Session, client ClientMeta, now time.Time) string {
 	secret := randomString(32)
 	d.CreatedAt, d.UpdatedAt = now, now
 	d.Expire = now.Add(s.o.SessionDuration)
@@ -329,14 +347,25 @@ func (s *Service) createSession(ctx context.Context, d store.Session, client Cli
 	if d.Client.CountryCode == "" {
 		d.Client.CountryCode, d.Client.CountryName = "--", "Unknown"
 	}
-	if err := s.o.Store.CreateSession(ctx, &d); err != nil {
-		return store.Session{}, "", fmt.Errorf("store session: %w", err)
-	}
-	s.enforceCap(ctx, d.UserID)
+	return secret
+}
+
+func (s *Service) sessionCreated(d store.Session) {
 	if !d.RefreshAt.IsZero() && s.o.Refresher != nil {
 		s.o.Refresher.Notify(d.RefreshAt)
 	}
 	s.o.Logger.Info("session created", "session", d.ID, "user", d.UserID, "provider", d.Provider)
+}
+
+// createSession stores a drafted session for the given client, enforces
+// the per-user cap and tells the refresher. It returns the session secret.
+func (s *Service) createSession(ctx context.Context, d store.Session, client ClientMeta) (store.Session, string, error) {
+	secret := s.fillSession(&d, client, s.now())
+	if err := s.o.Store.CreateSession(ctx, &d); err != nil {
+		return store.Session{}, "", fmt.Errorf("store session: %w", err)
+	}
+	s.enforceCap(ctx, d.UserID)
+	s.sessionCreated(d)
 	return d, secret, nil
 }
 

@@ -68,3 +68,38 @@ func (m *memStore) LocalWrites() uint64 {
 	defer m.mu.Unlock()
 	return m.written + uint64(m.writes)
 }
+
+// CreateLoginSession implements store.Sessions (not atomic here: the
+// memStore serves single-process refresher tests).
+func (m *memStore) CreateLoginSession(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
+	u, err := m.UpsertIdentity(ctx, in, now)
+	if err != nil {
+		return u, nil, err
+	}
+	sess.UserID = u.ID
+	if err := m.CreateSession(ctx, sess); err != nil {
+		return u, nil, err
+	}
+	list, _ := m.ListSessions(ctx, u.ID)
+	var removed []store.Session
+	for i := 0; i < len(list)-maxPerUser; i++ {
+		if m.DeleteSession(ctx, list[i].ID) == nil {
+			removed = append(removed, list[i])
+		}
+	}
+	return u, removed, nil
+}
+
+// RebindFlow implements store.Flows.
+func (m *memStore) RebindFlow(_ context.Context, id, newID string, now time.Time) (store.LoginFlow, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.flows[id]
+	if !ok || !now.Before(f.ExpiresAt) {
+		return store.LoginFlow{}, store.ErrNotFound
+	}
+	delete(m.flows, id)
+	f.ID = newID
+	m.flows[newID] = f
+	return f, nil
+}

@@ -186,6 +186,12 @@ type Sessions interface {
 	CompareAndSwapSession(ctx context.Context, s *Session) error
 	// DeleteExpiredSessions removes sessions whose Expire is before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// CreateLoginSession is a finished login's writes in one transaction
+	// (one commit instead of three): UpsertIdentity(in, now), then
+	// CreateSession(sess) for that user (it sets sess.UserID and
+	// sess.Version), then it deletes the user's oldest sessions beyond
+	// maxPerUser (> 0; ListSessions order) and returns them.
+	CreateLoginSession(ctx context.Context, in IdentityInput, sess *Session, maxPerUser int, now time.Time) (User, []Session, error)
 }
 
 // Grants are the refresh side of sessions.
@@ -212,6 +218,11 @@ type Flows interface {
 	// ConsumeFlow deletes and returns the flow; ErrNotFound if it is
 	// absent, already consumed or expired (at now).
 	ConsumeFlow(ctx context.Context, id string, now time.Time) (LoginFlow, error)
+	// RebindFlow moves the unexpired flow id to newID in one atomic step
+	// (the bind hop: the start handle is used up and the state takes its
+	// place) and returns it as now stored; ErrNotFound if it is absent,
+	// already used or expired (at now).
+	RebindFlow(ctx context.Context, id, newID string, now time.Time) (LoginFlow, error)
 	CreateLoginToken(ctx context.Context, t LoginToken) error
 	// ConsumeLoginToken deletes and returns the token whose SecretHash
 	// and UserID match; ErrNotFound if absent, used or expired.

@@ -26,8 +26,7 @@ func (s *Store) CreateFlow(ctx context.Context, f store.LoginFlow) error {
 // atomic, so of many concurrent consumers exactly one gets the row. An
 // expired flow is deleted as well, but reported as absent.
 func (s *Store) ConsumeFlow(ctx context.Context, id string, now time.Time) (store.LoginFlow, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.lockWriter()()
 	var (
 		f                store.LoginFlow
 		scopes           string
@@ -68,8 +67,7 @@ func (s *Store) CreateLoginToken(ctx context.Context, t store.LoginToken) error 
 // ConsumeLoginToken implements store.Flows like ConsumeFlow. A wrong
 // userID leaves the token in place.
 func (s *Store) ConsumeLoginToken(ctx context.Context, userID string, secretHash []byte, now time.Time) (store.LoginToken, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.lockWriter()()
 	var (
 		t       store.LoginToken
 		expires int64

@@ -53,7 +53,7 @@ type Store struct {
 	stmts statements
 	cas   casQueue
 	// writes counts completed writes (store.Changes.LocalWrites); every
-	// write goes through write, exec or execStmt.
+	// write holds the writer mutex through lockWriter.
 	writes atomic.Uint64
 }
 
@@ -219,12 +219,20 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
+// lockWriter takes the process's writer mutex; the returned func releases
+// it and counts the write (LocalWrites). Every write holds it.
+func (s *Store) lockWriter() (unlock func()) {
+	s.wmu.Lock()
+	return func() {
+		s.writes.Add(1)
+		s.wmu.Unlock()
+	}
+}
+
 // write runs fn in a BEGIN IMMEDIATE transaction, holding the process's
 // writer mutex, and commits when fn returns nil.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	defer s.writes.Add(1)
+	defer s.lockWriter()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -242,17 +250,13 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // exec runs one autocommit write statement under the writer mutex and
 // returns the number of rows it changed.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	defer s.writes.Add(1)
+	defer s.lockWriter()()
 	return rowsAffected(s.db.ExecContext(ctx, query, args...))
 }
 
 // execStmt is exec with a prepared statement.
 func (s *Store) execStmt(ctx context.Context, stmt *sql.Stmt, args ...any) (int, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	defer s.writes.Add(1)
+	defer s.lockWriter()()
 	return rowsAffected(stmt.ExecContext(ctx, args...))
 }
 
