@@ -53,8 +53,10 @@ func findOAuth2Proxy(ctx context.Context, given string) (string, error) {
 		candidates = append(candidates, p)
 	}
 	for _, c := range candidates {
-		out, err := exec.CommandContext(ctx, c, "--version").CombinedOutput()
-		if err == nil && strings.Contains(string(out), oauth2ProxyVersion) {
+		// A go-installed binary reports "undefined" to --version; its
+		// build information names the module version.
+		out, err := exec.CommandContext(ctx, "go", "version", "-m", c).CombinedOutput()
+		if err == nil && strings.Contains(string(out), "github.com/oauth2-proxy/oauth2-proxy/v7\t"+oauth2ProxyVersion) {
 			return c, nil
 		}
 	}

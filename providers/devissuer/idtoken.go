@@ -114,8 +114,10 @@ func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
 		sum := sha256.Sum256([]byte(p.accessToken))
 		c["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 	}
-	for k, v := range userClaims(p.user, p.scope) {
-		c[k] = v
+	if !f.NoProfileClaims {
+		for k, v := range userClaims(p.user, p.scope) {
+			c[k] = v
+		}
 	}
 	if f.WrongIssuer {
 		c["iss"] = p.issuer + "/not-this-issuer"

@@ -11,10 +11,18 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store/internal/codec"
 )
 
+const (
+	createFlowQuery = `INSERT INTO login_flows (id, provider, mode, success, failure, scopes, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	consumeFlowQuery = `DELETE FROM login_flows WHERE id = ?
+		RETURNING id, provider, mode, success, failure, scopes, created_at, expires_at`
+	rebindFlowQuery = `UPDATE login_flows SET id = ? WHERE id = ? AND expires_at > ?
+		RETURNING id, provider, mode, success, failure, scopes, created_at, expires_at`
+)
+
 // CreateFlow implements store.Flows.
 func (s *Store) CreateFlow(ctx context.Context, f store.LoginFlow) error {
-	_, err := s.exec(ctx, `INSERT INTO login_flows (id, provider, mode, success, failure, scopes, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.execStmt(ctx, s.stmts.createFlow,
 		f.ID, f.Provider, f.Mode, f.Success, f.Failure, codec.EncodeScopes(f.Scopes), micros(f.CreatedAt), f.ExpiresAt.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("sqlite: create flow: %w", err)
@@ -32,8 +40,7 @@ func (s *Store) ConsumeFlow(ctx context.Context, id string, now time.Time) (stor
 		scopes           string
 		created, expires sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, `DELETE FROM login_flows WHERE id = ?
-		RETURNING id, provider, mode, success, failure, scopes, created_at, expires_at`, id).
+	err := s.stmts.consumeFlow.QueryRowContext(ctx, id).
 		Scan(&f.ID, &f.Provider, &f.Mode, &f.Success, &f.Failure, &scopes, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.LoginFlow{}, store.ErrNotFound

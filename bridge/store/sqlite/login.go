@@ -12,6 +12,9 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store/internal/sessionrow"
 )
 
+const overCapQuery = "SELECT " + sessionCols + ` FROM sessions WHERE user_id = ?
+	ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?`
+
 // CreateLoginSession implements store.Sessions in one BEGIN IMMEDIATE
 // transaction: one commit for the user, the session and the cap.
 func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
@@ -20,7 +23,7 @@ func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, 
 		removed []store.Session
 	)
 	err := s.write(ctx, func(tx *sql.Tx) (err error) {
-		if u, err = upsertIdentityTx(ctx, tx, in, now); err != nil {
+		if u, err = s.upsertIdentityTx(ctx, tx, in, now); err != nil {
 			return err
 		}
 		row := *sess
@@ -28,7 +31,7 @@ func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, 
 		if _, err := tx.StmtContext(ctx, s.stmts.insertSession).ExecContext(ctx, sessionrow.Args(&row, micros)...); err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
-		removed, err = removeOverCap(ctx, tx, u.ID, maxPerUser)
+		removed, err = s.removeOverCap(ctx, tx, u.ID, maxPerUser)
 		return err
 	})
 	if err != nil {
@@ -39,9 +42,8 @@ func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, 
 }
 
 // removeOverCap deletes a user's oldest sessions beyond max.
-func removeOverCap(ctx context.Context, tx *sql.Tx, userID string, max int) ([]store.Session, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT "+sessionCols+` FROM sessions WHERE user_id = ?
-		ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?`, userID, max)
+func (s *Store) removeOverCap(ctx context.Context, tx *sql.Tx, userID string, max int) ([]store.Session, error) {
+	rows, err := tx.StmtContext(ctx, s.stmts.overCap).QueryContext(ctx, userID, max)
 	if err != nil {
 		return nil, fmt.Errorf("sessions over cap: %w", err)
 	}
@@ -50,7 +52,7 @@ func removeOverCap(ctx context.Context, tx *sql.Tx, userID string, max int) ([]s
 		return nil, fmt.Errorf("sessions over cap: %w", err)
 	}
 	for _, o := range over {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", o.ID); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.deleteSession).ExecContext(ctx, o.ID); err != nil {
 			return nil, fmt.Errorf("remove session over cap: %w", err)
 		}
 	}
@@ -65,8 +67,7 @@ func (s *Store) RebindFlow(ctx context.Context, id, newID string, now time.Time)
 		scopes           string
 		created, expires sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, `UPDATE login_flows SET id = ? WHERE id = ? AND expires_at > ?
-		RETURNING id, provider, mode, success, failure, scopes, created_at, expires_at`, newID, id, now.UnixMicro()).
+	err := s.stmts.rebindFlow.QueryRowContext(ctx, newID, id, now.UnixMicro()).
 		Scan(&f.ID, &f.Provider, &f.Mode, &f.Success, &f.Failure, &scopes, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.LoginFlow{}, store.ErrNotFound

@@ -63,6 +63,10 @@ type statements struct {
 	insertSession, deleteSession, casSession                  *sql.Stmt
 	dueIDs, claim, claimGrant                                 *sql.Stmt
 	changes                                                   *sql.Stmt
+	// A login's statements (see login.go).
+	createFlow, consumeFlow, rebindFlow      *sql.Stmt
+	findIdentity, insertUser, insertIdentity *sql.Stmt
+	updateIdentity, updateUser, overCap      *sql.Stmt
 }
 
 // maxIdleConns keeps enough connections (each with its compiled
@@ -206,6 +210,15 @@ func (st *statements) all() []struct {
 		{&st.claim, claimQuery},
 		{&st.claimGrant, claimGrantQuery},
 		{&st.changes, "SELECT seq, kind, id FROM changes WHERE seq >= ? ORDER BY seq LIMIT ?"},
+		{&st.createFlow, createFlowQuery},
+		{&st.consumeFlow, consumeFlowQuery},
+		{&st.rebindFlow, rebindFlowQuery},
+		{&st.findIdentity, findIdentityQuery},
+		{&st.insertUser, insertUserQuery},
+		{&st.insertIdentity, insertIdentityQuery},
+		{&st.updateIdentity, updateIdentityQuery},
+		{&st.updateUser, updateUserQuery},
+		{&st.overCap, overCapQuery},
 	}
 }
 
