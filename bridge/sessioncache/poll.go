@@ -25,7 +25,21 @@ func (c *Cache) poll(ctx context.Context, always bool) error {
 	}
 	started := c.o.Now()
 	writes = c.o.Feed.LocalWrites()
-	if c.cursor == 0 || started.Sub(time.Unix(0, c.lastOK.Load())) > restartAfter {
+	err := c.read(ctx, started)
+	c.failed = err != nil
+	if err != nil {
+		return err
+	}
+	c.synced.Store(writes)
+	c.lastOK.Store(started.UnixNano())
+	return nil
+}
+
+// read reads the feed from the cursor, or restarts it (after a failed
+// poll, or a pause longer than restartAfter: the store may have lost or
+// pruned changes meanwhile).
+func (c *Cache) read(ctx context.Context, started time.Time) error {
+	if c.cursor == 0 || c.failed || started.Sub(time.Unix(0, c.lastOK.Load())) > restartAfter {
 		// Start (or restart) from now, then flush: an entry read before
 		// the new cursor cannot outlive the flush (its ticket is older).
 		b, err := c.o.Feed.ChangesSince(ctx, 0)
@@ -42,8 +56,6 @@ func (c *Cache) poll(ctx context.Context, always bool) error {
 		c.drop(b)
 		c.cursor = b.Cursor
 	}
-	c.synced.Store(writes)
-	c.lastOK.Store(started.UnixNano())
 	return nil
 }
 

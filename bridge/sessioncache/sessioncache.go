@@ -68,9 +68,10 @@ type Cache struct {
 	// a read that may predate the drop is refused (see Ticket).
 	gen uint64
 
-	// pollMu serializes polls; cursor and synced belong to it.
+	// pollMu serializes polls; cursor and failed belong to it.
 	pollMu sync.Mutex
 	cursor int64
+	failed bool // the last poll failed: the next one restarts the feed
 	synced atomic.Uint64 // Feed.LocalWrites() when the last good poll began
 	lastOK atomic.Int64  // unix nanoseconds when the last good poll began
 

@@ -306,3 +306,37 @@ func TestPostgresLostNotificationsFallBackToPolling(t *testing.T) {
 		t.Fatal("B listened again; the test did not exercise the fallback")
 	}
 }
+
+// failingFeed fails ChangesSince while fail is set.
+type failingFeed struct {
+	store.Changes
+	fail bool
+}
+
+func (f *failingFeed) ChangesSince(ctx context.Context, cursor int64) (store.ChangeBatch, error) {
+	if f.fail {
+		return store.ChangeBatch{}, context.DeadlineExceeded
+	}
+	return f.Changes.ChangesSince(ctx, cursor)
+}
+
+// TestFailedPollFlushes: after the feed could not be read, nothing read
+// before is trusted again.
+func TestFailedPollFlushes(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "db"))
+	seed(t, s, "u", "a")
+	feed := &failingFeed{Changes: s}
+	c := newCache(t, feed, &clock{now: t0}, 10)
+	authenticate(t, c, s, "a")
+	feed.fail = true
+	if err := c.Poll(t.Context()); err == nil {
+		t.Fatal("Poll succeeded on a failing feed")
+	}
+	feed.fail = false
+	if err := c.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, cached := authenticate(t, c, s, "a"); cached {
+		t.Fatal("an entry cached before a failed poll survived it")
+	}
+}

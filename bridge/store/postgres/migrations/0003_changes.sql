@@ -57,3 +57,12 @@ WHEN (OLD.accessed_at IS NOT DISTINCT FROM NEW.accessed_at OR OLD.updated_at IS 
 
 CREATE TRIGGER changes_user_delete AFTER DELETE ON users
 	FOR EACH ROW EXECUTE FUNCTION changes_record('u');
+
+-- Pending logins and token-flow secrets live minutes and are single use:
+-- unlogged, their writes skip the WAL, so the three flow writes of a login
+-- (start, bind, callback) commit without waiting for a disk flush; only
+-- the session's commit does. A database crash (or a failover to a standby)
+-- loses the logins in progress, which the user starts again; sessions are
+-- never unlogged.
+ALTER TABLE login_flows SET UNLOGGED;
+ALTER TABLE login_tokens SET UNLOGGED;
