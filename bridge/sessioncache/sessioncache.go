@@ -71,7 +71,7 @@ type Cache struct {
 	// pollMu serializes polls; cursor and failed belong to it.
 	pollMu sync.Mutex
 	cursor int64
-	failed bool // the last poll failed: the next one restarts the feed
+	failed bool          // the last poll failed: the next one restarts the feed
 	synced atomic.Uint64 // Feed.LocalWrites() when the last good poll began
 	lastOK atomic.Int64  // unix nanoseconds when the last good poll began
 
