@@ -58,9 +58,12 @@ func browserLogin(start string) (*cookiejar.Jar, error) {
 			if req.URL.Path == doneMark {
 				return http.ErrUseLastResponse
 			}
+			navigate(req)
 			return nil
 		}}
-	resp, err := c.Get(start)
+	req, _ := http.NewRequest("GET", start, nil)
+	navigate(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +74,15 @@ func browserLogin(start string) (*cookiejar.Jar, error) {
 		return nil, fmt.Errorf("login ended with HTTP %d (Location %v), not at %s", resp.StatusCode, loc, doneMark)
 	}
 	return jar, nil
+}
+
+// navigate adds the Fetch Metadata a browser sends with a top-level
+// navigation (both peers get the same requests).
+func navigate(req *http.Request) {
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	req.Header.Set("Sec-Fetch-Site", "none")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36")
 }
 
 // cookieOf returns the named cookie the jar holds for base.

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/sessions"
-
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 )
@@ -69,7 +67,7 @@ type Server struct {
 	sameSite   http.SameSite
 	origin     string
 	codec      *credentialCodec
-	flows      *sessions.CookieStore
+	flows      *flowCookie
 	apiKeys    []apiKey
 	limits     limiters
 	mux        *http.ServeMux
@@ -112,7 +110,7 @@ func New(o Options) (*Server, error) {
 		origin:     pub.Scheme + "://" + pub.Host,
 	}
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
-	s.flows = newFlowStore(o.SessionKeys, s.secure)
+	s.flows = newFlowCookie(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
 	for _, k := range o.APIKeys {
 		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
