@@ -103,3 +103,21 @@ func (m *memStore) RebindFlow(_ context.Context, id, newID string, now time.Time
 	m.flows[newID] = f
 	return f, nil
 }
+
+// CreateSessions implements store.Sessions.
+func (m *memStore) CreateSessions(ctx context.Context, list []*store.Session) error {
+	m.mu.Lock()
+	for _, s := range list {
+		if _, dup := m.sessions[s.ID]; dup {
+			m.mu.Unlock()
+			return store.ErrConflict
+		}
+	}
+	m.mu.Unlock()
+	for _, s := range list {
+		if err := m.CreateSession(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}

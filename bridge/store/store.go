@@ -171,6 +171,9 @@ type Users interface {
 type Sessions interface {
 	// CreateSession inserts s (ID set by the caller; Version is set to 1).
 	CreateSession(ctx context.Context, s *Session) error
+	// CreateSessions inserts many sessions in one transaction (imports,
+	// load tests): all or none. Each Version is set to 1.
+	CreateSessions(ctx context.Context, list []*Session) error
 	GetSession(ctx context.Context, id string) (Session, error)
 	// ListSessions returns a user's sessions, oldest first.
 	ListSessions(ctx context.Context, userID string) ([]Session, error)

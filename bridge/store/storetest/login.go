@@ -13,6 +13,27 @@ var loginTests = []test{
 	{"RebindFlowConcurrent", testRebindFlowConcurrent},
 	{"CreateLoginSession", testCreateLoginSession},
 	{"CreateLoginSessionCap", testCreateLoginSessionCap},
+	{"CreateSessions", testCreateSessions},
+}
+
+func testCreateSessions(t *testing.T, s store.Store) {
+	uid := newUser(t, s, "many")
+	a, b := fullSession("m1", uid), minimalSession("m2", uid)
+	if err := s.CreateSessions(ctx(t), []*store.Session{&a, &b}); err != nil {
+		t.Fatalf("CreateSessions: %v", err)
+	}
+	if a.Version != 1 || b.Version != 1 {
+		t.Fatalf("versions %d, %d; want 1", a.Version, b.Version)
+	}
+	wantEqual(t, "first of the batch", a, mustGet(t, s, "m1"))
+	wantEqual(t, "second of the batch", b, mustGet(t, s, "m2"))
+	dup, fresh := minimalSession("m1", uid), minimalSession("m3", uid)
+	if err := s.CreateSessions(ctx(t), []*store.Session{&fresh, &dup}); err == nil {
+		t.Fatal("CreateSessions with a duplicate ID succeeded")
+	}
+	if _, err := s.GetSession(ctx(t), "m3"); err == nil {
+		t.Fatal("a failed CreateSessions kept part of its batch")
+	}
 }
 
 func testRebindFlow(t *testing.T, s store.Store) {
