@@ -139,18 +139,24 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 // startCache starts the session cache's poller until Close (size 0: no
 // cache). A backend that pushes changes (PostgreSQL) also wakes it.
 func (a *App) startCache(st store.Store, size int, log *slog.Logger) *sessioncache.Cache {
+	log = log.With("component", "session-cache")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
 	if size <= 0 {
+		// No cache here, but other processes may follow the feed: keep
+		// pruning it.
+		go func() { defer close(done); sessioncache.RunPruner(ctx, st, changesKept, log) }()
 		return nil
 	}
 	listener, _ := st.(store.ChangeListener)
-	c := sessioncache.New(sessioncache.Options{Feed: st, Listener: listener, Size: size,
-		Logger: log.With("component", "session-cache")})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	c := sessioncache.New(sessioncache.Options{Feed: st, Listener: listener, Size: size, Prune: changesKept, Logger: log})
 	go func() { defer close(done); c.Run(ctx) }()
-	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
 	return c
 }
+
+// changesKept is how long the store keeps its change feed.
+const changesKept = 10 * time.Minute
 
 // Close releases the store and other resources, in reverse order.
 func (a *App) Close() {

@@ -133,3 +133,25 @@ func (h *harness) apiKey(t *testing.T, method, path string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestSessionCacheOff: session.cache_size 0 turns the cache off; checks
+// read the store and a sign-out counts at once.
+func TestSessionCacheOff(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: func(c *config.Config) {
+		zero := 0
+		c.Session.CacheSize = &zero
+	}})
+	if h.app.Cache != nil {
+		t.Fatal("cache_size 0 built a cache")
+	}
+	b := h.browser()
+	h.login(t, b)
+	v := h.sessionCookie(t, b)
+	if status, _ := h.api(t, "GET", "/v1/account/sessions/current", v, nil); status != 200 {
+		t.Fatalf("session check: %d", status)
+	}
+	h.api(t, "DELETE", "/v1/account/sessions/current", v, nil)
+	if status, _ := h.api(t, "GET", "/v1/account/sessions/current", v, nil); status != 401 {
+		t.Fatalf("after sign-out: %d", status)
+	}
+}

@@ -2,7 +2,10 @@ package sessioncache
 
 import (
 	"context"
+	"log/slog"
 	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
 // restartAfter: a cache whose last good poll is older than this starts
@@ -82,9 +85,7 @@ func (c *Cache) Run(ctx context.Context) {
 		}
 		if now := c.o.Now(); !now.Before(nextPrune) {
 			nextPrune = now.Add(time.Minute)
-			if _, err := c.o.Feed.PruneChanges(ctx, now.Add(-c.o.Prune)); err != nil && ctx.Err() == nil {
-				c.o.Logger.Warn("session cache: prune changes", "err", err)
-			}
+			prune(ctx, c.o.Feed, now.Add(-c.o.Prune), c.o.Logger)
 		}
 		timer.Reset(c.interval())
 	}
@@ -127,6 +128,28 @@ func (c *Cache) listen(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(c.o.Redial):
+		}
+	}
+}
+
+func prune(ctx context.Context, feed store.Changes, before time.Time, log *slog.Logger) {
+	if _, err := feed.PruneChanges(ctx, before); err != nil && ctx.Err() == nil {
+		log.Warn("session cache: prune changes", "err", err)
+	}
+}
+
+// RunPruner deletes changes older than horizon about once a minute until
+// ctx ends: a process without a cache still keeps the feed short for
+// the processes that follow it.
+func RunPruner(ctx context.Context, feed store.Changes, horizon time.Duration, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		prune(ctx, feed, time.Now().Add(-horizon), log)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
