@@ -3,6 +3,7 @@ package refresh
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"sync"
@@ -347,4 +348,39 @@ func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time) (int, er
 	}
 	m.tokens = kept
 	return n, nil
+}
+
+// The user administration methods are not used by the refresher's tests.
+var errNotInMemStore = errors.New("memStore: not implemented (user administration is tested in storetest)")
+
+func (m *memStore) ListUsers(context.Context, store.Page) ([]store.User, int, error) {
+	return nil, 0, errNotInMemStore
+}
+
+func (m *memStore) FindIdentities(context.Context, store.IdentityFilter, store.Page) ([]store.Identity, int, error) {
+	return nil, 0, errNotInMemStore
+}
+
+func (m *memStore) GetIdentity(context.Context, string) (store.Identity, error) {
+	return store.Identity{}, errNotInMemStore
+}
+
+func (m *memStore) DeleteIdentity(context.Context, string) (store.Identity, []store.SessionRef, error) {
+	return store.Identity{}, nil, errNotInMemStore
+}
+
+func (m *memStore) DeleteUser(context.Context, string) ([]store.SessionRef, error) {
+	return nil, errNotInMemStore
+}
+
+func (m *memStore) SetUserBlocked(context.Context, string, bool, time.Time) (store.User, error) {
+	return store.User{}, errNotInMemStore
+}
+
+func (m *memStore) SetUserPrefs(context.Context, string, string, time.Time) (store.User, error) {
+	return store.User{}, errNotInMemStore
+}
+
+func (m *memStore) SetUserName(context.Context, string, string, time.Time) (store.User, error) {
+	return store.User{}, errNotInMemStore
 }
