@@ -3,7 +3,6 @@ package refresh
 import (
 	"bytes"
 	"context"
-	"errors"
 	"slices"
 	"sort"
 	"sync"
@@ -23,13 +22,14 @@ type memStore struct {
 	sessions   map[string]store.Session
 	flows      map[string]store.LoginFlow
 	tokens     []store.LoginToken
-	writes     int // successful CompareAndSwapSession calls
+	writes     int             // successful CompareAndSwapSession calls
+	named      map[string]bool // users whose name was set by SetUserName
 }
 
 func newMemStore() *memStore {
 	return &memStore{
 		users: map[string]store.User{}, identities: map[string]store.Identity{},
-		sessions: map[string]store.Session{}, flows: map[string]store.LoginFlow{},
+		sessions: map[string]store.Session{}, flows: map[string]store.LoginFlow{}, named: map[string]bool{},
 	}
 }
 
@@ -66,7 +66,7 @@ func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now
 	if in.Email != "" {
 		u.Email, u.EmailVerified, id.Email = in.Email, in.EmailVerified, in.Email
 	}
-	if in.Name != "" {
+	if in.Name != "" && !m.named[u.ID] {
 		u.Name = in.Name
 	}
 	u.UpdatedAt, u.AccessedAt, id.UpdatedAt = now, now, now
@@ -348,39 +348,4 @@ func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time) (int, er
 	}
 	m.tokens = kept
 	return n, nil
-}
-
-// The user administration methods are not used by the refresher's tests.
-var errNotInMemStore = errors.New("memStore: not implemented (user administration is tested in storetest)")
-
-func (m *memStore) ListUsers(context.Context, store.Page) ([]store.User, int, error) {
-	return nil, 0, errNotInMemStore
-}
-
-func (m *memStore) FindIdentities(context.Context, store.IdentityFilter, store.Page) ([]store.Identity, int, error) {
-	return nil, 0, errNotInMemStore
-}
-
-func (m *memStore) GetIdentity(context.Context, string) (store.Identity, error) {
-	return store.Identity{}, errNotInMemStore
-}
-
-func (m *memStore) DeleteIdentity(context.Context, string) (store.Identity, []store.SessionRef, error) {
-	return store.Identity{}, nil, errNotInMemStore
-}
-
-func (m *memStore) DeleteUser(context.Context, string) ([]store.SessionRef, error) {
-	return nil, errNotInMemStore
-}
-
-func (m *memStore) SetUserBlocked(context.Context, string, bool, time.Time) (store.User, error) {
-	return store.User{}, errNotInMemStore
-}
-
-func (m *memStore) SetUserPrefs(context.Context, string, string, time.Time) (store.User, error) {
-	return store.User{}, errNotInMemStore
-}
-
-func (m *memStore) SetUserName(context.Context, string, string, time.Time) (store.User, error) {
-	return store.User{}, errNotInMemStore
 }

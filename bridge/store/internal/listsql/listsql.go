@@ -36,10 +36,10 @@ var Postgres = Dialect{
 // list does not filter). Table and column names are constants of the
 // caller, never input.
 type Spec struct {
-	Table      string
-	Columns    string
-	SearchIn   []string
-	Filters    []Filter
+	Table    string
+	Columns  string
+	SearchIn []string
+	Filters  []Filter
 }
 
 // Filter keeps rows whose Column equals one of Values.
