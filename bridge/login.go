@@ -227,6 +227,10 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 	if err != nil {
 		return nil, fmt.Errorf("store user: %w", err)
 	}
+	if user.Blocked {
+		s.o.Logger.Info("login refused: user blocked", "user", user.ID, "provider", in.Provider)
+		return nil, ErrUserBlocked()
+	}
 	res := &LoginResult{Mode: flow.Mode, Success: flow.Success, UserID: user.ID}
 	draft, err := s.draftSession(user.ID, in.Provider, login, now)
 	if err != nil {
@@ -371,6 +375,9 @@ func (s *Service) RedeemLoginToken(ctx context.Context, userID, secret string, c
 	}
 	if err != nil {
 		return store.Session{}, "", fmt.Errorf("consume login token: %w", err)
+	}
+	if _, err := s.activeUser(ctx, userID); err != nil {
+		return store.Session{}, "", err
 	}
 	return s.createSession(ctx, tok.Session, client)
 }
