@@ -128,10 +128,15 @@ type webResult struct {
 	Session        *webSession     `json:"session"`
 	UserID         string          `json:"userId"`
 	Listed         []string        `json:"listed"`
-	AfterDelete    struct {
-		Code int    `json:"code"`
-		Type string `json:"type"`
-	} `json:"afterDelete"`
+	AfterDelete    apiError        `json:"afterDelete"`
+	// JWTUserID is account.get's $id with the JWT of account.createJWT.
+	JWTUserID      string   `json:"jwtUserId"`
+	JWTAfterDelete apiError `json:"jwtAfterDelete"`
+}
+
+type apiError struct {
+	Code int    `json:"code"`
+	Type string `json:"type"`
 }
 
 type webSession struct {
@@ -236,6 +241,12 @@ func TestWebSDK(t *testing.T) {
 			}
 			if res.AfterDelete.Code != http.StatusUnauthorized || res.AfterDelete.Type != "general_unauthorized_scope" {
 				t.Errorf("account.get after deleteSession: %+v, want 401 general_unauthorized_scope", res.AfterDelete)
+			}
+			if res.JWTUserID != res.UserID {
+				t.Errorf("account.get with createJWT's JWT (setJWT) is user %q, want %q", res.JWTUserID, res.UserID)
+			}
+			if res.JWTAfterDelete.Code != http.StatusUnauthorized || res.JWTAfterDelete.Type != "general_unauthorized_scope" {
+				t.Errorf("the JWT after its session was deleted: %+v, want 401 general_unauthorized_scope", res.JWTAfterDelete)
 			}
 			t.Logf("%s flow from %s: session %s for %s/%s, access token present",
 				tc.flow, tc.origin, res.Session.ID, res.Session.ClientName, res.Session.OSName)
