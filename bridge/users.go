@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -90,15 +91,16 @@ func (s *Service) countEnded(ended []store.SessionRef, reason lifecycle.Reason) 
 // SetPrefs replaces a user's preferences with prefs, which must be a JSON
 // object of at most MaxPrefsSize bytes once compacted.
 func (s *Service) SetPrefs(ctx context.Context, userID string, prefs json.RawMessage) (store.User, error) {
-	var obj map[string]any
-	if len(prefs) == 0 || prefs[0] != '{' || json.Unmarshal(prefs, &obj) != nil {
+	// Compacted, not decoded and re-encoded: numbers keep every digit.
+	var compact bytes.Buffer
+	trimmed := bytes.TrimSpace(prefs)
+	if len(trimmed) == 0 || trimmed[0] != '{' || json.Compact(&compact, trimmed) != nil {
 		return store.User{}, ErrArgument("Invalid `prefs` param: Value must be a valid object.")
 	}
-	compact, err := json.Marshal(obj)
-	if err != nil || len(compact) > MaxPrefsSize {
+	if compact.Len() > MaxPrefsSize {
 		return store.User{}, ErrArgument(fmt.Sprintf("Invalid `prefs` param: Value must be a valid object and no longer than %d characters.", MaxPrefsSize))
 	}
-	return s.updateUser(s.o.Store.SetUserPrefs(ctx, userID, string(compact), s.now()))
+	return s.updateUser(s.o.Store.SetUserPrefs(ctx, userID, compact.String(), s.now()))
 }
 
 // SetName sets a user's name (at most MaxNameLength characters); later
@@ -207,26 +209,27 @@ func freshestGrant(sessions []store.Session, ident store.Identity, now time.Time
 // DeleteIdentity removes an identity, ends the sessions of that provider
 // account and wipes their sealed tokens. ownerID, when not "", must own
 // the identity (DELETE /v1/account/identities/{id}); an API key passes "".
-func (s *Service) DeleteIdentity(ctx context.Context, ownerID, identityID string) error {
+// It returns the deleted identity.
+func (s *Service) DeleteIdentity(ctx context.Context, ownerID, identityID string) (store.Identity, error) {
 	if ownerID != "" {
 		ident, err := s.o.Store.GetIdentity(ctx, identityID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && ident.UserID != ownerID) {
-			return errIdentityNotFound
+			return store.Identity{}, errIdentityNotFound
 		}
 		if err != nil {
-			return fmt.Errorf("get identity: %w", err)
+			return store.Identity{}, fmt.Errorf("get identity: %w", err)
 		}
 	}
 	ident, ended, err := s.o.Store.DeleteIdentity(ctx, identityID)
 	if errors.Is(err, store.ErrNotFound) {
-		return errIdentityNotFound
+		return store.Identity{}, errIdentityNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("delete identity: %w", err)
+		return store.Identity{}, fmt.Errorf("delete identity: %w", err)
 	}
 	s.countEnded(ended, lifecycle.IdentityDeleted)
 	s.o.Logger.Info("identity deleted", "identity", identityID, "user", ident.UserID, "provider", ident.Provider, "sessions", len(ended))
-	return nil
+	return ident, nil
 }
 
 // JWTSession returns the session a JWT created by an API key for userID

@@ -169,8 +169,13 @@ func TestDeleteIdentityEndsItsSessions(t *testing.T) {
 	_, a := h.loggedIn(t)
 	_, b := h.loggedIn(t)
 	ident := h.as(t, a, "GET", "/v1/account/identities", "").json["identities"].([]any)[0].(map[string]any)
-	if r := h.as(t, a, "DELETE", "/v1/account/identities/"+ident["$id"].(string), ""); r.StatusCode != 204 {
+	r := send(t, h.request("DELETE", "/v1/account/identities/"+ident["$id"].(string), nil,
+		"Cookie", "a_session_default="+a))
+	if r.StatusCode != 204 {
 		t.Fatalf("account.deleteIdentity: %d %v", r.StatusCode, r.json)
+	}
+	if c := cookieNamed(r.Response, "a_session_default"); c == nil || c.Value != "" {
+		t.Errorf("the caller's cookie, whose session ended, was not cleared: %v", c)
 	}
 	for _, v := range []string{a, b} {
 		wantError(t, h.as(t, v, "GET", "/v1/account", ""), 401, "general_unauthorized_scope")
@@ -345,8 +350,11 @@ func TestPrefsAndName(t *testing.T) {
 	if p := h.key(t, "GET", "/v1/users/"+userID+"/prefs", ""); p.json["n"] != float64(2) {
 		t.Errorf("users.getPrefs: %v", p.json)
 	}
-	if p := h.key(t, "PATCH", "/v1/users/"+userID+"/prefs", `{"prefs":{"lang":"fr"}}`); p.StatusCode != 200 || p.json["lang"] != "fr" || p.json["theme"] != nil {
+	if p := h.key(t, "PATCH", "/v1/users/"+userID+"/prefs", `{"prefs":{"lang":"fr","big":12345678901234567890}}`); p.StatusCode != 200 || p.json["lang"] != "fr" || p.json["theme"] != nil {
 		t.Errorf("users.updatePrefs replaces: %d %v", p.StatusCode, p.json)
+	}
+	if p := h.key(t, "GET", "/v1/users/"+userID+"/prefs", ""); !strings.Contains(string(p.body), `"big":12345678901234567890`) {
+		t.Errorf("a large number lost digits: %s", p.body)
 	}
 	big := `{"prefs":{"x":"` + strings.Repeat("a", 65536) + `"}}`
 	wantError(t, h.as(t, value, "PATCH", "/v1/account/prefs", big), 400, "general_argument_invalid")

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
@@ -122,12 +123,17 @@ func newUserJSON(u store.User) userJSON {
 	}
 }
 
-// prefsOf decodes a user's stored preferences; none, or a value that is
-// somehow not an object, reads as {}.
+// prefsOf decodes a user's stored preferences, numbers kept digit for
+// digit; none, or a value that is somehow not an object, reads as {}.
 func prefsOf(u store.User) map[string]any {
 	prefs := map[string]any{}
-	if u.Prefs != "" && json.Unmarshal([]byte(u.Prefs), &prefs) != nil || prefs == nil {
-		prefs = map[string]any{}
+	if u.Prefs == "" {
+		return prefs
+	}
+	dec := json.NewDecoder(strings.NewReader(u.Prefs))
+	dec.UseNumber()
+	if dec.Decode(&prefs) != nil || prefs == nil {
+		return map[string]any{}
 	}
 	return prefs
 }

@@ -119,15 +119,22 @@ func New(o Options) (*Server, error) {
 	if s.jwt, err = jwtauth.New(o.SessionKeys, o.Now); err != nil {
 		return nil, err
 	}
-	for _, k := range o.APIKeys {
+	s.apiKeys = newAPIKeys(o.APIKeys)
+	s.routes()
+	return s, nil
+}
+
+// newAPIKeys keeps the configured keys as hashes with their scopes.
+func newAPIKeys(keys []config.APIKey) []apiKey {
+	out := make([]apiKey, 0, len(keys))
+	for _, k := range keys {
 		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
 		for _, sc := range k.Scopes {
 			ak.scopes[sc] = true
 		}
-		s.apiKeys = append(s.apiKeys, ak)
+		out = append(out, ak)
 	}
-	s.routes()
-	return s, nil
+	return out
 }
 
 // ServeHTTP implements http.Handler.

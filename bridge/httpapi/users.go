@@ -120,11 +120,17 @@ func (s *Server) writeIdentities(w http.ResponseWriter, r *http.Request, c calle
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "identities": out})
 }
 
-// deleteOwnIdentity is account.deleteIdentity.
+// deleteOwnIdentity is account.deleteIdentity. When the caller's own
+// session was one of those it ended, its cookie is cleared too.
 func (s *Server) deleteOwnIdentity(w http.ResponseWriter, r *http.Request, c caller) {
-	if err := s.svc.DeleteIdentity(r.Context(), c.session.UserID, r.PathValue("id")); err != nil {
+	ident, err := s.svc.DeleteIdentity(r.Context(), c.session.UserID, r.PathValue("id"))
+	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if c.value != "" && ident.Provider == c.session.Provider && ident.ProviderUID == c.session.ProviderUID {
+		http.SetCookie(w, s.sessionCookie("", c.session.Expire))
+		s.setFallbackCookie(w, r, "")
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -138,7 +144,7 @@ func (s *Server) deleteUserSub(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.PathValue("userId") == "identities":
 		s.withKey("users.write", func(w http.ResponseWriter, r *http.Request, c caller) {
-			if err := s.svc.DeleteIdentity(r.Context(), "", r.PathValue("sub")); err != nil {
+			if _, err := s.svc.DeleteIdentity(r.Context(), "", r.PathValue("sub")); err != nil {
 				s.writeError(w, r, err)
 				return
 			}

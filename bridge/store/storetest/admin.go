@@ -13,6 +13,7 @@ import (
 var adminTests = []test{
 	{"ListUsersPaging", testListUsersPaging},
 	{"FindIdentities", testFindIdentities},
+	{"GetIdentity", testGetIdentity},
 	{"DeleteIdentity", testDeleteIdentity},
 	{"DeleteUser", testDeleteUser},
 	{"SetUserBlocked", testSetUserBlocked},
@@ -85,12 +86,7 @@ func testFindIdentities(t *testing.T, s store.Store) {
 	}
 	find := func(f store.IdentityFilter, p store.Page) ([]store.Identity, int) {
 		t.Helper()
-		p.CountTotal = true
-		got, total, err := s.FindIdentities(ctx(t), f, p)
-		if err != nil {
-			t.Fatalf("FindIdentities(%+v, %+v): %v", f, p, err)
-		}
-		return got, total
+		return mustFind(t, s, f, p)
 	}
 	all, total := find(store.IdentityFilter{}, store.Page{Limit: 100})
 	if len(all) != 4 || total != 4 || all[0].UserID != ids[0] || all[3].Provider != "other" {
@@ -108,15 +104,34 @@ func testFindIdentities(t *testing.T, s store.Store) {
 	if len(got) != 1 || got[0].Provider != "other" {
 		t.Errorf("search: %+v", got)
 	}
-	one, err := s.GetIdentity(ctx(t), all[2].ID)
+	_, _, err = s.FindIdentities(ctx(t), store.IdentityFilter{}, store.Page{Limit: 1, CursorAfter: "nope"})
+	wantErr(t, "FindIdentities with an unknown cursor", err, store.ErrNotFound)
+}
+
+func testGetIdentity(t *testing.T, s store.Store) {
+	userID := newUser(t, s, "ada")
+	idents, err := s.ListIdentities(ctx(t), userID)
+	if err != nil || len(idents) != 1 {
+		t.Fatalf("ListIdentities: %v %v", idents, err)
+	}
+	one, err := s.GetIdentity(ctx(t), idents[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantEqual(t, "GetIdentity", all[2], one)
+	wantEqual(t, "GetIdentity", idents[0], one)
 	_, err = s.GetIdentity(ctx(t), "nope")
 	wantErr(t, "GetIdentity(nope)", err, store.ErrNotFound)
-	_, _, err = s.FindIdentities(ctx(t), store.IdentityFilter{}, store.Page{Limit: 1, CursorAfter: "nope"})
-	wantErr(t, "FindIdentities with an unknown cursor", err, store.ErrNotFound)
+}
+
+// mustFind is FindIdentities with CountTotal, failing the test on error.
+func mustFind(t *testing.T, s store.Store, f store.IdentityFilter, p store.Page) ([]store.Identity, int) {
+	t.Helper()
+	p.CountTotal = true
+	got, total, err := s.FindIdentities(ctx(t), f, p)
+	if err != nil {
+		t.Fatalf("FindIdentities(%+v, %+v): %v", f, p, err)
+	}
+	return got, total
 }
 
 // sessionFor returns a session of the provider account (provider, uid).
