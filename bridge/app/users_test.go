@@ -226,6 +226,8 @@ func TestBlockedUser(t *testing.T) {
 	if h.countSessions(t) != n {
 		t.Error("a blocked user's login created a session")
 	}
+	wantError(t, h.key(t, "POST", "/v1/users/"+userID+"/sessions", ""), 401, "user_blocked")
+	wantError(t, h.key(t, "POST", "/v1/users/"+userID+"/jwts", ""), 401, "user_blocked")
 	if u := h.key(t, "GET", "/v1/users/"+userID, ""); u.json["status"] != false {
 		t.Errorf("users.get status %v", u.json["status"])
 	}
