@@ -63,7 +63,8 @@ type Page struct {
 	// that names no row fails with ErrNotFound.
 	CursorAfter string
 	// Search keeps rows one of whose text columns contains it, ignoring
-	// ASCII case ("" keeps all).
+	// case as the database's lower() does (SQLite: ASCII only) ("" keeps
+	// all).
 	Search string
 	// CountTotal asks for the number of rows the filter and search match
 	// (ignoring Limit, Offset and CursorAfter); otherwise total is 0.

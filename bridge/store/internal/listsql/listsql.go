@@ -15,20 +15,21 @@ type Dialect struct {
 	// Placeholder renders the n-th (1-based) argument; a placeholder may
 	// be repeated to reuse its argument.
 	Placeholder func(n int) string
-	// Contains renders "column contains the (lowercased) argument".
+	// Contains renders "column contains the argument, ignoring case" (the
+	// database's lower() on both sides, so both agree on what case is).
 	Contains func(column, placeholder string) string
 }
 
 // SQLite numbers its placeholders ?N and finds substrings with instr.
 var SQLite = Dialect{
 	Placeholder: func(n int) string { return "?" + strconv.Itoa(n) },
-	Contains:    func(col, ph string) string { return "instr(lower(" + col + "), " + ph + ") > 0" },
+	Contains:    func(col, ph string) string { return "instr(lower(" + col + "), lower(" + ph + ")) > 0" },
 }
 
 // Postgres numbers its placeholders $N and finds substrings with strpos.
 var Postgres = Dialect{
 	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
-	Contains:    func(col, ph string) string { return "strpos(lower(" + col + "), " + ph + ") > 0" },
+	Contains:    func(col, ph string) string { return "strpos(lower(" + col + "), lower(" + ph + ")) > 0" },
 }
 
 // Spec describes one list: its table, the columns to return, where a
@@ -71,7 +72,7 @@ func Build(d Dialect, s Spec, p store.Page) (count, cursor, page Query) {
 		conds = append(conds, f.Column+" IN ("+strings.Join(phs, ", ")+")")
 	}
 	if p.Search != "" {
-		ph := b.arg(strings.ToLower(p.Search))
+		ph := b.arg(p.Search)
 		alts := make([]string, len(s.SearchIn))
 		for i, col := range s.SearchIn {
 			alts[i] = d.Contains(col, ph)
