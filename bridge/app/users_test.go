@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/bridge/httpapi"
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
@@ -399,4 +400,49 @@ func TestListUsers(t *testing.T) {
 	}
 	wantError(t, h.key(t, "GET", "/v1/users?"+q(`{"method":"limit","values":[-1]}`), ""), 400, "general_argument_invalid")
 	wantError(t, send(t, h.request("GET", "/v1/users", nil, "X-Appwrite-Session", value)), 401, "general_unauthorized_scope")
+}
+
+// An identity shows the token of its most recently refreshed live grant,
+// whichever of the user's sessions that is.
+func TestIdentityFollowsFreshestGrant(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true, issuer: devissuer.Options{RotateRefreshTokens: true}})
+	_, a := h.loggedIn(t)
+	_, b := h.loggedIn(t)
+	identityToken := func() string {
+		t.Helper()
+		return h.key(t, "GET", "/v1/users/identities", "").json["identities"].([]any)[0].(map[string]any)["providerAccessToken"].(string)
+	}
+	refresh := func(session string) string {
+		t.Helper()
+		r := h.as(t, session, "PATCH", "/v1/account/sessions/current", "")
+		if r.StatusCode != 200 {
+			t.Fatalf("updateSession: %d %v", r.StatusCode, r.json)
+		}
+		return r.json["providerAccessToken"].(string)
+	}
+	ta := refresh(a)
+	if got := identityToken(); got != ta {
+		t.Error("after refreshing a, the identity does not show a's token")
+	}
+	tb := refresh(b)
+	if got := identityToken(); got != tb || tb == ta {
+		t.Error("after refreshing b, the identity does not show b's token")
+	}
+	if r := h.as(t, b, "DELETE", "/v1/account/sessions/current", ""); r.StatusCode != 204 {
+		t.Fatal(r.StatusCode)
+	}
+	if got := identityToken(); got != ta {
+		t.Error("after b ended, the identity does not fall back to a's token")
+	}
+}
+
+// With session.expose_refresh_token the owner sees the identity's refresh
+// token too, as for sessions.
+func TestIdentityRefreshTokenExposed(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: func(c *config.Config) { c.Session.ExposeRefreshToken = true }})
+	_, value := h.loggedIn(t)
+	ident := h.as(t, value, "GET", "/v1/account/identities", "").json["identities"].([]any)[0].(map[string]any)
+	if ident["providerRefreshToken"] == "" || ident["providerAccessToken"] == "" {
+		t.Error("owner with expose_refresh_token does not see both tokens")
+	}
 }
