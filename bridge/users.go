@@ -135,19 +135,12 @@ type IdentityTokens struct {
 	RefreshToken      string
 }
 
-// AccountIdentities lists a user's identities with their tokens (GET
-// /v1/account/identities). Reading never sends a token request.
-func (s *Service) AccountIdentities(ctx context.Context, userID string) ([]IdentityTokens, error) {
-	list, err := s.o.Store.ListIdentities(ctx, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list identities: %w", err)
-	}
-	return s.withTokens(ctx, list)
-}
-
-// FindIdentities returns a page of identities of any user, with their
-// tokens (GET /v1/users/identities).
-func (s *Service) FindIdentities(ctx context.Context, f store.IdentityFilter, p store.Page) ([]IdentityTokens, int, error) {
+// FindIdentities returns a page of identities with their tokens (GET
+// /v1/users/identities, and GET /v1/account/identities filtered to the
+// caller). Reading sends no token request, unless fresh is set: then a
+// grant whose access token expires within FreshWithin (the refresher is
+// due on it) is renewed first, or its renewal already under way awaited.
+func (s *Service) FindIdentities(ctx context.Context, f store.IdentityFilter, p store.Page, fresh bool) ([]IdentityTokens, int, error) {
 	list, total, err := s.o.Store.FindIdentities(ctx, f, p)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, 0, errCursorNotFound
@@ -155,13 +148,13 @@ func (s *Service) FindIdentities(ctx context.Context, f store.IdentityFilter, p 
 	if err != nil {
 		return nil, 0, fmt.Errorf("find identities: %w", err)
 	}
-	out, err := s.withTokens(ctx, list)
+	out, err := s.withTokens(ctx, list, fresh)
 	return out, total, err
 }
 
 // withTokens attaches each identity's freshest tokens, reading each
 // user's sessions once.
-func (s *Service) withTokens(ctx context.Context, list []store.Identity) ([]IdentityTokens, error) {
+func (s *Service) withTokens(ctx context.Context, list []store.Identity, fresh bool) ([]IdentityTokens, error) {
 	byUser := map[string][]store.Session{}
 	out := make([]IdentityTokens, 0, len(list))
 	now := s.now()
@@ -175,7 +168,14 @@ func (s *Service) withTokens(ctx context.Context, list []store.Identity) ([]Iden
 			byUser[ident.UserID] = sessions
 		}
 		it := IdentityTokens{Identity: ident}
-		if best, ok := freshestGrant(sessions, ident, now); ok {
+		best, ok := freshestGrant(sessions, ident, now)
+		if ok && fresh {
+			var err error
+			if best, ok, err = s.renewDue(ctx, best, now); err != nil {
+				return nil, err
+			}
+		}
+		if ok {
 			access, refresh, err := s.Tokens(best)
 			if err != nil {
 				return nil, err
@@ -185,6 +185,24 @@ func (s *Service) withTokens(ctx context.Context, list []store.Identity) ([]Iden
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// renewDue refreshes a grant whose access token expires within
+// FreshWithin, unless its user is blocked. It reports false when the
+// refresh ended the session (the provider rejected the grant).
+func (s *Service) renewDue(ctx context.Context, sess store.Session, now time.Time) (store.Session, bool, error) {
+	if s.o.Refresher == nil || len(sess.RefreshTokenSealed) == 0 || sess.AccessTokenExpiry.IsZero() ||
+		sess.AccessTokenExpiry.Sub(now) > s.o.FreshWithin || s.userActive(ctx, sess.UserID) != nil {
+		return sess, true, nil
+	}
+	renewed, err := s.refreshNow(ctx, sess.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Session{}, false, nil
+	case err != nil:
+		return sess, false, refreshFailure(sess.Provider, err)
+	}
+	return renewed, true, nil
 }
 
 // freshestGrant picks, among the live sessions of ident's provider

@@ -120,6 +120,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
 		RefreshWait: cfg.Refresh.Timeout + 5*time.Second,
+		FreshWithin: cfg.Refresh.BeforeExpiry,
 	})
 	a.closers = append(a.closers, detect.close)
 

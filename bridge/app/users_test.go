@@ -446,3 +446,28 @@ func TestIdentityRefreshTokenExposed(t *testing.T) {
 		t.Error("owner with expose_refresh_token does not see both tokens")
 	}
 }
+
+// ?fresh=true renews a grant whose token is within refresh.before_expiry
+// of expiring before answering; without it, nothing is sent.
+func TestIdentitiesFresh(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true, beforeExp: time.Hour,
+		issuer: devissuer.Options{AccessTokenTTL: 30 * time.Minute, RotateRefreshTokens: true}})
+	_, value := h.loggedIn(t)
+	plain := h.key(t, "GET", "/v1/users/identities", "").json["identities"].([]any)[0].(map[string]any)
+	if n := h.iss.Stats().RefreshRequests; n != 0 {
+		t.Fatalf("a plain read sent %d refresh requests", n)
+	}
+	fresh := h.key(t, "GET", "/v1/users/identities?fresh=true", "").json["identities"].([]any)[0].(map[string]any)
+	if n := h.iss.Stats().RefreshRequests; n != 1 {
+		t.Fatalf("fresh=true sent %d refresh requests, want 1", n)
+	}
+	token, _ := fresh["providerAccessToken"].(string)
+	if token == plain["providerAccessToken"] || !h.providerAccepts(t, token) {
+		t.Error("fresh=true did not answer a renewed token the provider accepts")
+	}
+	own := h.as(t, value, "GET", "/v1/account/identities?fresh=1", "").json["identities"].([]any)[0].(map[string]any)
+	if own["providerAccessToken"] == "" || own["providerRefreshToken"] != "" {
+		t.Error("owner's fresh read: access token missing or refresh token shown")
+	}
+	wantError(t, h.key(t, "GET", "/v1/users/identities?fresh=maybe", ""), 400, "general_argument_invalid")
+}

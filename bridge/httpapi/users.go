@@ -106,8 +106,19 @@ func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, c caller
 	s.writeIdentities(w, r, c, store.IdentityFilter{UserIDs: []string{own}, Providers: l.Equal["provider"]}, l)
 }
 
+// writeIdentities answers an identity list. ?fresh=true (an extension of
+// sessionbridge's, not Appwrite's) renews grants whose access token is
+// about to expire before answering.
 func (s *Server) writeIdentities(w http.ResponseWriter, r *http.Request, c caller, f store.IdentityFilter, l queries.List) {
-	list, total, err := s.svc.FindIdentities(r.Context(), f, pageOf(l))
+	fresh := false
+	if v := r.URL.Query().Get("fresh"); v != "" {
+		var err error
+		if fresh, err = strconv.ParseBool(v); err != nil {
+			s.writeError(w, r, bridge.ErrArgument("Invalid `fresh` param: Value must be a valid boolean."))
+			return
+		}
+	}
+	list, total, err := s.svc.FindIdentities(r.Context(), f, pageOf(l), fresh)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
