@@ -254,20 +254,28 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 		return nil, err
 	}
 	if flow.Mode == ModeToken {
-		return s.storeLoginToken(ctx, ident, draft, flow.Success, now)
+		return s.storeLoginToken(ctx, in.Provider, login.Identity, draft, flow.Success, now)
 	}
 	res := &LoginResult{Mode: flow.Mode, Success: flow.Success}
 	res.Session, res.SessionSecret, err = s.createLoginSession(ctx, ident, draft, client)
+	if errors.Is(err, store.ErrUserBlocked) {
+		// The transaction stored nothing: record the identity as every
+		// login does, and refuse.
+		if _, err = s.loginUser(ctx, in.Provider, login.Identity, now); err == nil {
+			err = ErrUserBlocked()
+		}
+		return nil, err
+	}
 	res.UserID = res.Session.UserID
 	return res, err
 }
 
 // storeLoginToken keeps a token-mode login's drafted session behind a
 // single-use secret until the app redeems it.
-func (s *Service) storeLoginToken(ctx context.Context, ident store.IdentityInput, draft store.Session, success string, now time.Time) (*LoginResult, error) {
-	user, err := s.o.Store.UpsertIdentity(ctx, ident, now)
+func (s *Service) storeLoginToken(ctx context.Context, provider string, id providers.Identity, draft store.Session, success string, now time.Time) (*LoginResult, error) {
+	user, err := s.loginUser(ctx, provider, id, now)
 	if err != nil {
-		return nil, fmt.Errorf("store user: %w", err)
+		return nil, err
 	}
 	draft.UserID = user.ID
 	secret := randomString(32)
@@ -278,6 +286,23 @@ func (s *Service) storeLoginToken(ctx context.Context, ident store.IdentityInput
 		return nil, fmt.Errorf("store login token: %w", err)
 	}
 	return &LoginResult{Mode: ModeToken, Success: success, UserID: user.ID, TokenSecret: secret}, nil
+}
+
+// loginUser records the identity a login proved and returns its user,
+// refusing a blocked one with ErrUserBlocked.
+func (s *Service) loginUser(ctx context.Context, provider string, id providers.Identity, now time.Time) (store.User, error) {
+	user, err := s.o.Store.UpsertIdentity(ctx, store.IdentityInput{
+		Provider: provider, ProviderUID: id.Subject, Email: id.Email,
+		EmailVerified: id.EmailVerified, Name: id.Name,
+	}, now)
+	if err != nil {
+		return store.User{}, fmt.Errorf("store user: %w", err)
+	}
+	if user.Blocked {
+		s.o.Logger.Info("login refused: user blocked", "user", user.ID, "provider", provider)
+		return store.User{}, ErrUserBlocked()
+	}
+	return user, nil
 }
 
 var errStateInvalid = newError(http.StatusBadRequest, TypeArgumentInvalid,
@@ -431,6 +456,9 @@ func (s *Service) RedeemLoginToken(ctx context.Context, userID, secret string, c
 	}
 	if err != nil {
 		return store.Session{}, "", fmt.Errorf("consume login token: %w", err)
+	}
+	if _, err := s.activeUser(ctx, userID); err != nil {
+		return store.Session{}, "", err
 	}
 	return s.createSession(ctx, tok.Session, client)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/sessioncache"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
 )
@@ -24,41 +25,83 @@ type Credential struct {
 // String redacts the secret.
 func (c Credential) String() string { return "Credential{session:" + c.SessionID + "}" }
 
-// Authenticate returns the live session a credential names. With a
-// session cache (Options.Cache) a recently seen session is answered from
-// memory; the cache follows the store's change feed, so a revocation made
-// here counts at once and one made elsewhere within its staleness bound.
+// Authenticate returns the live session a credential names. A session of
+// a blocked user fails with ErrUserBlocked. With a session cache
+// (Options.Cache) a recently seen session of an active user is answered
+// from memory: the cache follows the store's change feed (sessions and
+// users alike), so a revocation or a block made here counts at once and
+// one made elsewhere within the cache's staleness bound (1 s).
 func (s *Service) Authenticate(ctx context.Context, c Credential) (store.Session, error) {
 	if c.SessionID == "" || c.Secret == "" {
 		return store.Session{}, ErrUnauthorized()
 	}
-	sess, err := s.lookupSession(ctx, c.SessionID)
+	var ticket sessioncache.Ticket
+	if s.o.Cache != nil {
+		var sess store.Session
+		var ok bool
+		if sess, ok, ticket = s.o.Cache.Get(ctx, c.SessionID); ok {
+			if !sess.Expire.After(s.now()) || subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 {
+				return store.Session{}, ErrUnauthorized()
+			}
+			return sess, nil
+		}
+	}
+	sess, err := s.liveSession(ctx, c.SessionID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	if subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 {
+		return store.Session{}, ErrUnauthorized()
+	}
+	if err := s.userActive(ctx, sess.UserID); err != nil {
+		return sess, err
+	}
+	if s.o.Cache != nil {
+		// Cached only once its user is known to be active; a later
+		// block or delete of the user evicts it (a user change).
+		s.o.Cache.Put(ticket, sess)
+	}
+	return sess, nil
+}
+
+// AuthenticateJWT returns the session a verified JWT is bound to, if it
+// is still live, still its user's, and the user is not blocked: a JWT
+// stops working the moment its session ends, however long it has left.
+func (s *Service) AuthenticateJWT(ctx context.Context, userID, sessionID string) (store.Session, error) {
+	sess, err := s.liveSession(ctx, sessionID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	if sess.UserID != userID {
+		return store.Session{}, ErrUnauthorized()
+	}
+	return sess, s.userActive(ctx, sess.UserID)
+}
+
+// liveSession reads a session that has not expired; ErrUnauthorized when
+// there is none.
+func (s *Service) liveSession(ctx context.Context, id string) (store.Session, error) {
+	sess, err := s.o.Store.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Session{}, ErrUnauthorized()
 	}
 	if err != nil {
 		return store.Session{}, fmt.Errorf("read session: %w", err)
 	}
-	if subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 || !sess.Expire.After(s.now()) {
+	if !sess.Expire.After(s.now()) {
 		return store.Session{}, ErrUnauthorized()
 	}
 	return sess, nil
 }
 
-// lookupSession reads a session through the cache when there is one.
-func (s *Service) lookupSession(ctx context.Context, id string) (store.Session, error) {
-	if s.o.Cache == nil {
-		return s.o.Store.GetSession(ctx, id)
+// userActive fails with ErrUserBlocked for a blocked user and with
+// ErrUnauthorized for one that is gone.
+func (s *Service) userActive(ctx context.Context, userID string) error {
+	_, err := s.activeUser(ctx, userID)
+	if AsError(err).Type == TypeUserNotFound {
+		return ErrUnauthorized()
 	}
-	sess, ok, ticket := s.o.Cache.Get(ctx, id)
-	if ok {
-		return sess, nil
-	}
-	sess, err := s.o.Store.GetSession(ctx, id)
-	if err == nil {
-		s.o.Cache.Put(ticket, sess)
-	}
-	return sess, err
+	return err
 }
 
 // User returns a user by ID.
@@ -70,24 +113,25 @@ func (s *Service) User(ctx context.Context, userID string) (store.User, error) {
 	return u, err
 }
 
-// Identities lists the provider identities linked to a user.
-func (s *Service) Identities(ctx context.Context, userID string) ([]store.Identity, error) {
-	return s.o.Store.ListIdentities(ctx, userID)
-}
-
 // Sessions lists a user's live sessions, refreshing any whose access token
-// has expired but can be renewed.
+// has expired but can be renewed, unless the user is blocked (no grant of
+// a blocked user is refreshed).
 func (s *Service) Sessions(ctx context.Context, userID string) ([]store.Session, error) {
 	list, err := s.o.Store.ListSessions(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
+	blocked := AsError(s.userActive(ctx, userID)).Type == TypeUserBlocked
 	now := s.now()
 	live := list[:0]
 	for _, sess := range list {
-		if sess.Expire.After(now) {
-			live = append(live, s.ensureFresh(ctx, sess))
+		if !sess.Expire.After(now) {
+			continue
 		}
+		if !blocked {
+			sess = s.ensureFresh(ctx, sess)
+		}
+		live = append(live, sess)
 	}
 	return live, nil
 }

@@ -76,6 +76,9 @@ func (m *memStore) CreateLoginSession(ctx context.Context, in store.IdentityInpu
 	if err != nil {
 		return u, nil, err
 	}
+	if u.Blocked {
+		return store.User{}, nil, store.ErrUserBlocked
+	}
 	sess.UserID = u.ID
 	if err := m.CreateSession(ctx, sess); err != nil {
 		return u, nil, err

@@ -28,6 +28,9 @@ func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, 
 			if u, err = upsertIdentityTx(ctx, tx, in, now); err != nil {
 				return err
 			}
+			if u.Blocked {
+				return store.ErrUserBlocked
+			}
 			row := *sess
 			row.UserID, row.Version = u.ID, 1
 			n := strings.Count(sessionCols, ",") + 1

@@ -26,6 +26,9 @@ func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, 
 		if u, err = s.upsertIdentityTx(ctx, tx, in, now); err != nil {
 			return err
 		}
+		if u.Blocked {
+			return store.ErrUserBlocked
+		}
 		row := *sess
 		row.UserID, row.Version = u.ID, 1
 		if _, err := tx.StmtContext(ctx, s.stmts.insertSession).ExecContext(ctx, sessionrow.Args(&row, micros)...); err != nil {

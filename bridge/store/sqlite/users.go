@@ -10,30 +10,37 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
-const userCols = "id, created_at, updated_at, name, email, email_verified, accessed_at"
+// userCols are the columns scanUser reads; insertUserCols those a new
+// user is inserted with (status and prefs keep their defaults).
+const (
+	userCols       = "id, created_at, updated_at, name, email, email_verified, accessed_at, status, prefs"
+	insertUserCols = "id, created_at, updated_at, name, email, email_verified, accessed_at"
+)
 
 func scanUser(r scanner) (store.User, error) {
 	var (
 		u                          store.User
 		created, updated, accessed sql.NullInt64
+		active                     bool
 	)
-	if err := r.Scan(&u.ID, &created, &updated, &u.Name, &u.Email, &u.EmailVerified, &accessed); err != nil {
+	if err := r.Scan(&u.ID, &created, &updated, &u.Name, &u.Email, &u.EmailVerified, &accessed, &active, &u.Prefs); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt, u.UpdatedAt, u.AccessedAt = fromMicros(created), fromMicros(updated), fromMicros(accessed)
+	u.Blocked = !active
 	return u, nil
 }
 
 // A login's user statements, prepared (see statements).
 const (
 	findIdentityQuery   = "SELECT id, user_id FROM identities WHERE provider = ? AND provider_uid = ?"
-	insertUserQuery     = "INSERT INTO users (" + userCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+	insertUserQuery     = "INSERT INTO users (" + insertUserCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)"
 	insertIdentityQuery = `INSERT INTO identities (id, user_id, provider, provider_uid, email, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	updateIdentityQuery = `UPDATE identities SET updated_at = ?,
 		email = CASE WHEN ? = '' THEN email ELSE ? END WHERE id = ?`
 	updateUserQuery = `UPDATE users SET updated_at = ?, accessed_at = ?,
-		name = CASE WHEN ? = '' THEN name ELSE ? END,
+		name = CASE WHEN ? = '' OR name_custom THEN name ELSE ? END,
 		email = CASE WHEN ? = '' THEN email ELSE ? END,
 		email_verified = CASE WHEN ? = '' THEN email_verified ELSE ? END
 		WHERE id = ?`

@@ -14,6 +14,21 @@ var loginTests = []test{
 	{"CreateLoginSession", testCreateLoginSession},
 	{"CreateLoginSessionCap", testCreateLoginSessionCap},
 	{"CreateSessions", testCreateSessions},
+	{"CreateLoginSessionBlocked", testCreateLoginSessionBlocked},
+}
+
+func testCreateLoginSessionBlocked(t *testing.T, s store.Store) {
+	in := store.IdentityInput{Provider: "test", ProviderUID: "blocked"}
+	uid := newUser(t, s, "blocked")
+	if _, err := s.SetUserBlocked(ctx(t), uid, true, base); err != nil {
+		t.Fatalf("SetUserBlocked: %v", err)
+	}
+	sess := minimalSession("b1", "")
+	_, _, err := s.CreateLoginSession(ctx(t), in, &sess, 10, base)
+	wantErr(t, "CreateLoginSession of a blocked user", err, store.ErrUserBlocked)
+	if _, err := s.GetSession(ctx(t), "b1"); err == nil {
+		t.Fatal("a blocked user's login stored a session")
+	}
 }
 
 func testCreateSessions(t *testing.T, s store.Store) {
