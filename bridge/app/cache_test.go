@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,8 +123,13 @@ func TestRefreshDaemonFeedsServeCache(t *testing.T) {
 
 // apiKey calls the API with the harness's API key and returns the status.
 func (h *harness) apiKey(t *testing.T, method, path string) int {
+	return h.apiKeyBody(t, method, path, "")
+}
+
+func (h *harness) apiKeyBody(t *testing.T, method, path, body string) int {
 	t.Helper()
-	req, _ := http.NewRequest(method, h.srv.URL+path, nil)
+	req, _ := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Appwrite-Key", h.cfg.APIKeys[0].Secret)
 	req.Header.Set("X-Appwrite-Project", "default")
 	resp, err := http.DefaultClient.Do(req)
@@ -154,4 +160,33 @@ func TestSessionCacheOff(t *testing.T) {
 	if status, _ := h.api(t, "GET", "/v1/account/sessions/current", v, nil); status != 401 {
 		t.Fatalf("after sign-out: %d", status)
 	}
+}
+
+// TestBlockedUserLeavesSessionCache: blocking a user whose session is
+// cached refuses it at once on the instance that blocked, and soon on the
+// other one.
+func TestBlockedUserLeavesSessionCache(t *testing.T) {
+	a := newHarness(t, harnessOptions{noRefresh: true})
+	b := a.secondInstance(t, false)
+	br := a.browser()
+	a.login(t, br)
+	v := a.sessionCookie(t, br)
+	var user string
+	for _, inst := range []*harness{a, b, a, b} {
+		status, s := inst.api(t, "GET", "/v1/account/sessions/current", v, nil)
+		if status != 200 {
+			t.Fatalf("session check: %d", status)
+		}
+		user = s["userId"].(string)
+	}
+	if status := a.apiKeyBody(t, "PATCH", "/v1/users/"+user+"/status", `{"status":false}`); status != 200 {
+		t.Fatalf("block: %d", status)
+	}
+	if status, _ := a.api(t, "GET", "/v1/account/sessions/current", v, nil); status == 200 {
+		t.Fatal("a blocked user's cached session still authenticates on the instance that blocked")
+	}
+	waitFor(t, 20*time.Second, "the block to reach instance B", func() bool {
+		status, _ := b.api(t, "GET", "/v1/account/sessions/current", v, nil)
+		return status != 200
+	})
 }
