@@ -3,6 +3,7 @@ package refresh
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -29,19 +30,18 @@ func visibleChange(a, b store.Session) bool {
 }
 
 // ChangesSince implements store.Changes; the cursor is the next index + 1.
-func (m *memStore) ChangesSince(_ context.Context, cursor int64) (store.ChangeBatch, error) {
+func (m *memStore) ChangesSince(_ context.Context, cursor string) (store.ChangeBatch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	end := int64(len(m.changes)) + 1
-	if cursor <= 0 {
-		return store.ChangeBatch{Cursor: end}, nil
+	end := len(m.changes) + 1
+	b := store.ChangeBatch{Cursor: strconv.Itoa(end)}
+	next, _ := strconv.Atoi(cursor)
+	if next <= 0 {
+		return b, nil
 	}
-	b := store.ChangeBatch{Cursor: end}
-	for _, c := range m.changes[min(cursor-1, end-1):] {
-		if c.kind == "u" {
-			b.Users = append(b.Users, c.id)
-		} else if c.id != "" {
-			b.Sessions = append(b.Sessions, c.id)
+	for _, c := range m.changes[min(next-1, end-1):] {
+		if c.id != "" {
+			b.Add(c.kind, c.id)
 		}
 	}
 	return b, nil
@@ -49,9 +49,10 @@ func (m *memStore) ChangesSince(_ context.Context, cursor int64) (store.ChangeBa
 
 // PruneChanges implements store.Changes; pruned rows keep their place
 // (blanked) so cursors stay valid.
-func (m *memStore) PruneChanges(_ context.Context, before time.Time) (int, error) {
+func (m *memStore) PruneChanges(_ context.Context, age time.Duration) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	before := time.Now().Add(-age)
 	n := 0
 	for i, c := range m.changes {
 		if c.id != "" && c.at.Before(before) {

@@ -13,7 +13,12 @@ import (
 // missed. It is well below the prune horizon.
 const restartAfter = time.Minute
 
-// Poll reads the change feed once and drops what changed.
+// localPollTimeout bounds the poll a lookup runs after a local write. It
+// runs detached from the request, so that a client going away does not
+// count as a failed poll (which would flush the cache).
+const localPollTimeout = 5 * time.Second
+
+// Poll reads the change feed up to now and drops what changed.
 func (c *Cache) Poll(ctx context.Context) error { return c.poll(ctx, true) }
 
 // poll reads the feed; unless always, it returns at once when a poll that
@@ -26,7 +31,7 @@ func (c *Cache) poll(ctx context.Context, always bool) error {
 	if !always && c.synced.Load() == writes && c.fresh() {
 		return nil
 	}
-	started := c.o.Now()
+	started := c.o.Elapsed()
 	writes = c.o.Feed.LocalWrites()
 	err := c.read(ctx, started)
 	c.failed = err != nil
@@ -34,32 +39,41 @@ func (c *Cache) poll(ctx context.Context, always bool) error {
 		return err
 	}
 	c.synced.Store(writes)
-	c.lastOK.Store(started.UnixNano())
+	c.lastOK.Store(int64(started))
+	c.polled.Store(true)
 	return nil
 }
 
-// read reads the feed from the cursor, or restarts it (after a failed
-// poll, or a pause longer than restartAfter: the store may have lost or
-// pruned changes meanwhile).
-func (c *Cache) read(ctx context.Context, started time.Time) error {
-	if c.cursor == 0 || c.failed || started.Sub(time.Unix(0, c.lastOK.Load())) > restartAfter {
+// read reads the feed from the cursor until it is up to date, or restarts
+// it (after a failed poll, or a pause longer than restartAfter: the store
+// may have lost or pruned changes meanwhile).
+func (c *Cache) read(ctx context.Context, started time.Duration) error {
+	if c.cursor == "" || c.failed || started-time.Duration(c.lastOK.Load()) > restartAfter {
 		// Start (or restart) from now, then flush: an entry read before
 		// the new cursor cannot outlive the flush (its ticket is older).
-		b, err := c.o.Feed.ChangesSince(ctx, 0)
+		b, err := c.o.Feed.ChangesSince(ctx, "")
 		if err != nil {
 			return err
 		}
 		c.cursor = b.Cursor
 		c.Flush()
-	} else {
+		return nil
+	}
+	for {
 		b, err := c.o.Feed.ChangesSince(ctx, c.cursor)
 		if err != nil {
 			return err
 		}
-		c.drop(b)
+		if b.All {
+			c.Flush()
+		} else {
+			c.drop(b)
+		}
 		c.cursor = b.Cursor
+		if !b.More {
+			return nil
+		}
 	}
-	return nil
 }
 
 // Run polls the feed until ctx ends, listens for wake-ups when a Listener
@@ -70,7 +84,7 @@ func (c *Cache) Run(ctx context.Context) {
 		go func() { defer close(listening); c.listen(ctx) }()
 		defer func() { <-listening }()
 	}
-	nextPrune := c.o.Now()
+	nextPrune := c.o.Elapsed()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -83,9 +97,9 @@ func (c *Cache) Run(ctx context.Context) {
 		if err := c.Poll(ctx); err != nil && ctx.Err() == nil {
 			c.o.Logger.Warn("session cache: change feed unreadable; serving from the store", "err", err)
 		}
-		if now := c.o.Now(); !now.Before(nextPrune) {
-			nextPrune = now.Add(time.Minute)
-			prune(ctx, c.o.Feed, now.Add(-c.o.Prune), c.o.Logger)
+		if now := c.o.Elapsed(); now >= nextPrune {
+			nextPrune = now + time.Minute
+			prune(ctx, c.o.Feed, c.o.Prune, c.o.Logger)
 		}
 		timer.Reset(c.interval())
 	}
@@ -132,8 +146,8 @@ func (c *Cache) listen(ctx context.Context) {
 	}
 }
 
-func prune(ctx context.Context, feed store.Changes, before time.Time, log *slog.Logger) {
-	if _, err := feed.PruneChanges(ctx, before); err != nil && ctx.Err() == nil {
+func prune(ctx context.Context, feed store.Changes, horizon time.Duration, log *slog.Logger) {
+	if _, err := feed.PruneChanges(ctx, horizon); err != nil && ctx.Err() == nil {
 		log.Warn("session cache: prune changes", "err", err)
 	}
 }
@@ -145,7 +159,7 @@ func RunPruner(ctx context.Context, feed store.Changes, horizon time.Duration, l
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		prune(ctx, feed, time.Now().Add(-horizon), log)
+		prune(ctx, feed, horizon, log)
 		select {
 		case <-ctx.Done():
 			return

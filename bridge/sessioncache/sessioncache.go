@@ -15,7 +15,15 @@
 //     than MaxStale ago, so a store that stops answering, a lost
 //     notification or a stalled poller turns the cache off, never stale;
 //   - a notification connection that drops flushes the cache, and polls
-//     run at FallbackInterval until it listens again.
+//     run at FallbackInterval until it listens again;
+//   - a TRUNCATE of sessions or users, or more changes than one batch of
+//     the feed holds, flushes the cache;
+//   - whatever the feed says, an entry is served at most MaxAge (1 minute)
+//     after the store read it: a write the feed missed (its triggers
+//     disabled by hand, say) is seen within a minute.
+//
+// Durations are measured on a monotonic clock, so a step of the wall
+// clock neither keeps stale entries fresh nor turns the cache off.
 //
 // Memory is bounded by Size entries (least recently used go first).
 package sessioncache
@@ -53,7 +61,19 @@ type Options struct {
 	// Run deletes older ones about once a minute.
 	Prune  time.Duration
 	Logger *slog.Logger
-	Now    func() time.Time
+	// Elapsed reads a monotonic clock: the time since a fixed origin
+	// (default: since New, on Go's monotonic clock). Tests inject it.
+	Elapsed func() time.Duration
+}
+
+// MaxAge is how long after the store read it an entry may be served,
+// whatever the change feed says: the bound for writes the feed cannot see.
+const MaxAge = time.Minute
+
+// entry is a cached session and when (Elapsed) the store read it.
+type entry struct {
+	sess store.Session
+	read time.Duration
 }
 
 // Cache is a bounded, revocation-following cache of sessions by ID. It is
@@ -70,10 +90,11 @@ type Cache struct {
 
 	// pollMu serializes polls; cursor and failed belong to it.
 	pollMu sync.Mutex
-	cursor int64
+	cursor string
 	failed bool          // the last poll failed: the next one restarts the feed
 	synced atomic.Uint64 // Feed.LocalWrites() when the last good poll began
-	lastOK atomic.Int64  // unix nanoseconds when the last good poll began
+	lastOK atomic.Int64  // Elapsed() when the last good poll began
+	polled atomic.Bool   // a poll has succeeded (lastOK is set)
 
 	listening atomic.Bool
 	drops     atomic.Uint64
@@ -103,8 +124,9 @@ func New(o Options) *Cache {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Elapsed == nil {
+		origin := time.Now()
+		o.Elapsed = func() time.Duration { return time.Since(origin) }
 	}
 	c := &Cache{o: o, byUser: map[string]map[string]struct{}{}, wake: make(chan struct{}, 1)}
 	c.lru, _ = simplelru.NewLRU(o.Size, c.onEvict) // only fails for Size <= 0
@@ -115,8 +137,9 @@ func New(o Options) *Cache {
 // back to Put with what it read: the read may be stored only if nothing
 // was dropped in between.
 type Ticket struct {
-	gen uint64
-	ok  bool
+	gen  uint64
+	ok   bool
+	read time.Duration // Elapsed() before the store read
 }
 
 // Get returns the cached session with that ID. On a miss the caller reads
@@ -128,17 +151,30 @@ func (c *Cache) Get(ctx context.Context, id string) (store.Session, bool, Ticket
 	if c.o.Feed.LocalWrites() != c.synced.Load() {
 		// This process wrote since the last poll: read the feed first,
 		// so that its own revocations count at once.
-		if err := c.poll(ctx, false); err != nil {
+		if err := c.pollLocal(ctx); err != nil {
 			return store.Session{}, false, Ticket{}
 		}
 	}
+	now := c.o.Elapsed()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.lru.Get(id)
-	if !ok {
-		return store.Session{}, false, Ticket{gen: c.gen, ok: true}
+	if ok && now-v.(entry).read < MaxAge {
+		return v.(entry).sess, true, Ticket{}
 	}
-	return v.(store.Session), true, Ticket{}
+	if ok {
+		c.lru.Remove(id)
+	}
+	return store.Session{}, false, Ticket{gen: c.gen, ok: true, read: now}
+}
+
+// pollLocal runs the poll a lookup needs after a local write, detached
+// from the caller's cancellation (a client that went away is no failure of
+// the feed) but bounded in time.
+func (c *Cache) pollLocal(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), localPollTimeout)
+	defer cancel()
+	return c.poll(ctx, false)
 }
 
 // Put caches sess, read from the store after t was taken.
@@ -151,7 +187,7 @@ func (c *Cache) Put(t Ticket, sess store.Session) {
 	if t.gen != c.gen {
 		return
 	}
-	c.lru.Add(sess.ID, sess)
+	c.lru.Add(sess.ID, entry{sess: sess, read: t.read})
 	ids := c.byUser[sess.UserID]
 	if ids == nil {
 		ids = map[string]struct{}{}
@@ -174,13 +210,12 @@ func (c *Cache) Listening() bool { return c.listening.Load() }
 func (c *Cache) Drops() uint64 { return c.drops.Load() }
 
 func (c *Cache) fresh() bool {
-	last := c.lastOK.Load()
-	return last != 0 && c.o.Now().Sub(time.Unix(0, last)) < c.o.MaxStale
+	return c.polled.Load() && c.o.Elapsed()-time.Duration(c.lastOK.Load()) < c.o.MaxStale
 }
 
 // onEvict keeps byUser in step with the LRU (called under mu).
 func (c *Cache) onEvict(key, value any) {
-	sess := value.(store.Session)
+	sess := value.(entry).sess
 	if ids := c.byUser[sess.UserID]; ids != nil {
 		delete(ids, sess.ID)
 		if len(ids) == 0 {

@@ -15,13 +15,13 @@ import (
 
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is an injected clock the tests move by hand.
+// clock is an injected monotonic clock the tests move by hand.
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Elapsed() time.Duration { c.mu.Lock(); defer c.mu.Unlock(); return c.now.Sub(t0) }
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -75,7 +75,7 @@ func authenticate(t *testing.T, c *Cache, s store.Store, id string) (found, cach
 // newCache returns a polled (not running) cache on feed.
 func newCache(t *testing.T, feed store.Changes, clk *clock, size int) *Cache {
 	t.Helper()
-	c := New(Options{Feed: feed, Size: size, Now: clk.Now})
+	c := New(Options{Feed: feed, Size: size, Elapsed: clk.Elapsed})
 	if err := c.Poll(t.Context()); err != nil {
 		t.Fatalf("first poll: %v", err)
 	}
@@ -313,7 +313,7 @@ type failingFeed struct {
 	fail bool
 }
 
-func (f *failingFeed) ChangesSince(ctx context.Context, cursor int64) (store.ChangeBatch, error) {
+func (f *failingFeed) ChangesSince(ctx context.Context, cursor string) (store.ChangeBatch, error) {
 	if f.fail {
 		return store.ChangeBatch{}, context.DeadlineExceeded
 	}

@@ -310,21 +310,52 @@ type Flows interface {
 type ChangeBatch struct {
 	Sessions []string
 	Users    []string
-	Cursor   int64
+	// All means any session may have changed: a table was truncated, or
+	// more changes were found than one batch holds (the backend then
+	// names none of them). A reader drops everything it holds.
+	All bool
+	// More means the batch was cut short: the reader is not up to date
+	// until it has called again with Cursor and got More false.
+	More bool
+	// Cursor is opaque: pass it to the next ChangesSince.
+	Cursor string
+}
+
+// Change kinds, as the change feed's triggers write them.
+const (
+	ChangeSession = "s" // the session id changed or was deleted
+	ChangeUser    = "u" // the user id changed or was deleted
+	ChangeAll     = "*" // a table was truncated: anything may have changed
+)
+
+// Add records one change of kind (ChangeSession, ChangeUser, ChangeAll)
+// in b.
+func (b *ChangeBatch) Add(kind, id string) {
+	switch kind {
+	case ChangeUser:
+		b.Users = append(b.Users, id)
+	case ChangeSession:
+		b.Sessions = append(b.Sessions, id)
+	default: // ChangeAll, or a kind this version does not know
+		b.All = true
+	}
 }
 
 // Changes is the store's change feed: every write that can change what a
 // session check answers (a session deleted or updated in a field a reader
-// sees, a user updated other than its access stamp, or deleted) is
-// recorded by the database itself, whichever process or code path made it.
-// Per-instance session caches (bridge/sessioncache) follow it.
+// sees, a user updated other than its access stamp, or deleted, a sessions
+// or users table truncated) is recorded by the database itself, whichever
+// process or code path made it. Per-instance session caches
+// (bridge/sessioncache) follow it.
 type Changes interface {
-	// ChangesSince returns the changes committed after cursor. Cursor 0
+	// ChangesSince returns the changes committed after cursor. Cursor ""
 	// returns no changes, only the cursor of now. A change may be
 	// reported more than once, never missed (while it is not pruned).
-	ChangesSince(ctx context.Context, cursor int64) (ChangeBatch, error)
-	// PruneChanges deletes changes recorded before before.
-	PruneChanges(ctx context.Context, before time.Time) (int, error)
+	ChangesSince(ctx context.Context, cursor string) (ChangeBatch, error)
+	// PruneChanges deletes changes recorded more than age ago by the
+	// database's own clock (the one that stamps them), so that an
+	// application host's clock cannot prune changes not yet read.
+	PruneChanges(ctx context.Context, age time.Duration) (int, error)
 	// LocalWrites counts the write statements and commits this Store
 	// value has completed. A reader that saw it unchanged since its last
 	// ChangesSince knows this process wrote nothing since: this is how a

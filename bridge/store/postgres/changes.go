@@ -16,55 +16,71 @@ import (
 // the schema, so deployments sharing a database wake only their own.
 const changesChannel = "sessionbridge_changes"
 
-// changesQuery reads, in one statement (one snapshot), the oldest
-// transaction still running and every change whose transaction is not
-// older than the previous poll's. A transaction that had not committed at
-// the previous poll has an ID at least that poll's xmin, so its changes
-// are found once it commits; a change is reported again while it stays
-// within that window, which a cache bears (an extra eviction).
-const changesQuery = `WITH snap AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-	SELECT snap.xmin::text::bigint, c.kind, c.id
-	FROM snap LEFT JOIN changes c ON c.txid >= $1::text::xid8`
+// maxChangesPerPoll bounds one ChangesSince answer. A snapshot cursor
+// cannot stop half way, so a poll that finds more answers All instead
+// (the reader drops everything) and moves on to its snapshot.
+const maxChangesPerPoll = 10000
 
-// ChangesSince implements store.Changes. The cursor is a transaction ID
-// (xid8), the xmin of the previous poll's snapshot; 0 starts.
-func (s *Store) ChangesSince(ctx context.Context, cursor int64) (store.ChangeBatch, error) {
-	if cursor <= 0 {
-		var xmin int64
-		err := s.pool.QueryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").Scan(&xmin)
+// changesQuery reads, in one statement (so under one snapshot, the one
+// pg_current_snapshot returns), that snapshot and the changes visible in
+// it that were not visible in the previous poll's snapshot ($1): exactly
+// the changes whose transactions committed in between. Nothing is missed:
+// a transaction not committed at the previous poll is not visible in its
+// snapshot (its txid is in that snapshot's running list, or at least its
+// xmax), so its changes are selected by the first poll that sees them
+// committed; and nothing is reported twice, since the next poll compares
+// against this snapshot. The txid >= xmin bound only lets the index skip
+// what every snapshot since has seen (a txid below xmin is visible, or
+// aborted): a transaction left open elsewhere holds xmin back, which makes
+// the scan longer, never the answer.
+const changesQuery = `WITH snap AS (SELECT pg_current_snapshot() AS cur)
+	SELECT snap.cur::text, c.kind, c.id
+	FROM snap LEFT JOIN LATERAL (
+		SELECT kind, id FROM changes
+		WHERE txid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(txid, $1::pg_snapshot)
+		LIMIT $2) c ON true`
+
+// ChangesSince implements store.Changes. The cursor is the previous
+// poll's snapshot (pg_snapshot text); "" starts.
+func (s *Store) ChangesSince(ctx context.Context, cursor string) (store.ChangeBatch, error) {
+	if cursor == "" {
+		var snap string
+		err := s.pool.QueryRow(ctx, "SELECT pg_current_snapshot()::text").Scan(&snap)
 		if err != nil {
 			return store.ChangeBatch{}, fmt.Errorf("postgres: read changes: %w", err)
 		}
-		return store.ChangeBatch{Cursor: xmin}, nil
+		return store.ChangeBatch{Cursor: snap}, nil
 	}
-	rows, err := s.pool.Query(ctx, changesQuery, fmt.Sprint(cursor))
+	rows, err := s.pool.Query(ctx, changesQuery, cursor, maxChangesPerPoll+1)
 	if err != nil {
 		return store.ChangeBatch{}, fmt.Errorf("postgres: read changes: %w", err)
 	}
 	defer rows.Close()
-	b := store.ChangeBatch{Cursor: cursor}
+	var b store.ChangeBatch
+	n := 0
 	for rows.Next() {
 		var kind, id *string
 		if err := rows.Scan(&b.Cursor, &kind, &id); err != nil {
 			return store.ChangeBatch{}, fmt.Errorf("postgres: read changes: %w", err)
 		}
-		switch {
-		case kind == nil || id == nil: // no change: the snapshot row alone
-		case *kind == "u":
-			b.Users = append(b.Users, *id)
-		default:
-			b.Sessions = append(b.Sessions, *id)
+		if kind != nil && id != nil { // else no change: the snapshot row alone
+			n++
+			b.Add(*kind, *id)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return store.ChangeBatch{}, fmt.Errorf("postgres: read changes: %w", err)
 	}
+	if n > maxChangesPerPoll {
+		b = store.ChangeBatch{All: true, Cursor: b.Cursor}
+	}
 	return b, nil
 }
 
-// PruneChanges implements store.Changes.
-func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM changes WHERE at < $1", ts(before))
+// PruneChanges implements store.Changes, on the database's clock (the
+// changes' at is clock_timestamp() at the write).
+func (s *Store) PruneChanges(ctx context.Context, age time.Duration) (int, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM changes WHERE at < now() - make_interval(secs => $1)", age.Seconds())
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune changes: %w", err)
 	}

@@ -3,8 +3,11 @@
 -- in a column a reader sees; a user updated or deleted) appends a row,
 -- whichever code path or process made it, and wakes listeners with
 -- NOTIFY sessionbridge_changes (payload: the schema). Sequence values are
--- taken before commit, so commit order is not seq order: readers follow
--- txid against the snapshot's xmin instead (see ChangesSince).
+-- taken before commit, so commit order is not seq order: readers compare
+-- txid with their previous snapshot instead (see ChangesSince). A TRUNCATE
+-- of sessions or users appends one kind '*' row (anything may have
+-- changed). at is clock_timestamp(), the time of the write (now() would
+-- be its transaction's start), and is pruned on the database's clock.
 --
 -- Columns a reader never sees (the refresher's lease and schedule:
 -- refresh_at, refresh_failures, lease_owner, lease_until, version) do not
@@ -13,9 +16,9 @@
 CREATE TABLE changes (
 	seq  bigserial PRIMARY KEY,
 	txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
-	kind text NOT NULL, -- 's' session, 'u' user
+	kind text NOT NULL, -- 's' session, 'u' user, '*' all (a TRUNCATE)
 	id   text NOT NULL,
-	at   timestamptz NOT NULL DEFAULT now()
+	at   timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX changes_txid ON changes (txid);
 CREATE INDEX changes_at ON changes (at);
@@ -48,6 +51,20 @@ WHEN (OLD.expire IS DISTINCT FROM NEW.expire OR OLD.updated_at IS DISTINCT FROM 
 	OR OLD.device_model IS DISTINCT FROM NEW.device_model OR OLD.country_code IS DISTINCT FROM NEW.country_code
 	OR OLD.country_name IS DISTINCT FROM NEW.country_name)
 	EXECUTE FUNCTION changes_record('s');
+
+-- TRUNCATE fires no row trigger: it records one change meaning "all".
+CREATE FUNCTION changes_record_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO changes (kind, id) VALUES ('*', '');
+	PERFORM pg_notify('sessionbridge_changes', current_schema());
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER changes_session_truncate AFTER TRUNCATE ON sessions
+	FOR EACH STATEMENT EXECUTE FUNCTION changes_record_all();
+
+CREATE TRIGGER changes_user_truncate AFTER TRUNCATE ON users
+	FOR EACH STATEMENT EXECUTE FUNCTION changes_record_all();
 
 -- A user's status, deletion or any other update except the access stamp
 -- (TouchUser, written often) invalidates their cached sessions.
