@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -97,6 +99,10 @@ func (s *Service) SetPrefs(ctx context.Context, userID string, prefs json.RawMes
 	if len(trimmed) == 0 || trimmed[0] != '{' || json.Compact(&compact, trimmed) != nil {
 		return store.User{}, ErrArgument("Invalid `prefs` param: Value must be a valid object.")
 	}
+	if !utf8.Valid(compact.Bytes()) || prefsHaveNUL(compact.Bytes()) {
+		// PostgreSQL's jsonb refuses both (a 500 there): the client's error.
+		return store.User{}, ErrArgument("Invalid `prefs` param: Value must be a valid object of UTF-8 text without NUL characters.")
+	}
 	if compact.Len() > MaxPrefsSize {
 		return store.User{}, ErrArgument(fmt.Sprintf("Invalid `prefs` param: Value must be a valid object and no longer than %d characters.", MaxPrefsSize))
 	}
@@ -106,10 +112,40 @@ func (s *Service) SetPrefs(ctx context.Context, userID string, prefs json.RawMes
 // SetName sets a user's name (at most MaxNameLength characters); later
 // logins keep it instead of the provider's.
 func (s *Service) SetName(ctx context.Context, userID, name string) (store.User, error) {
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > MaxNameLength {
-		return store.User{}, ErrArgument(fmt.Sprintf("Invalid `name` param: Value must be a valid string and at most %d chars.", MaxNameLength))
+	if !utf8.ValidString(name) || strings.ContainsRune(name, 0) || utf8.RuneCountInString(name) > MaxNameLength {
+		return store.User{}, ErrArgument(fmt.Sprintf("Invalid `name` param: Value must be a valid string without NUL characters and at most %d chars.", MaxNameLength))
 	}
 	return s.updateUser(s.o.Store.SetUserName(ctx, userID, name, s.now()))
+}
+
+// prefsHaveNUL reports whether a valid JSON document holds a NUL
+// character in a key or string (only as the escape \u0000: JSON has no
+// raw control characters).
+func prefsHaveNUL(doc []byte) bool {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return false
+	}
+	var v any
+	if json.Unmarshal(doc, &v) != nil {
+		return true
+	}
+	return hasNUL(v)
+}
+
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case []any:
+		return slices.ContainsFunc(v, hasNUL)
+	case map[string]any:
+		for k, x := range v {
+			if strings.ContainsRune(k, 0) || hasNUL(x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Service) updateUser(u store.User, err error) (store.User, error) {

@@ -471,3 +471,34 @@ func TestIdentitiesFresh(t *testing.T) {
 	}
 	wantError(t, h.key(t, "GET", "/v1/users/identities?fresh=maybe", ""), 400, "general_argument_invalid")
 }
+
+// TestTextPostgresCannotStoreRefused: NUL characters and invalid UTF-8
+// (which PostgreSQL refuses, a 500 there) are the client's error on every
+// backend, and change nothing.
+func TestTextPostgresCannotStoreRefused(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true})
+	_, value := h.loggedIn(t)
+	userID := h.as(t, value, "GET", "/v1/account", "").json["$id"].(string)
+	// (Invalid UTF-8 in a decoded JSON string arrives as U+FFFD: storable.)
+	for _, body := range []string{`{"name":"a\u0000b"}`, `{"name":"\u0000"}`} {
+		wantError(t, h.as(t, value, "PATCH", "/v1/account/name", body), 400, "general_argument_invalid")
+		wantError(t, h.key(t, "PATCH", "/v1/users/"+userID+"/name", body), 400, "general_argument_invalid")
+	}
+	for _, body := range []string{`{"prefs":{"k":"a\u0000"}}`, `{"prefs":{"\u0000":1}}`, `{"prefs":{"k":["x",{"y":"\u0000"}]}}`, "{\"prefs\":{\"k\":\"\xc3\"}}"} {
+		wantError(t, h.as(t, value, "PATCH", "/v1/account/prefs", body), 400, "general_argument_invalid")
+	}
+	if r := h.as(t, value, "PATCH", "/v1/account/prefs", `{"prefs":{"k":"\\u0000 as text"}}`); r.StatusCode != 200 {
+		t.Errorf("an escaped backslash before u0000 was refused: %d %v", r.StatusCode, r.json)
+	}
+	for _, query := range []string{
+		q(`{"method":"equal","attribute":"userId","values":["a\u0000"]}`),
+		q("{\"method\":\"equal\",\"attribute\":\"userId\",\"values\":[\"\xff\"]}"),
+		"search=a%00b", "search=%C3",
+	} {
+		wantError(t, h.key(t, "GET", "/v1/users/identities?"+query, ""), 400, "general_argument_invalid")
+	}
+	wantError(t, h.key(t, "GET", "/v1/users?search=%00", ""), 400, "general_argument_invalid")
+	if u := h.as(t, value, "GET", "/v1/account", ""); strings.ContainsRune(u.json["name"].(string), 0) {
+		t.Errorf("a refused name was stored: %q", u.json["name"])
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits, as Appwrite applies them.
@@ -70,7 +71,7 @@ func Parse(v url.Values, filterable ...string) (List, error) {
 		}
 	}
 	l.Search = v.Get("search")
-	if len([]rune(l.Search)) > MaxSearchLen {
+	if !storable(l.Search) || len([]rune(l.Search)) > MaxSearchLen {
 		return List{}, invalid("Invalid `search` param: Value must be a valid string and no longer than %d chars.", MaxSearchLen)
 	}
 	if t := v.Get("total"); t != "" {
@@ -115,6 +116,10 @@ func (l *List) apply(raw string, filterable []string) error {
 		return invalid("Invalid `queries` param: Query is longer than %d characters.", MaxQueryLen)
 	}
 	var q query
+	// Decoding would turn invalid UTF-8 into U+FFFD: refuse it first.
+	if !utf8.ValidString(raw) {
+		return invalid("Invalid `queries` param: Value must be valid UTF-8.")
+	}
 	if err := json.Unmarshal([]byte(raw), &q); err != nil || q.Method == "" {
 		return invalid("Invalid `queries` param: Invalid query: %s", shorten(raw))
 	}
@@ -167,9 +172,19 @@ func strings1(q query) ([]string, error) {
 		if json.Unmarshal(raw, &s) != nil {
 			return nil, invalid("Invalid `queries` param: Invalid query: %s takes string values.", q.Method)
 		}
+		if !storable(s) {
+			return nil, invalid("Invalid `queries` param: Invalid query: %s values must be valid UTF-8 without NUL characters.", q.Method)
+		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// storable reports whether s can reach the store as text: PostgreSQL
+// refuses NUL characters and invalid UTF-8 (the request would fail with a
+// 500 there), so both are the client's error on every backend.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // shorten keeps error messages small when echoing client input.

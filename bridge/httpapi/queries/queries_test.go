@@ -66,6 +66,11 @@ func TestParseRefuses(t *testing.T) {
 		{"too long", url.Values{"queries[]": {strings.Repeat("x", MaxQueryLen+1)}}, "longer than"},
 		{"long search", url.Values{"search": {strings.Repeat("é", MaxSearchLen+1)}}, "`search`"},
 		{"bad total", url.Values{"total": {"maybe"}}, "`total`"},
+		{"NUL in an equal value", url.Values{"queries[]": {`{"method":"equal","attribute":"userId","values":["a\u0000b"]}`}}, "without NUL"},
+		{"NUL in a cursor", url.Values{"queries[]": {`{"method":"cursorAfter","values":["\u0000"]}`}}, "without NUL"},
+		{"invalid UTF-8 in a query", url.Values{"queries[]": {"{\"method\":\"equal\",\"attribute\":\"userId\",\"values\":[\"\xff\"]}"}}, "UTF-8"},
+		{"NUL in search", url.Values{"search": {"a\x00"}}, "`search`"},
+		{"invalid UTF-8 in search", url.Values{"search": {"\xc3"}}, "`search`"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
