@@ -264,6 +264,13 @@ func TestJWT(t *testing.T) {
 		t.Errorf("getSession(current) with the JWT: %v", cur.json["current"])
 	}
 	wantError(t, withJWT(jwt+"x", "GET", "/v1/account"), 401, "user_jwt_invalid")
+	// A JWT can neither mint JWTs nor extend its session.
+	wantError(t, withJWT(jwt, "POST", "/v1/account/jwts"), 401, "user_unauthorized")
+	wantError(t, withJWT(jwt, "PATCH", "/v1/account/sessions/current"), 401, "user_unauthorized")
+	wantError(t, withJWT(jwt, "PATCH", "/v1/account/sessions/"+me.json["$id"].(string)+"x"), 401, "user_unauthorized")
+	if cur := withJWT(jwt, "GET", "/v1/account/sessions/current"); cur.json["expire"] != h.as(t, value, "GET", "/v1/account/sessions/current", "").json["expire"] {
+		t.Errorf("a refused extension moved the session's expire")
+	}
 	wantError(t, h.as(t, value, "POST", "/v1/account/jwts", `{"duration":3601}`), 400, "general_argument_invalid")
 
 	// The API key's users.createJWT, for the most recent session.

@@ -14,7 +14,14 @@ type caller struct {
 	session store.Session // the session the request came with
 	value   string        // its opaque credential value ("" for a JWT)
 	apiKey  *apiKey       // set for API-key callers
+	viaJWT  bool          // authenticated by an X-Appwrite-JWT
 }
+
+// errJWTCaller refuses what a JWT must not do: a JWT is a short-lived,
+// handed-out copy of a session's authority, so it may neither mint new
+// JWTs (which would outlive it) nor extend the session it stands for.
+var errJWTCaller = &bridge.Error{Type: bridge.TypeUserUnauthorized, Code: http.StatusUnauthorized,
+	Message: "The current user is not authorized to perform the requested action."}
 
 // withSession authenticates the request by its session credential.
 func (s *Server) withSession(h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
@@ -142,6 +149,10 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, c caller) {
 }
 
 func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c caller) {
+	if c.viaJWT {
+		s.writeError(w, r, errJWTCaller)
+		return
+	}
 	sess, err := s.svc.ExtendSession(r.Context(), c.session.UserID, sessionID(r, c))
 	if err != nil {
 		s.writeError(w, r, err)

@@ -152,7 +152,7 @@ func (s *Server) authenticateJWT(r *http.Request, token string) (caller, error) 
 	if err != nil {
 		return caller{}, err
 	}
-	return caller{session: sess}, nil
+	return caller{session: sess, viaJWT: true}, nil
 }
 
 // sessionCookie builds the session cookie (value "" deletes it).

@@ -36,6 +36,10 @@ func (in jwtRequest) ttl() (time.Duration, error) {
 // createAccountJWT is account.createJWT (POST /v1/account/jwts): a JWT
 // bound to the caller's session and user, rate-limited per user.
 func (s *Server) createAccountJWT(w http.ResponseWriter, r *http.Request, c caller) {
+	if c.viaJWT {
+		s.writeError(w, r, errJWTCaller)
+		return
+	}
 	var in jwtRequest
 	if err := decodeJSON(r, &in); err != nil {
 		s.writeError(w, r, err)
