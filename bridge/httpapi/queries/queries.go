@@ -66,6 +66,10 @@ func Parse(v url.Values, filterable ...string) (List, error) {
 		return List{}, invalid("Invalid `queries` param: Value must be an array of no more than %d items.", MaxQueries)
 	}
 	for _, r := range raw {
+		// Decoding would turn invalid UTF-8 into U+FFFD: refuse it first.
+		if !utf8.ValidString(r) {
+			return List{}, invalid("Invalid `queries` param: Value must be valid UTF-8.")
+		}
 		if err := l.apply(r, filterable); err != nil {
 			return List{}, err
 		}
@@ -116,10 +120,6 @@ func (l *List) apply(raw string, filterable []string) error {
 		return invalid("Invalid `queries` param: Query is longer than %d characters.", MaxQueryLen)
 	}
 	var q query
-	// Decoding would turn invalid UTF-8 into U+FFFD: refuse it first.
-	if !utf8.ValidString(raw) {
-		return invalid("Invalid `queries` param: Value must be valid UTF-8.")
-	}
 	if err := json.Unmarshal([]byte(raw), &q); err != nil || q.Method == "" {
 		return invalid("Invalid `queries` param: Invalid query: %s", shorten(raw))
 	}
