@@ -332,17 +332,11 @@ func (s *Server) createSessionFromToken(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusCreated, out)
 }
 
-// decodeBody reads a JSON (or form-encoded) request body into v.
+// decodeBody reads a JSON request body into v. Form bodies never get
+// here: ServeHTTP refuses any body that is not JSON (see jsonBodyAllowed),
+// which is what a cross-site <form> could send.
 func decodeBody(r *http.Request, v *tokenRequest) error {
 	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
-	ct := r.Header.Get("Content-Type")
-	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
-		if err := r.ParseForm(); err != nil {
-			return bridge.ErrArgument("The request body could not be read.")
-		}
-		v.UserID, v.Secret = r.PostForm.Get("userId"), r.PostForm.Get("secret")
-		return nil
-	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return bridge.ErrArgument("The request body could not be read.")

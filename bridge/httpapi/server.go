@@ -136,7 +136,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	if !s.cors(w, r) {
+	if !s.cors(w, r) || !s.refuseCrossSite(w, r) {
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.projectMatches(r) {
