@@ -119,7 +119,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended,
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
-		RefreshWait: cfg.Refresh.Timeout + 5*time.Second,
+		RefreshWait: refreshWait(cfg),
 	})
 	a.closers = append(a.closers, detect.close)
 
@@ -175,6 +175,9 @@ func ProbeStore(ctx context.Context, cfg *config.Config) (note string, err error
 	return r.Note(), nil
 }
 
+// refreshWait bounds how long an API call waits for an on-demand refresh.
+func refreshWait(cfg *config.Config) time.Duration { return cfg.Refresh.Timeout + 5*time.Second }
+
 // callbackURL is the redirect URI registered at a provider.
 func callbackURL(cfg *config.Config, provider string) string {
 	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project
@@ -200,7 +203,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, lo
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), TrustedProxies: cfg.TrustedProxyPrefixes(), Logger: log, Now: o.Now,
+		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), RefreshWait: refreshWait(cfg), TrustedProxies: cfg.TrustedProxyPrefixes(), Logger: log, Now: o.Now,
 	})
 }
 

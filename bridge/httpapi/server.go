@@ -55,8 +55,12 @@ type Options struct {
 	// RateLimits bound the login, callback and token routes per client;
 	// the zero value is Appwrite's limits.
 	RateLimits RateLimits
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// RefreshWait is how long PATCH of a session may wait for a token
+	// refresh; that handler's write deadline is extended past it (the
+	// server's WriteTimeout bounds every other handler).
+	RefreshWait time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Server is the HTTP front of the bridge.

@@ -228,6 +228,9 @@ func (i *Issuer) register(l net.Listener) (*http.Server, error) {
 	srv := &http.Server{
 		Handler:           i.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(i.log.Handler(), slog.LevelDebug),
 	}
 	i.mu.Lock()
