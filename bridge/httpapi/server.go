@@ -179,11 +179,16 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /v1/account/sessions/{id}", s.withSession(s.deleteSession))
 	m.HandleFunc("DELETE /v1/account/sessions", s.withSession(s.deleteSessions))
 
-	m.HandleFunc("GET /v1/users/{userId}", s.withKey("users.read", s.getUser))
-	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey("sessions.read", s.listUserSessions))
-	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey("sessions.write|users.write", s.createUserSession))
-	m.HandleFunc("DELETE /v1/users/{userId}/sessions", s.withKey("sessions.write", s.deleteUserSessions))
-	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey("sessions.write", s.deleteUserSession))
+	// API-key scopes are Appwrite's (app/controllers/api/users.php):
+	// users.read to read, users.write to change. Creating a session for a
+	// user lets the key act as that user, so it needs users.write; newer
+	// Appwrite versions also accept sessions.write there, which the bridge
+	// deliberately does not (an operator reads it as "may end sessions").
+	m.HandleFunc("GET /v1/users/{userId}", s.withKey(config.ScopeUsersRead, s.getUser))
+	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersRead, s.listUserSessions))
+	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersWrite, s.createUserSession))
+	m.HandleFunc("DELETE /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersWrite, s.deleteUserSessions))
+	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey(config.ScopeUsersWrite, s.deleteUserSession))
 
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
