@@ -17,7 +17,7 @@ import (
 const maxCallbackBody = 64 << 10
 
 func (s *Server) startOAuth2Session(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.sessionStart, s.clientIP(r)) {
+	if !s.allow(w, r, s.limits.sessionStart, rateKey(s.clientIP(r))) {
 		s.refuse(w, r, errRateLimited)
 		return
 	}
@@ -25,7 +25,7 @@ func (s *Server) startOAuth2Session(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startOAuth2Token(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.tokenStart, s.clientIP(r)) {
+	if !s.allow(w, r, s.limits.tokenStart, rateKey(s.clientIP(r))) {
 		s.refuse(w, r, errRateLimited)
 		return
 	}
@@ -131,7 +131,7 @@ func (s *Server) bindLogin(w http.ResponseWriter, r *http.Request) {
 // callback finishes a login. The browser's flow cookie must hold the
 // state; the flow is removed from the cookie whatever the outcome.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.callback, s.clientIP(r)) {
+	if !s.allow(w, r, s.limits.callback, rateKey(s.clientIP(r))) {
 		// The pending login stays in the flow cookie: nothing is consumed,
 		// and the app learns why through its failure URL when it gave one.
 		pending, _ := s.pendingFlows(r)
@@ -299,7 +299,7 @@ func (s *Server) createSessionFromToken(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	if !s.allow(w, r, s.limits.token, s.clientIP(r)+" "+truncate(in.UserID, 64)) {
+	if !s.allow(w, r, s.limits.token, rateKey(s.clientIP(r))+" "+truncate(in.UserID, 64)) {
 		s.writeError(w, r, errRateLimited)
 		return
 	}

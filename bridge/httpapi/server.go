@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -49,9 +50,10 @@ type Options struct {
 	Providers          []ProviderLink
 	Templates          *template.Template
 	Metrics            http.Handler // served at /metrics when set
-	// TrustedProxies are the proxies whose X-Forwarded-For is believed
-	// (loopback always is).
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// TrustLoopback also believes loopback peers (development mode only).
+	TrustLoopback bool
 	// RateLimits bound the login, callback and token routes per client;
 	// the zero value is Appwrite's limits.
 	RateLimits RateLimits
@@ -77,6 +79,7 @@ type Server struct {
 	apiKeys    []apiKey
 	limits     limiters
 	mux        *http.ServeMux
+	xffWarn    sync.Once
 }
 
 type apiKey struct {
