@@ -64,7 +64,8 @@ type Options struct {
 
 // Service is the bridge's domain API. It is safe for concurrent use.
 type Service struct {
-	o Options
+	o       Options
+	touched touches
 }
 
 // New returns a Service with defaults filled in.

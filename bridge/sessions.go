@@ -40,6 +40,7 @@ func (s *Service) Authenticate(ctx context.Context, c Credential) (store.Session
 	if subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 || !sess.Expire.After(s.now()) {
 		return store.Session{}, ErrUnauthorized()
 	}
+	s.touchUser(ctx, sess.UserID)
 	return sess, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/device"
 	"github.com/sessionbridge/sessionbridge/bridge/geo"
 	"github.com/sessionbridge/sessionbridge/bridge/httpapi"
+	"github.com/sessionbridge/sessionbridge/bridge/janitor"
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
@@ -35,7 +37,10 @@ type App struct {
 	Store     store.Store
 	Service   *bridge.Service
 	Refresher *refresh.Refresher
-	Registry  *prometheus.Registry
+	// Janitor deletes expired flows, login tokens and sessions (serve and
+	// refresh both run it; the store lets one process per minute work).
+	Janitor  *janitor.Janitor
+	Registry *prometheus.Registry
 	// Handler serves the API and pages (serve); nil for refresh-only apps.
 	Handler http.Handler
 	// OpsHandler serves /healthz, /readyz and /metrics (the refresh daemon).
@@ -107,6 +112,13 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if err != nil {
 		return nil, fmt.Errorf("refresher: %w", err)
 	}
+	a.Janitor, err = janitor.New(janitor.Options{
+		Store: st, Owner: processName(o.Owner), Ended: ended, Registerer: a.Registry,
+		Logger: log.With("component", "janitor"), Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("janitor: %w", err)
+	}
 	detect, err := newDetector(cfg)
 	if err != nil {
 		return nil, err
@@ -173,6 +185,15 @@ func ProbeStore(ctx context.Context, cfg *config.Config) (note string, err error
 		return "", err
 	}
 	return r.Note(), nil
+}
+
+// processName names this process in the store's chores table.
+func processName(owner string) string {
+	if owner != "" {
+		return owner
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // refreshWait bounds how long an API call waits for an on-demand refresh.

@@ -80,7 +80,7 @@ func jsonBodyAllowed(r *http.Request) bool {
 // false when the request was answered.
 func (s *Server) refuseCrossSite(w http.ResponseWriter, r *http.Request) bool {
 	if !s.crossOriginAllowed(r) {
-		s.log.Info("cross-origin request refused", "method", r.Method, "path", r.URL.Path,
+		s.log.Debug("cross-origin request refused", "method", r.Method, "path", r.URL.Path,
 			"origin", truncate(r.Header.Get("Origin"), 200), "sec_fetch_site", truncate(r.Header.Get("Sec-Fetch-Site"), 32))
 		s.writeError(w, r, errCrossOrigin)
 		return false

@@ -234,7 +234,11 @@ func (s *Server) apiKeyFor(r *http.Request) (apiKey, bool) {
 	return found, ok
 }
 
+// maxUserAgent bounds the User-Agent a session's device fields are
+// parsed from (and so what a client can make the bridge store).
+const maxUserAgent = 512
+
 // clientMeta describes the caller for a new session (see clientIP).
 func (s *Server) clientMeta(r *http.Request) bridge.ClientMeta {
-	return bridge.ClientMeta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return bridge.ClientMeta{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), maxUserAgent)}
 }

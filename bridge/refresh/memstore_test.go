@@ -23,6 +23,7 @@ type memStore struct {
 	flows      map[string]store.LoginFlow
 	tokens     []store.LoginToken
 	writes     int // successful CompareAndSwapSession calls
+	chores     map[string]time.Time
 }
 
 func newMemStore() *memStore {
@@ -97,12 +98,15 @@ func (m *memStore) ListIdentities(_ context.Context, userID string) ([]store.Ide
 	return out, nil
 }
 
-func (m *memStore) TouchUser(_ context.Context, id string, now time.Time) error {
+func (m *memStore) TouchUser(_ context.Context, id string, now time.Time, every time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
 	if !ok {
 		return store.ErrNotFound
+	}
+	if u.AccessedAt.After(now.Add(-every)) {
+		return nil
 	}
 	u.AccessedAt = norm(now)
 	m.users[id] = u
@@ -194,17 +198,30 @@ func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) er
 	return nil
 }
 
-func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time) (int, error) {
+func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time, limit int) ([]store.SessionRef, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
+	var out []store.SessionRef
 	for id, s := range m.sessions {
-		if s.Expire.Before(now) {
+		if s.Expire.Before(now) && len(out) < limit {
 			delete(m.sessions, id)
-			n++
+			out = append(out, store.SessionRef{ID: id, UserID: s.UserID, Provider: s.Provider})
 		}
 	}
-	return n, nil
+	return out, nil
+}
+
+func (m *memStore) ClaimChore(_ context.Context, chore, _ string, now time.Time, every time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.chores == nil {
+		m.chores = map[string]time.Time{}
+	}
+	if next, ok := m.chores[chore]; ok && now.Before(next) {
+		return false, nil
+	}
+	m.chores[chore] = now.Add(every)
+	return true, nil
 }
 
 func (m *memStore) lease(s *store.Session, owner string, now time.Time, lease time.Duration) {
@@ -327,24 +344,26 @@ func (m *memStore) ConsumeLoginToken(_ context.Context, userID string, secretHas
 	return store.LoginToken{}, store.ErrNotFound
 }
 
-func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time) (int, error) {
+func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time, limit int) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
+	n, flows := 0, 0
 	for id, f := range m.flows {
-		if !f.ExpiresAt.After(now) {
+		if !f.ExpiresAt.After(now) && flows < limit {
 			delete(m.flows, id)
-			n++
+			flows++
 		}
 	}
-	kept := m.tokens[:0]
+	n += flows
+	kept, tokens := m.tokens[:0], 0
 	for _, t := range m.tokens {
-		if t.ExpiresAt.After(now) {
+		if t.ExpiresAt.After(now) || tokens >= limit {
 			kept = append(kept, t)
 		} else {
-			n++
+			tokens++
 		}
 	}
+	n += tokens
 	m.tokens = kept
 	return n, nil
 }

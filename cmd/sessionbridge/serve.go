@@ -106,6 +106,7 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 	refreshCtx, stopRefresh := context.WithCancel(context.Background())
 	defer stopRefresh()
 	var wg sync.WaitGroup
+	wg.Go(func() { a.Janitor.Run(refreshCtx) })
 	if refresher {
 		wg.Go(func() {
 			if err := a.Refresher.Run(refreshCtx); err != nil {

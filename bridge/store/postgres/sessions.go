@@ -109,11 +109,22 @@ func (s *Store) missingOr(ctx context.Context, id string, ifPresent error) error
 	return ifPresent
 }
 
-// DeleteExpiredSessions implements store.Sessions.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE expire < $1", ts(now))
+// DeleteExpiredSessions implements store.Sessions with one bounded
+// DELETE ... RETURNING; SKIP LOCKED passes rows a refresher is writing.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) ([]store.SessionRef, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE expire < $1 ORDER BY expire LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING id, user_id, provider`, ts(now), limit)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: delete expired sessions: %w", err)
+		return nil, fmt.Errorf("postgres: delete expired sessions: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SessionRef, error) {
+		var r store.SessionRef
+		err := row.Scan(&r.ID, &r.UserID, &r.Provider)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: delete expired sessions: %w", err)
+	}
+	return out, nil
 }

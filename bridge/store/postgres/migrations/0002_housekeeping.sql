@@ -1,0 +1,7 @@
+-- Cluster-wide chores (the janitor): one row per chore; a process runs the
+-- chore only when it moves next_run forward (store.Housekeeping).
+CREATE TABLE chores (
+	name     text PRIMARY KEY,
+	owner    text NOT NULL DEFAULT '',
+	next_run timestamptz NOT NULL
+);
