@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
+	"github.com/sessionbridge/sessionbridge/providers/presets"
 	"github.com/sessionbridge/sessionbridge/templates"
 )
 
@@ -125,8 +127,8 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	}
 	a.Service = bridge.New(bridge.Options{
 		Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
-		Schedule: func(issued, expiry time.Time) time.Time {
-			return a.Refresher.Schedule(issued, expiry, true)
+		Schedule: func(provider string, issued, expiry time.Time) time.Time {
+			return a.Refresher.ScheduleFor(provider, issued, expiry)
 		},
 		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended,
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
@@ -242,7 +244,11 @@ func opsHandler(svc *bridge.Service, metrics http.Handler) http.Handler {
 			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"store unreachable"}` + "\n"))
 			return
 		}
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+		out := map[string]any{"status": "ok"}
+		if parked := svc.ParkedProviders(); len(parked) > 0 {
+			out["providers_misconfigured"] = parked
+		}
+		_ = json.NewEncoder(w).Encode(out)
 	})
 	m.Handle("GET /metrics", metrics)
 	return m
@@ -299,9 +305,23 @@ func rateLimits(c config.RateLimits, override httpapi.RateLimits) httpapi.RateLi
 func providerLimits(cfg *config.Config) map[string]refresh.ProviderLimit {
 	out := map[string]refresh.ProviderLimit{}
 	for key, p := range cfg.Providers {
-		if p.RefreshConcurrency > 0 || p.RefreshRate > 0 || p.RefreshBurst > 0 {
-			out[key] = refresh.ProviderLimit{Concurrency: p.RefreshConcurrency, Rate: p.RefreshRate, Burst: p.RefreshBurst}
+		l := refresh.ProviderLimit{Concurrency: p.RefreshConcurrency, Rate: p.RefreshRate, Burst: p.RefreshBurst,
+			MinInterval: minRefreshInterval(p)}
+		if l != (refresh.ProviderLimit{}) {
+			out[key] = l
 		}
 	}
 	return out
+}
+
+// minRefreshInterval is the provider's min_refresh_interval, or else its
+// preset's default.
+func minRefreshInterval(p config.Provider) time.Duration {
+	if p.MinRefreshInterval != nil {
+		return *p.MinRefreshInterval
+	}
+	if pre, ok := presets.Lookup(p.Type); ok {
+		return pre.MinRefreshInterval
+	}
+	return 0
 }

@@ -113,6 +113,9 @@ func (l Loader) validate(c *Config, col *collector) {
 		notNegative(col, base+"refresh_concurrency", float64(p.RefreshConcurrency))
 		notNegative(col, base+"refresh_rate", p.RefreshRate)
 		notNegative(col, base+"refresh_burst", float64(p.RefreshBurst))
+		if p.MinRefreshInterval != nil {
+			notNegative(col, base+"min_refresh_interval", float64(*p.MinRefreshInterval))
+		}
 	}
 	positiveDuration(col, "rate_limits.window", c.RateLimits.Window)
 	for i, v := range c.TrustedProxies {

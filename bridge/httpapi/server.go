@@ -213,7 +213,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	out := map[string]any{"status": "ok"}
+	if parked := s.svc.ParkedProviders(); len(parked) > 0 {
+		// Still ready: the other providers, logins and sessions work; the
+		// detail tells the operator which client to fix.
+		out["providers_misconfigured"] = parked
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // apiKeyFor returns the API key a request presents, comparing hashes in

@@ -41,7 +41,7 @@ func copySession(s store.Session) store.Session {
 	s.SecretHash = slices.Clone(s.SecretHash)
 	s.AccessTokenSealed = slices.Clone(s.AccessTokenSealed)
 	s.RefreshTokenSealed = slices.Clone(s.RefreshTokenSealed)
-	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil} {
+	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil, &s.RefreshedAt} {
 		*t = norm(*t)
 	}
 	return s
@@ -189,6 +189,7 @@ func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) er
 	// Only the mutable fields are written.
 	cur.Expire, cur.UpdatedAt = n.Expire, n.UpdatedAt
 	cur.AccessTokenSealed, cur.RefreshTokenSealed, cur.AccessTokenExpiry = n.AccessTokenSealed, n.RefreshTokenSealed, n.AccessTokenExpiry
+	cur.RefreshedAt = n.RefreshedAt
 	cur.RefreshAt, cur.RefreshFailures, cur.LeaseOwner, cur.LeaseUntil = n.RefreshAt, n.RefreshFailures, n.LeaseOwner, n.LeaseUntil
 	cur.Client, cur.EmailVerified = n.Client, n.EmailVerified
 	cur.Version++

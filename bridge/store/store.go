@@ -98,6 +98,10 @@ type Session struct {
 	RefreshTokenSealed []byte
 	// AccessTokenExpiry is zero when the provider gave no expiry.
 	AccessTokenExpiry time.Time
+	// RefreshedAt is when the provider last issued the grant's tokens (the
+	// login or the last refresh); a provider's minimum refresh interval
+	// counts from it. Zero for sessions stored before it was recorded.
+	RefreshedAt time.Time
 
 	// RefreshAt is when the refresher should next act on this grant; zero
 	// means never (no refresh token, or no expiry). While leased it equals

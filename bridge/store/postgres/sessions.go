@@ -79,8 +79,8 @@ const casQuery = `UPDATE sessions SET
 	email_verified = $10, ip = $11, os_code = $12, os_name = $13, os_version = $14, client_type = $15,
 	client_code = $16, client_name = $17, client_version = $18, client_engine = $19,
 	client_engine_version = $20, device_name = $21, device_brand = $22, device_model = $23,
-	country_code = $24, country_name = $25, version = version + 1
-	WHERE id = $26 AND version = $27`
+	country_code = $24, country_name = $25, refreshed_at = $26, version = version + 1
+	WHERE id = $27 AND version = $28`
 
 // CompareAndSwapSession implements store.Sessions. The version check and
 // the write are one UPDATE; a concurrent writer of the same row makes it

@@ -81,7 +81,7 @@ const casQuery = `UPDATE sessions SET
 	email_verified = ?, ip = ?, os_code = ?, os_name = ?, os_version = ?, client_type = ?,
 	client_code = ?, client_name = ?, client_version = ?, client_engine = ?,
 	client_engine_version = ?, device_name = ?, device_brand = ?, device_model = ?,
-	country_code = ?, country_name = ?, version = version + 1
+	country_code = ?, country_name = ?, refreshed_at = ?, version = version + 1
 	WHERE id = ? AND version = ?`
 
 // CompareAndSwapSession implements store.Sessions. It is the refresher's

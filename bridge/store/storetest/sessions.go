@@ -126,6 +126,7 @@ func testCompareAndSwap(t *testing.T, s store.Store) {
 	next.AccessTokenSealed = []byte("new-access")
 	next.RefreshTokenSealed = nil
 	next.AccessTokenExpiry = time.Time{}
+	next.RefreshedAt = base.Add(7 * time.Minute)
 	next.RefreshAt = time.Time{}
 	next.RefreshFailures = 0
 	next.LeaseOwner = "me"

@@ -5,3 +5,7 @@ CREATE TABLE chores (
 	owner    TEXT NOT NULL DEFAULT '',
 	next_run INTEGER NOT NULL
 ) STRICT;
+
+-- When the provider last issued a session's tokens (login or refresh): a
+-- provider's minimum refresh interval counts from it. NULL: unknown.
+ALTER TABLE sessions ADD COLUMN refreshed_at INTEGER;
