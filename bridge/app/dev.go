@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 

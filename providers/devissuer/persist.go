@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -129,6 +130,15 @@ func (i *Issuer) save() {
 	i.mu.Unlock()
 	if err := writeFileAtomic(i.opts.StateFile, s); err != nil {
 		i.log.Warn("devissuer: could not save its state; sessions may not survive a restart", "err", err)
+	}
+}
+
+// savingAfter saves the state (StateFile) after h: the token and
+// revocation endpoints change grants.
+func (i *Issuer) savingAfter(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(w, r)
+		i.save()
 	}
 }
 

@@ -28,7 +28,6 @@ func (i *Issuer) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := r.PostForm
-	defer i.save() // grants change here: keep StateFile current
 	gt := form.Get("grant_type")
 	rc.GrantType = gt
 	rc.ClientAuth = authStyle(r, form)
