@@ -19,6 +19,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/bridge/jwtauth"
 )
 
 // Allowlist decides where success/failure redirects may point and which
@@ -78,6 +79,7 @@ type Server struct {
 	flows      *sessions.CookieStore
 	apiKeys    []apiKey
 	limits     limiters
+	jwt        *jwtauth.Signer
 	mux        *http.ServeMux
 	xffWarn    sync.Once
 }
@@ -121,15 +123,25 @@ func New(o Options) (*Server, error) {
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowStore(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
-	for _, k := range o.APIKeys {
+	if s.jwt, err = jwtauth.New(o.SessionKeys, o.Now); err != nil {
+		return nil, err
+	}
+	s.apiKeys = newAPIKeys(o.APIKeys)
+	s.routes()
+	return s, nil
+}
+
+// newAPIKeys keeps the configured keys as hashes with their scopes.
+func newAPIKeys(keys []config.APIKey) []apiKey {
+	out := make([]apiKey, 0, len(keys))
+	for _, k := range keys {
 		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
 		for _, sc := range k.Scopes {
 			ak.scopes[sc] = true
 		}
-		s.apiKeys = append(s.apiKeys, ak)
+		out = append(out, ak)
 	}
-	s.routes()
-	return s, nil
+	return out
 }
 
 // ServeHTTP implements http.Handler.
@@ -176,6 +188,11 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /v1/account", s.withSession(s.getAccount))
 	m.HandleFunc("GET /v1/account/identities", s.withSession(s.listIdentities))
+	m.HandleFunc("DELETE /v1/account/identities/{id}", s.withSession(s.deleteOwnIdentity))
+	m.HandleFunc("POST /v1/account/jwts", s.withSession(s.createAccountJWT))
+	m.HandleFunc("GET /v1/account/prefs", s.withSession(s.getAccountPrefs))
+	m.HandleFunc("PATCH /v1/account/prefs", s.withSession(s.updateAccountPrefs))
+	m.HandleFunc("PATCH /v1/account/name", s.withSession(s.updateAccountName))
 	m.HandleFunc("GET /v1/account/sessions", s.withSession(s.listSessions))
 	m.HandleFunc("GET /v1/account/sessions/{id}", s.withSession(s.getSession))
 	m.HandleFunc("PATCH /v1/account/sessions/{id}", s.withSession(s.updateSession))
@@ -187,10 +204,19 @@ func (s *Server) routes() {
 	// user lets the key act as that user, so it needs users.write; newer
 	// Appwrite versions also accept sessions.write there, which the bridge
 	// deliberately does not (an operator reads it as "may end sessions").
+	m.HandleFunc("GET /v1/users", s.withKey(config.ScopeUsersRead, s.listUsers))
+	m.HandleFunc("GET /v1/users/identities", s.withKey(config.ScopeUsersRead, s.listAllIdentities))
 	m.HandleFunc("GET /v1/users/{userId}", s.withKey(config.ScopeUsersRead, s.getUser))
+	m.HandleFunc("DELETE /v1/users/{userId}", s.withKey(config.ScopeUsersWrite, s.deleteUser))
+	m.HandleFunc("PATCH /v1/users/{userId}/status", s.withKey(config.ScopeUsersWrite, s.updateUserStatus))
+	m.HandleFunc("PATCH /v1/users/{userId}/name", s.withKey(config.ScopeUsersWrite, s.updateUserName))
+	m.HandleFunc("GET /v1/users/{userId}/prefs", s.withKey(config.ScopeUsersRead, s.getUserPrefs))
+	m.HandleFunc("PATCH /v1/users/{userId}/prefs", s.withKey(config.ScopeUsersWrite, s.updateUserPrefs))
+	m.HandleFunc("POST /v1/users/{userId}/jwts", s.withKey(config.ScopeUsersWrite, s.createUserJWT))
 	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersRead, s.listUserSessions))
 	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersWrite, s.createUserSession))
-	m.HandleFunc("DELETE /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersWrite, s.deleteUserSessions))
+	// DELETE /v1/users/{userId}/sessions and /v1/users/identities/{id}.
+	m.HandleFunc("DELETE /v1/users/{userId}/{sub}", s.deleteUserSub)
 	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey(config.ScopeUsersWrite, s.deleteUserSession))
 
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
