@@ -305,4 +305,3 @@ type Housekeeping interface {
 	// at once, exactly one gets true. The claim is recorded in the store.
 	ClaimChore(ctx context.Context, chore, owner string, now time.Time, every time.Duration) (bool, error)
 }
-
