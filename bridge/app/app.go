@@ -227,7 +227,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, lo
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), RefreshWait: refreshWait(cfg), TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
+		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
 	})
 }
 

@@ -15,9 +15,9 @@ const (
 	// ServerReadTimeout bounds reading a whole request, body included.
 	ServerReadTimeout = 30 * time.Second
 	// ServerWriteTimeout bounds handling a request and writing its answer.
-	// Handlers that legitimately wait longer (PATCH of a session waiting
-	// for a token refresh) extend their own deadline with
-	// http.ResponseController.
+	// Requests that legitimately wait longer (the API routes, which may
+	// wait on a provider for a token exchange or refresh) extend their own
+	// deadline with http.ResponseController (httpapi Options.ProviderWait).
 	ServerWriteTimeout = 30 * time.Second
 	// ServerIdleTimeout closes keep-alive connections left idle.
 	ServerIdleTimeout = 2 * time.Minute

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
@@ -136,10 +135,6 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, c caller) {
 }
 
 func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c caller) {
-	// This handler may wait for a refresh (bounded by RefreshWait): give it
-	// a write deadline past that wait instead of the server's global one.
-	// Writers that cannot (recorders) keep the server's own bound.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.o.RefreshWait + 10*time.Second))
 	sess, err := s.svc.ExtendSession(r.Context(), c.session.UserID, sessionID(r, c))
 	if err != nil {
 		s.writeError(w, r, err)

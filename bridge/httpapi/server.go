@@ -58,10 +58,12 @@ type Options struct {
 	// RateLimits bound the login, callback and token routes per client;
 	// the zero value is Appwrite's limits.
 	RateLimits RateLimits
-	// RefreshWait is how long PATCH of a session may wait for a token
-	// refresh; that handler's write deadline is extended past it (the
-	// server's WriteTimeout bounds every other handler).
-	RefreshWait time.Duration
+	// ProviderWait is the longest an API request may wait on a provider:
+	// a login's token exchange and user info, or a token refresh (PATCH of
+	// a session, a read that finds an expired token). The write deadline
+	// of /v1/ requests is extended past it; the server's WriteTimeout
+	// bounds everything else (pages, assets, health).
+	ProviderWait time.Duration
 	Logger      *slog.Logger
 	Now         func() time.Time
 }
@@ -157,6 +159,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	if !s.cors(w, r) || !s.refuseCrossSite(w, r) {
 		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/") && s.o.ProviderWait > 0 {
+		// Writers that cannot (recorders) keep the server's own bound.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.o.ProviderWait + 10*time.Second))
 	}
 	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.projectMatches(r) {
 		s.writeError(w, r, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
