@@ -42,10 +42,20 @@ func stateChanging(method string) bool {
 	return true
 }
 
-// exemptFromOriginCheck names the routes that must accept cross-site
-// POSTs: the OAuth callback (form_post).
+// crossSiteRoutes are the path prefixes that accept cross-site POSTs and
+// form bodies by design: the OAuth callback (Sign in with Apple's
+// form_post). A back-channel logout route (a provider's server POSTing a
+// form-encoded logout_token) belongs here too.
+var crossSiteRoutes = []string{"/v1/account/sessions/oauth2/callback/"}
+
+// exemptFromOriginCheck reports whether r is on one of crossSiteRoutes.
 func exemptFromOriginCheck(r *http.Request) bool {
-	return strings.HasPrefix(r.URL.Path, "/v1/account/sessions/oauth2/callback/")
+	for _, p := range crossSiteRoutes {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // crossOriginAllowed reports whether a state-changing request may proceed.
