@@ -64,8 +64,8 @@ type Options struct {
 	// of /v1/ requests is extended past it; the server's WriteTimeout
 	// bounds everything else (pages, assets, health).
 	ProviderWait time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Server is the HTTP front of the bridge.
