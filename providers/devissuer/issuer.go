@@ -161,10 +161,8 @@ func New(opts Options) (*Issuer, error) {
 	if i.log == nil {
 		i.log = slog.New(slog.DiscardHandler)
 	}
-	if opts.StateFile != "" {
-		if err := i.load(); err != nil {
-			return nil, err
-		}
+	if err := i.load(); err != nil {
+		return nil, err
 	}
 	if i.key == nil && !opts.ES256 {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -46,9 +46,13 @@ type savedAT struct {
 	Expires time.Time `json:"expires"`
 }
 
-// load restores the state saved in Options.StateFile, if there is one. A
-// missing file is a fresh start; a damaged one is an error naming it.
+// load restores the state saved in Options.StateFile, if one is set and
+// exists. A missing file is a fresh start; a damaged one is an error
+// naming it.
 func (i *Issuer) load() error {
+	if i.opts.StateFile == "" {
+		return nil
+	}
 	data, err := os.ReadFile(i.opts.StateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -89,8 +93,10 @@ func (i *Issuer) load() error {
 
 // snapshotLocked is the state to save; callers hold i.mu.
 func (i *Issuer) snapshotLocked(now time.Time) savedState {
-	key, _ := x509.MarshalPKCS8PrivateKey(i.key)
-	s := savedState{Version: 1, IssuerURL: i.URL(), SigningKey: key}
+	s := savedState{Version: 1, IssuerURL: i.URL()}
+	if i.key != nil {
+		s.SigningKey, _ = x509.MarshalPKCS8PrivateKey(i.key)
+	}
 	index := map[*family]int{}
 	grant := func(f *family) *savedGrant {
 		n, ok := index[f]
