@@ -3,6 +3,7 @@ package refresh
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"sync"
@@ -23,6 +24,7 @@ type memStore struct {
 	flows      map[string]store.LoginFlow
 	tokens     []store.LoginToken
 	writes     int // successful CompareAndSwapSession calls
+	jtis       map[string]time.Time
 }
 
 func newMemStore() *memStore {
@@ -40,6 +42,7 @@ func copySession(s store.Session) store.Session {
 	s.SecretHash = slices.Clone(s.SecretHash)
 	s.AccessTokenSealed = slices.Clone(s.AccessTokenSealed)
 	s.RefreshTokenSealed = slices.Clone(s.RefreshTokenSealed)
+	s.IDTokenSealed = slices.Clone(s.IDTokenSealed)
 	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil} {
 		*t = norm(*t)
 	}
@@ -347,4 +350,39 @@ func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time) (int, er
 	}
 	m.tokens = kept
 	return n, nil
+}
+
+func (m *memStore) FindProviderSessions(_ context.Context, provider, uid, sid string) ([]store.Session, error) {
+	if uid == "" && sid == "" {
+		return nil, errors.New("memstore: a uid or a sid is required")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []store.Session{}
+	for _, s := range m.sessions {
+		if s.Provider == provider && (uid == "" || s.ProviderUID == uid) && (sid == "" || s.ProviderSID == sid) {
+			out = append(out, copySession(s))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+func (m *memStore) UseLogoutToken(_ context.Context, provider, jti string, expires, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.jtis == nil {
+		m.jtis = map[string]time.Time{}
+	}
+	key := provider + "\x00" + jti
+	if exp, ok := m.jtis[key]; ok && exp.After(now) {
+		return false, nil
+	}
+	m.jtis[key] = expires
+	return true, nil
 }

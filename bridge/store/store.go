@@ -98,6 +98,14 @@ type Session struct {
 	RefreshTokenSealed []byte
 	// AccessTokenExpiry is zero when the provider gave no expiry.
 	AccessTokenExpiry time.Time
+	// ProviderSID is the provider session the login belongs to (the ID
+	// token's sid; "" when it had none): back-channel logout by sid. It
+	// is set at creation and never changes.
+	ProviderSID string
+	// IDTokenSealed is the login's sealed ID token, the id_token_hint of
+	// RP-initiated logout; empty when the provider gave none. Set at
+	// creation and never changes.
+	IDTokenSealed []byte
 
 	// RefreshAt is when the refresher should next act on this grant; zero
 	// means never (no refresh token, or no expiry). While leased it equals
@@ -149,6 +157,7 @@ type Store interface {
 	Sessions
 	Grants
 	Flows
+	Logouts
 	// Ping reports whether the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
@@ -185,6 +194,21 @@ type Sessions interface {
 	CompareAndSwapSession(ctx context.Context, s *Session) error
 	// DeleteExpiredSessions removes sessions whose Expire is before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// FindProviderSessions returns the sessions of one provider whose
+	// ProviderUID is uid (when uid is not "") and whose ProviderSID is sid
+	// (when sid is not ""), oldest first; at least one must be given. It
+	// is what a back-channel logout ends.
+	FindProviderSessions(ctx context.Context, provider, uid, sid string) ([]Session, error)
+}
+
+// Logouts remembers the back-channel logout tokens already used.
+type Logouts interface {
+	// UseLogoutToken records a logout token's jti for provider until
+	// expires and reports whether it was new: false when the same
+	// (provider, jti) was recorded before and has not expired at now (a
+	// replay). Expired records are forgotten as it goes. Atomic across
+	// every process sharing the store.
+	UseLogoutToken(ctx context.Context, provider, jti string, expires, now time.Time) (bool, error)
 }
 
 // Grants are the refresh side of sessions.

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", sessionTests},
 		{"Grants", grantTests},
 		{"Flows", flowTests},
+		{"Logouts", logoutTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -113,6 +114,8 @@ func fullSession(id, userID string) store.Session {
 		RefreshFailures:    3,
 		LeaseOwner:         "",
 		LeaseUntil:         time.Time{},
+		ProviderSID:        "sid-" + id,
+		IDTokenSealed:      []byte{9, 0, 0xff, 'i', 'd'},
 		Client: store.Client{
 			IP: "203.0.113.7", OSCode: "LIN", OSName: "GNU/Linux", OSVersion: "6.1",
 			ClientType: "browser", ClientCode: "FF", ClientName: "Firefox", ClientVersion: "130.0",
