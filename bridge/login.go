@@ -309,6 +309,12 @@ func (s *Service) draftSession(userID, provider string, login *providers.Login, 
 	if d.RefreshTokenSealed, err = s.o.Keys.Seal(login.Token.RefreshToken, seal.AAD(d.ID, "refresh")); err != nil {
 		return d, fmt.Errorf("seal refresh token: %w", err)
 	}
+	// The ID token is the id_token_hint of RP-initiated logout; its sid
+	// lets a back-channel logout find the session.
+	if d.IDTokenSealed, err = s.o.Keys.Seal(login.Token.IDToken, seal.AAD(d.ID, "id_token")); err != nil {
+		return d, fmt.Errorf("seal ID token: %w", err)
+	}
+	d.ProviderSID = login.SessionID
 	if login.Token.RefreshToken != "" && !d.AccessTokenExpiry.IsZero() && s.o.Schedule != nil {
 		d.RefreshAt = s.o.Schedule(now, d.AccessTokenExpiry)
 	}

@@ -44,6 +44,9 @@ type Options struct {
 	Now    func() time.Time
 	// Ended counts ended sessions by reason; nil counts nothing.
 	Ended *lifecycle.Recorder
+	// Revoker revokes provider tokens after sign-out, revoke and
+	// back-channel logout; nil revokes nothing.
+	Revoker TokenRevoker
 
 	// SessionDuration is the absolute lifetime of a session.
 	SessionDuration time.Duration

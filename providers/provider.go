@@ -97,6 +97,10 @@ type Identity struct {
 type Login struct {
 	Token    Token
 	Identity Identity
+	// SessionID is the provider session the login belongs to (the ID
+	// token's sid), "" when the provider sent none; back-channel logout
+	// may name it.
+	SessionID string
 }
 
 // RefreshRequest asks for a new token with a stored refresh token. Subject

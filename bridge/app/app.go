@@ -22,6 +22,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/httpapi"
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
+	"github.com/sessionbridge/sessionbridge/bridge/revoke"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
@@ -35,7 +36,10 @@ type App struct {
 	Store     store.Store
 	Service   *bridge.Service
 	Refresher *refresh.Refresher
-	Registry  *prometheus.Registry
+	// Revoker revokes provider tokens after sessions end (in the
+	// background; Close waits a little for it, WaitRevocations longer).
+	Revoker  *revoke.Revoker
+	Registry *prometheus.Registry
 	// Handler serves the API and pages (serve); nil for refresh-only apps.
 	Handler http.Handler
 	// OpsHandler serves /healthz, /readyz and /metrics (the refresh daemon).
@@ -56,6 +60,8 @@ type Options struct {
 	Owner string
 	// RateLimits override the login routes' abuse limits (zero: Appwrite's).
 	RateLimits httpapi.RateLimits
+	// RevokeBackoff overrides the waits between revocation retries (tests).
+	RevokeBackoff []time.Duration
 }
 
 // Build opens the store and wires everything the configuration asks for.
@@ -111,12 +117,21 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if err != nil {
 		return nil, err
 	}
+	a.Revoker, err = revoke.New(revoke.Options{Providers: regs, Logger: log.With("component", "revoke"), Registerer: a.Registry, Now: o.Now, Backoff: o.RevokeBackoff})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return a.Revoker.Close(ctx)
+	})
 	a.Service = bridge.New(bridge.Options{
 		Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
 		Schedule: func(issued, expiry time.Time) time.Time {
 			return a.Refresher.Schedule(issued, expiry, true)
 		},
-		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended,
+		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended, Revoker: a.Revoker,
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
 		RefreshWait: cfg.Refresh.Timeout + 5*time.Second,

@@ -196,9 +196,25 @@ type Provider struct {
 	RefreshRate        float64 `yaml:"refresh_rate"`
 	RefreshBurst       int     `yaml:"refresh_burst"`
 
+	// RPInitiatedLogout sends the browser to the provider's
+	// end_session_endpoint when the user signs out on the account page
+	// (OpenID Connect RP-Initiated Logout). Default false: it signs the
+	// user out of the provider everywhere.
+	RPInitiatedLogout bool `yaml:"rp_initiated_logout"`
+	// RevokeTokens revokes a session's provider token (RFC 7009) when the
+	// session ends by sign-out, revoke or back-channel logout, where the
+	// provider has a revocation endpoint. Default true.
+	RevokeTokens *bool `yaml:"revoke_tokens"`
+	// RevokesPerToken is set by a preset whose provider ends only the
+	// revoked token (not the user's whole grant); not a YAML key.
+	RevokesPerToken bool `yaml:"-"`
+
 	// Line is the line of the provider's key in the file, for messages.
 	Line int `yaml:"-"`
 }
+
+// RevokeTokensEnabled reports whether tokens are revoked (default true).
+func (p Provider) RevokeTokensEnabled() bool { return p.RevokeTokens == nil || *p.RevokeTokens }
 
 // PKCEEnabled reports whether PKCE is used (default true).
 func (p Provider) PKCEEnabled() bool { return p.PKCE == nil || *p.PKCE }

@@ -166,6 +166,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/account/sessions/oauth2/callback/{provider}/{project}", s.callback)
 	m.HandleFunc("POST /v1/account/sessions/oauth2/callback/{provider}/{project}", s.callback)
 	m.HandleFunc("POST /v1/account/sessions/token", s.createSessionFromToken)
+	m.HandleFunc("POST /v1/account/sessions/oauth2/backchannel/{provider}/{project}", s.backchannelLogout)
+	m.HandleFunc("POST /v1/account/sessions/{id}/logout", s.withSession(s.signOut))
 
 	m.HandleFunc("GET /v1/account", s.withSession(s.getAccount))
 	m.HandleFunc("GET /v1/account/identities", s.withSession(s.listIdentities))

@@ -82,6 +82,7 @@ type Stats struct {
 	InvalidGrants     int // token endpoint answers with error=invalid_grant
 	UserinfoRequests  int
 	Revocations       int // successful /revoke requests
+	EndSessions       int // accepted /end_session requests (RP-initiated logout)
 }
 
 // Client authentication styles in RequestRecord.ClientAuth.

@@ -71,6 +71,7 @@ type idTokenParams struct {
 	nonce       string // "" on refresh: OIDC Core §12.2 forbids echoing it
 	authTime    time.Time
 	accessToken string // for at_hash
+	sid         string // the login's provider session
 }
 
 // signIDToken builds and signs an ID token, applying the ID token faults.
@@ -92,6 +93,9 @@ func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
 	}
 	if p.nonce != "" {
 		c["nonce"] = p.nonce
+	}
+	if p.sid != "" {
+		c["sid"] = p.sid
 	}
 	if p.accessToken != "" {
 		sum := sha256.Sum256([]byte(p.accessToken))

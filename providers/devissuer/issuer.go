@@ -124,6 +124,8 @@ type Issuer struct {
 	servers  []*http.Server
 	closed   bool
 	lastSwep time.Time
+	// endSessions records accepted RP-initiated logouts.
+	endSessions []EndSessionRequest
 }
 
 // New validates opts and creates an issuer with a fresh signing key (unless

@@ -204,8 +204,9 @@ func (i *Issuer) codeGrant(w http.ResponseWriter, r *http.Request, form url.Valu
 		i.tokenError(w, r, http.StatusBadRequest, "invalid_grant", desc, "")
 		return
 	}
-	fam := &family{clientID: c.clientID, user: c.user, scope: c.scope, authTime: c.authTime}
+	fam := &family{clientID: c.clientID, user: c.user, scope: c.scope, authTime: c.authTime, sid: newSecret()[:22]}
 	c.family = fam
+	i.st.sids = append(i.st.sids, sidRecord{sid: fam.sid, sub: c.user.Subject})
 	resp := i.issueLocked(fam, now, true)
 	i.mu.Unlock()
 	i.finishTokenResponse(w, r, resp, fam, c.nonce, f, false)
@@ -296,7 +297,7 @@ func (i *Issuer) finishTokenResponse(w http.ResponseWriter, r *http.Request, res
 	if hasScope(resp.Scope, "openid") {
 		idt, err := i.signIDToken(idTokenParams{
 			issuer: i.issuerURL(r), user: fam.user, scope: fam.scope, nonce: nonce,
-			authTime: fam.authTime, accessToken: resp.AccessToken,
+			authTime: fam.authTime, accessToken: resp.AccessToken, sid: fam.sid,
 		}, f)
 		if err != nil {
 			i.log.Error("devissuer: sign ID token", "err", err)

@@ -40,6 +40,13 @@ type metadata struct {
 	userinfoURL string
 	// issParam is authorization_response_iss_parameter_supported (RFC 9207).
 	issParam bool
+	// logoutVerifier checks back-channel logout tokens (see
+	// newLogoutVerifier).
+	logoutVerifier *gooidc.IDTokenVerifier
+	// endSessionURL and revocationURL are the discovered
+	// end_session_endpoint and revocation_endpoint ("" when absent).
+	endSessionURL string
+	revocationURL string
 }
 
 // discoverLoop runs discovery until it succeeds or ctx is done, backing off
@@ -94,6 +101,8 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 		JWKSURL     string   `json:"jwks_uri"`
 		UserinfoURL string   `json:"userinfo_endpoint"`
 		IssParam    bool     `json:"authorization_response_iss_parameter_supported"`
+		EndSession  string   `json:"end_session_endpoint"`
+		Revocation  string   `json:"revocation_endpoint"`
 		SigningAlgs []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := prov.Claims(&extra); err != nil {
@@ -117,6 +126,9 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 		endpoint:    prov.Endpoint(),
 		userinfoURL: prov.UserInfoEndpoint(),
 		issParam:    extra.IssParam,
+		// Both are checked by checkDocumentEndpoints above.
+		endSessionURL: extra.EndSession,
+		revocationURL: extra.Revocation,
 	}
 	// One key set, fetched through a watched client, serves every
 	// verifier (keysUnavailable tells an outage from a forgery).
@@ -126,6 +138,7 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 	if len(m.algs) == 0 {
 		m.algs = []string{gooidc.RS256} // go-oidc's default
 	}
+	m.logoutVerifier = newLogoutVerifier(p.issuer, keys, p.clientID, algs, p.now)
 	m.verifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{ClientID: p.clientID, Now: p.now, SupportedSigningAlgs: algs})
 	m.sigVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
 		SkipClientIDCheck:    true,

@@ -72,6 +72,11 @@ type Provider struct {
 	authStyle    oauth2.AuthStyle
 	pkce         bool
 	redirectURL  string
+	// rpLogout enables EndSessionURL (rp_initiated_logout); revoke and
+	// revokeScope drive RevocationScope (revoke_tokens).
+	rpLogout    bool
+	revoke      bool
+	revokeScope providers.RevocationScope
 
 	client      *http.Client // discovery and JWKS, as configured
 	tokenClient *http.Client // token endpoint: records responses, never redirects
@@ -134,6 +139,9 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 		authStyle:    style,
 		pkce:         cfg.PKCEEnabled(),
 		redirectURL:  redirectURL,
+		rpLogout:     cfg.RPInitiatedLogout,
+		revoke:       cfg.RevokeTokensEnabled(),
+		revokeScope:  providers.RevokesGrant,
 		client:       opts.HTTPClient,
 		log:          opts.Logger,
 		now:          opts.Now,
@@ -143,6 +151,9 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 	}
 	if len(p.scopes) == 0 {
 		p.scopes = defaultScopes
+	}
+	if cfg.RevokesPerToken {
+		p.revokeScope = providers.RevokesToken
 	}
 	if p.client == nil {
 		p.client = http.DefaultClient
@@ -176,6 +187,9 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 	go p.discoverLoop(ctx)
 	return p, nil
 }
+
+// oauth2AuthInParams is client_secret_post, for the revocation request.
+const oauth2AuthInParams = oauth2.AuthStyleInParams
 
 // authStyle maps the configuration's auth_style. It never returns
 // AuthStyleAutoDetect: that mode re-sends a failed token request with the

@@ -102,6 +102,8 @@ func buildOIDC(ctx context.Context, pr Preset, cfg config.Provider, values map[s
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		Scopes:    mergeScopes(pr.Scopes, cfg.Scopes),
 		AuthStyle: style, PKCE: &pkce, Issuer: opts.rewrite(issuer), Line: cfg.Line,
+		RPInitiatedLogout: cfg.RPInitiatedLogout, RevokeTokens: cfg.RevokeTokens,
+		RevokesPerToken: pr.Revocation == RevocationToken,
 	}
 	p, err := oidc.New(ctx, oc, redirectURL, oidcOptions(opts))
 	if err != nil {

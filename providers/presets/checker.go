@@ -104,6 +104,9 @@ func checkGeneric(p *config.Provider, kind string, add func(field, format string
 			add("userinfo_headers", "applies only to type oauth2")
 		}
 	} else {
+		if p.RPInitiatedLogout {
+			add("rp_initiated_logout", "applies only to OpenID Connect providers (a plain OAuth2 provider has no end_session_endpoint)")
+		}
 		for _, kv := range []struct{ name, value string }{{"auth_url", p.AuthURL}, {"token_url", p.TokenURL}, {"userinfo_url", p.UserinfoURL}} {
 			if kv.value != "" && p.Type != KindOAuth2 { // the configuration package checks type oauth2's own
 				if msg := endpointProblem(kv.value); msg != "" {

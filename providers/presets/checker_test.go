@@ -222,3 +222,15 @@ func TestDocsUpToDate(t *testing.T) {
 		t.Fatal("docs/providers.md is stale: run `go generate ./providers/presets` and commit the result")
 	}
 }
+
+func TestRPInitiatedLogoutOnlyForOpenIDConnect(t *testing.T) {
+	p := &config.Provider{Type: "github", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true}
+	errs := (presets.Checker{}).CheckPreset(p)
+	if len(errs) != 1 || errs[0].Field != "rp_initiated_logout" {
+		t.Fatalf("rp_initiated_logout on github: %v, want one error on that key", errs)
+	}
+	p = &config.Provider{Type: "okta", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true, Settings: map[string]string{"domain": "example.okta.com"}}
+	if errs := (presets.Checker{}).CheckPreset(p); len(errs) != 0 {
+		t.Fatalf("rp_initiated_logout on okta: %v", errs)
+	}
+}

@@ -30,6 +30,10 @@ func Describe(name string) string {
 	}
 	fmt.Fprintf(&b, "# Callback URL to register at %s:\n", p.DisplayName)
 	fmt.Fprintf(&b, "#   {public_url}/v1/account/sessions/oauth2/callback/%s/{project}\n", p.Name)
+	if p.Kind == KindOIDC {
+		b.WriteString("# Back-channel logout URL (backchannel_logout_uri), if the provider sends logout tokens:\n")
+		fmt.Fprintf(&b, "#   {public_url}/v1/account/sessions/oauth2/backchannel/%s/{project}\n", p.Name)
+	}
 	b.WriteString("providers:\n")
 	fmt.Fprintf(&b, "  %s:\n", p.Name)
 	fmt.Fprintf(&b, "    type: %s\n", p.Name)
@@ -60,6 +64,12 @@ func Describe(name string) string {
 	}
 	if !p.PKCE {
 		b.WriteString("    # PKCE is off for this provider; refresh: " + yesNo(p.Refresh) + "\n")
+	}
+	if p.Kind == KindOIDC {
+		b.WriteString("    # rp_initiated_logout: false  # true: signing out also signs out at the provider (register {public_url}/?msg=signed_out as post-logout redirect URI)\n")
+	}
+	if p.Kind == KindOIDC || p.RevocationURL != "" {
+		b.WriteString("    # revoke_tokens: true  # revoke the provider token (RFC 7009) when a session ends\n")
 	}
 	return b.String()
 }
@@ -135,7 +145,9 @@ func Markdown() []byte {
 	b.WriteString("Set `type:` to a preset name below, or to `oidc` (any OpenID Connect issuer) or `oauth2`\n")
 	b.WriteString("(explicit endpoints and a claims mapping). Scopes you configure are added to the preset's defaults.\n")
 	b.WriteString("`sessionbridge providers NAME` prints a ready-to-paste block. The callback URL to register is\n")
-	b.WriteString("`{public_url}/v1/account/sessions/oauth2/callback/{provider key}/{project}`.\n\n")
+	b.WriteString("`{public_url}/v1/account/sessions/oauth2/callback/{provider key}/{project}`; OpenID Connect providers\n")
+	b.WriteString("that send back-channel logout tokens are given `{public_url}/v1/account/sessions/oauth2/backchannel/{provider key}/{project}`\n")
+	b.WriteString("as their `backchannel_logout_uri` (see the README's Logout section).\n\n")
 	b.WriteString("| preset | kind | default scopes | required settings | PKCE | refresh |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
 	for _, name := range Names() {

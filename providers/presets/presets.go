@@ -20,6 +20,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// What revoking one token ends (Preset.Revocation).
+const (
+	RevocationToken = "token"
+	RevocationGrant = "grant"
+)
+
 // Kinds of preset.
 const (
 	KindOIDC   = "oidc"
@@ -54,6 +60,14 @@ type Preset struct {
 	AuthStyle  string            `yaml:"auth_style"`
 	PKCE       bool              `yaml:"pkce"`
 	Refresh    bool              `yaml:"refresh"`
+	// RevocationURL is the RFC 7009 revocation endpoint of a kind oauth2
+	// preset (an oidc preset's comes from discovery).
+	RevocationURL string `yaml:"revocation_url"`
+	// Revocation says what revoking one token ends there: "token" (only
+	// that login's tokens) or "grant" (default: the user's whole grant to
+	// the client, as at Google and GitHub), so the bridge revokes only
+	// when the user's last session at the provider ends.
+	Revocation string `yaml:"revocation"`
 	// NoClientSecret: the provider authenticates the client another way
 	// (Apple's signed assertion) or not at all (Etsy, a public client).
 	NoClientSecret bool `yaml:"no_client_secret"`
@@ -273,7 +287,7 @@ func (p Preset) Expand(settings map[string]string) (Preset, error) {
 		return p, fmt.Errorf("settings.%s: %s", name, problems[name])
 	}
 	out := p.clone()
-	for _, s := range []*string{&out.Issuer, &out.AuthURL, &out.TokenURL, &out.RefreshURL, &out.UserinfoURL} {
+	for _, s := range []*string{&out.Issuer, &out.AuthURL, &out.TokenURL, &out.RefreshURL, &out.UserinfoURL, &out.RevocationURL} {
 		v, err := expand(*s, values)
 		if err != nil {
 			return p, err

@@ -1,7 +1,20 @@
 // Account page: revoke sessions on the server and keep token expiry fresh.
 (function () {
   "use strict";
+  // Signing out of this session (issue 13): POST .../logout ends it and
+  // answers the provider's logout URL when RP-initiated logout is on; the
+  // page leaves by navigation (CSP form-action does not apply).
+  async function signOut() {
+    const res = await fetch("/v1/account/sessions/current/logout", {
+      method: "POST", credentials: "same-origin", headers: { "Accept": "application/json" }
+    });
+    if (res.status !== 200) { alert("Could not sign out (HTTP " + res.status + ")."); return; }
+    const body = await res.json();
+    window.location.assign(body.providerLogoutUrl || "/?msg=signed_out");
+  }
   async function remove(id) {
+    const current = document.querySelector('tr.current[data-id="' + CSS.escape(id) + '"]');
+    if (id === "current" || current) { return signOut(); }
     const res = await fetch("/v1/account/sessions/" + encodeURIComponent(id), {
       method: "DELETE", credentials: "same-origin", headers: { "Accept": "application/json" }
     });
