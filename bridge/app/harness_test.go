@@ -44,6 +44,7 @@ type harnessOptions struct {
 	beforeExp  time.Duration
 	noRefresh  bool
 	mutateConf func(*config.Config)
+	app        Options
 }
 
 // newHarness starts a fake OIDC provider and a fully wired bridge on real
@@ -88,7 +89,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	a, err := Build(ctx, cfg, log, Options{})
+	a, err := Build(ctx, cfg, log, o.app)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,13 @@ type Faults struct {
 	// family's current one (a client must keep using it).
 	RefreshOmitRefreshToken bool
 
+	// RevokeFailFirst makes the first N revocation requests (counted
+	// from SetFaults) answer RevokeStatus (default 503, with
+	// temporarily_unavailable; 400 answers unsupported_token_type)
+	// without revoking.
+	RevokeFailFirst int
+	RevokeStatus    int
+
 	// DiscoveryDown makes discovery answer 503.
 	DiscoveryDown bool
 	// JWKSDown makes the key set (jwks_uri) answer 503.

@@ -124,6 +124,8 @@ type Issuer struct {
 	servers  []*http.Server
 	closed   bool
 	lastSwep time.Time
+	// revokeFailed counts revocations failed by Faults.RevokeFailFirst.
+	revokeFailed int
 	// endSessions records accepted RP-initiated logouts.
 	endSessions []EndSessionRequest
 }
@@ -292,7 +294,12 @@ func (i *Issuer) Shutdown(ctx context.Context) error {
 }
 
 // SetFaults replaces the active faults; subsequent requests see them.
-func (i *Issuer) SetFaults(f Faults) { i.faults.Store(&f) }
+func (i *Issuer) SetFaults(f Faults) {
+	i.mu.Lock()
+	i.revokeFailed = 0
+	i.mu.Unlock()
+	i.faults.Store(&f)
+}
 
 // Faults returns the active faults.
 func (i *Issuer) Faults() Faults { return *i.faults.Load() }

@@ -65,46 +65,61 @@ func (p *Provider) VerifyLogoutToken(ctx context.Context, raw string) (providers
 
 // checkLogoutClaims makes the checks of §2.6 that go-oidc does not.
 func (p *Provider) checkLogoutClaims(c map[string]json.RawMessage) (providers.LogoutClaims, error) {
-	now := p.now()
-	refuse := func(check, msg string) (providers.LogoutClaims, error) {
-		return providers.LogoutClaims{}, &providers.VerificationError{Check: check, Err: errors.New(msg)}
-	}
-	iat, ok := numericDate(c["iat"])
-	switch {
-	case !ok:
-		return refuse("iat", "the logout token has no iat")
-	case iat.Before(now.Add(-logoutMaxAge)):
-		return refuse("iat", "the logout token was issued too long ago")
-	case iat.After(now.Add(logoutSkew)):
-		return refuse("iat", "the logout token is issued in the future")
-	}
-	exp, ok := numericDate(c["exp"])
-	switch {
-	case !ok:
-		return refuse("exp", "the logout token has no exp")
-	case !exp.After(now):
-		return refuse("exp", "the logout token has expired")
+	exp, err := p.checkLogoutTimes(c)
+	if err != nil {
+		return providers.LogoutClaims{}, err
 	}
 	out := providers.LogoutClaims{Expiry: exp}
 	if !stringClaim(c["jti"], &out.JTI) || out.JTI == "" {
-		return refuse("jti", "the logout token has no jti")
+		return refuseLogout("jti", "the logout token has no jti")
 	}
 	var events map[string]json.RawMessage
 	if json.Unmarshal(c["events"], &events) != nil || !isObject(events[BackchannelLogoutEvent]) {
-		return refuse("events", "the logout token's events claim has no back-channel logout member (a JSON object)")
+		return refuseLogout("events", "the logout token's events claim has no back-channel logout member (a JSON object)")
 	}
 	if _, has := c["nonce"]; has {
-		return refuse("nonce", "a logout token must not carry a nonce")
+		return refuseLogout("nonce", "a logout token must not carry a nonce")
 	}
 	_, hasSub := c["sub"]
 	_, hasSid := c["sid"]
 	if (hasSub && !stringClaim(c["sub"], &out.Subject)) || (hasSid && !stringClaim(c["sid"], &out.SessionID)) {
-		return refuse("sub", "the logout token's sub or sid is not a string")
+		return refuseLogout("sub", "the logout token's sub or sid is not a string")
 	}
 	if out.Subject == "" && out.SessionID == "" {
-		return refuse("sub", "the logout token has neither sub nor sid")
+		return refuseLogout("sub", "the logout token has neither sub nor sid")
 	}
 	return out, nil
+}
+
+// checkLogoutTimes checks iat (present and recent) and exp (present and
+// not passed) and returns exp.
+func (p *Provider) checkLogoutTimes(c map[string]json.RawMessage) (time.Time, error) {
+	now := p.now()
+	iat, ok := numericDate(c["iat"])
+	switch {
+	case !ok:
+		return time.Time{}, logoutCheck("iat", "the logout token has no iat")
+	case iat.Before(now.Add(-logoutMaxAge)):
+		return time.Time{}, logoutCheck("iat", "the logout token was issued too long ago")
+	case iat.After(now.Add(logoutSkew)):
+		return time.Time{}, logoutCheck("iat", "the logout token is issued in the future")
+	}
+	exp, ok := numericDate(c["exp"])
+	switch {
+	case !ok:
+		return time.Time{}, logoutCheck("exp", "the logout token has no exp")
+	case !exp.After(now):
+		return time.Time{}, logoutCheck("exp", "the logout token has expired")
+	}
+	return exp, nil
+}
+
+func logoutCheck(check, msg string) error {
+	return &providers.VerificationError{Check: check, Err: errors.New(msg)}
+}
+
+func refuseLogout(check, msg string) (providers.LogoutClaims, error) {
+	return providers.LogoutClaims{}, logoutCheck(check, msg)
 }
 
 // numericDate reads a JWT NumericDate (a JSON number of seconds).

@@ -107,26 +107,9 @@ var (
 // not a request deadline. redirectURL is the callback URL registered at the
 // provider.
 func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Options) (*Provider, error) {
-	if cfg.Issuer == "" {
-		return nil, fmt.Errorf("oidc provider %q: issuer is required", cfg.Key)
-	}
-	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
-		return nil, fmt.Errorf("oidc provider %q: %w", cfg.Key, err)
-	}
-	if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("oidc provider %q: issuer must not have a query or fragment", cfg.Key)
-	}
-	if cfg.ClientID == "" {
-		return nil, fmt.Errorf("oidc provider %q: client_id is required", cfg.Key)
-	}
-	style, err := authStyle(cfg.AuthStyle)
+	style, err := checkConfig(cfg, redirectURL)
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider %q: %w", cfg.Key, err)
-	}
-	if redirectURL != "" {
-		if u, err := url.Parse(redirectURL); err != nil || !u.IsAbs() {
-			return nil, fmt.Errorf("oidc provider %q: redirect URL %q is not an absolute URL", cfg.Key, redirectURL)
-		}
 	}
 
 	p := &Provider{
@@ -141,7 +124,7 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 		redirectURL:  redirectURL,
 		rpLogout:     cfg.RPInitiatedLogout,
 		revoke:       cfg.RevokeTokensEnabled(),
-		revokeScope:  providers.RevokesGrant,
+		revokeScope:  revocationScope(cfg),
 		client:       opts.HTTPClient,
 		log:          opts.Logger,
 		now:          opts.Now,
@@ -151,9 +134,6 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 	}
 	if len(p.scopes) == 0 {
 		p.scopes = defaultScopes
-	}
-	if cfg.RevokesPerToken {
-		p.revokeScope = providers.RevokesToken
 	}
 	if p.client == nil {
 		p.client = http.DefaultClient
@@ -186,6 +166,38 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 
 	go p.discoverLoop(ctx)
 	return p, nil
+}
+
+// checkConfig validates what New needs and returns the token endpoint
+// authentication style.
+func checkConfig(cfg config.Provider, redirectURL string) (oauth2.AuthStyle, error) {
+	if cfg.Issuer == "" {
+		return 0, errors.New("issuer is required")
+	}
+	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
+		return 0, err
+	}
+	if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.Fragment != "" {
+		return 0, errors.New("issuer must not have a query or fragment")
+	}
+	if cfg.ClientID == "" {
+		return 0, errors.New("client_id is required")
+	}
+	if redirectURL != "" {
+		if u, err := url.Parse(redirectURL); err != nil || !u.IsAbs() {
+			return 0, fmt.Errorf("redirect URL %q is not an absolute URL", redirectURL)
+		}
+	}
+	return authStyle(cfg.AuthStyle)
+}
+
+// revocationScope is what revoking one token ends at the provider: the
+// whole grant unless the preset says the provider revokes per token.
+func revocationScope(cfg config.Provider) providers.RevocationScope {
+	if cfg.RevokesPerToken {
+		return providers.RevokesToken
+	}
+	return providers.RevokesGrant
 }
 
 // oauth2AuthInParams is client_secret_post, for the revocation request.

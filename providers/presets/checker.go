@@ -94,6 +94,13 @@ func (Checker) CheckPreset(p *config.Provider) []config.FieldError {
 // checkGeneric checks the keys shared by oauth2 providers and presets that
 // the configuration package leaves alone.
 func checkGeneric(p *config.Provider, kind string, add func(field, format string, args ...any)) {
+	if kind != KindOIDC && p.RPInitiatedLogout {
+		add("rp_initiated_logout", "applies only to OpenID Connect providers (a plain OAuth2 provider has no end_session_endpoint)")
+	}
+	checkGenericKeys(p, kind, add)
+}
+
+func checkGenericKeys(p *config.Provider, kind string, add func(field, format string, args ...any)) {
 	if kind == KindOIDC {
 		for _, kv := range []struct{ name, value string }{{"userinfo_method", p.UserinfoMethod}, {"scope_separator", p.ScopeSeparator}} {
 			if kv.value != "" {
@@ -104,9 +111,6 @@ func checkGeneric(p *config.Provider, kind string, add func(field, format string
 			add("userinfo_headers", "applies only to type oauth2")
 		}
 	} else {
-		if p.RPInitiatedLogout {
-			add("rp_initiated_logout", "applies only to OpenID Connect providers (a plain OAuth2 provider has no end_session_endpoint)")
-		}
 		for _, kv := range []struct{ name, value string }{{"auth_url", p.AuthURL}, {"token_url", p.TokenURL}, {"userinfo_url", p.UserinfoURL}} {
 			if kv.value != "" && p.Type != KindOAuth2 { // the configuration package checks type oauth2's own
 				if msg := endpointProblem(kv.value); msg != "" {
