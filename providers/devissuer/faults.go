@@ -44,8 +44,11 @@ type Faults struct {
 	RefreshError      string // answer 400 with this error code
 	RefreshStatus     int    // answer with this status and a JSON error
 	RefreshRetryAfter string // Retry-After header value sent with RefreshStatus
-	// Refresh200WithError answers 200 with a JSON body holding "error".
+	// Refresh200WithError answers 200 with a JSON body holding "error"
+	// (invalid_grant, or Refresh200ErrorCode when set: Slack answers a
+	// dead refresh token with ok false and invalid_refresh_token).
 	Refresh200WithError bool
+	Refresh200ErrorCode string
 	// Refresh200WithoutAccessToken answers 200 with a token response that
 	// has no access_token.
 	Refresh200WithoutAccessToken bool

@@ -227,8 +227,12 @@ func (i *Issuer) refreshGrant(w http.ResponseWriter, r *http.Request, form url.V
 		i.tokenError(w, r, f.RefreshStatus, statusErrorCode(f.RefreshStatus), "devissuer fault", f.RefreshRetryAfter)
 		return
 	case f.Refresh200WithError:
-		rec(r).Error = "invalid_grant"
-		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_grant", "error_description": "devissuer fault: error in a 200 answer"})
+		code := f.Refresh200ErrorCode
+		if code == "" {
+			code = "invalid_grant"
+		}
+		rec(r).Error = code
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code, "error_description": "devissuer fault: error in a 200 answer"})
 		return
 	case f.Refresh200WithoutAccessToken:
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600})

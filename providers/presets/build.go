@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
@@ -114,7 +115,11 @@ func buildOIDC(ctx context.Context, pr Preset, cfg config.Provider, values map[s
 		params = map[string]string{}
 	}
 	maps.Copy(params, cfg.AuthParams)
-	return wrapOIDC(p, pr.Name, params, refresh), nil
+	w := wrapOIDC(p, pr.Name, params, refresh)
+	if op, ok := w.(*oidcPreset); ok {
+		op.aliases = maps.Clone(pr.ErrorAliases)
+	}
+	return w, nil
 }
 
 // oauth2Config merges a preset with the configuration's overrides.
@@ -124,10 +129,14 @@ func oauth2Config(pr Preset, cfg config.Provider, values map[string]string, opts
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		UserinfoMethod: pr.UserinfoMethod, ScopeSeparator: pr.ScopeSeparator, AuthStyle: pr.AuthStyle,
 		PKCE: pr.PKCE, Refresh: pr.Refresh,
-		Scopes:          mergeScopes(pr.Scopes, cfg.Scopes),
-		UserinfoHeaders: merge(pr.UserinfoHeaders, cfg.UserinfoHeaders),
-		TokenHeaders:    maps.Clone(pr.TokenHeaders),
-		AuthParams:      merge(pr.AuthParams, cfg.AuthParams),
+		Scopes:            mergeScopes(pr.Scopes, cfg.Scopes),
+		UserinfoHeaders:   merge(pr.UserinfoHeaders, cfg.UserinfoHeaders),
+		TokenHeaders:      maps.Clone(pr.TokenHeaders),
+		AuthParams:        merge(pr.AuthParams, cfg.AuthParams),
+		JSONTokenRequests: pr.TokenBody == "json",
+		ErrorAliases:      maps.Clone(pr.ErrorAliases),
+		RevokeTokens:      cfg.RevokeTokensEnabled(),
+		RevokesPerToken:   pr.Revocation == RevocationToken,
 	}
 	for _, e := range []struct {
 		dst            *string
@@ -136,6 +145,7 @@ func oauth2Config(pr Preset, cfg config.Provider, values map[string]string, opts
 		{&oc.AuthURL, pr.AuthURL, cfg.AuthURL},
 		{&oc.TokenURL, pr.TokenURL, cfg.TokenURL},
 		{&oc.RefreshURL, pr.RefreshURL, ""},
+		{&oc.RevocationURL, pr.RevocationURL, ""},
 		{&oc.UserinfoURL, pr.UserinfoURL, cfg.UserinfoURL},
 	} {
 		v := e.override
@@ -231,6 +241,9 @@ type oidcPreset struct {
 	typ     string
 	params  map[string]string
 	refresh bool
+	// aliases rename the provider's error codes (Slack's
+	// invalid_refresh_token is invalid_grant).
+	aliases map[string]string
 }
 
 var (
@@ -279,7 +292,8 @@ func (w *oidcPreset) Refresh(ctx context.Context, req providers.RefreshRequest) 
 	if !w.refresh {
 		return nil, &providers.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("provider %q does not support refreshing tokens", w.Key())}
 	}
-	return w.Provider.Refresh(ctx, req)
+	tok, err := w.Provider.Refresh(ctx, req)
+	return tok, tokenhttp.Alias(err, w.aliases)
 }
 
 // Unwrap returns the OIDC provider (e.g. for WaitReady).

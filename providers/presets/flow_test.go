@@ -126,6 +126,10 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 		ClientID: clientID, ClientSecret: clientSecret, AuthStyle: pr.AuthStyle, PKCE: pr.PKCE,
 		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, RefreshURL: ep.RefreshURL,
 		Token: tc.token, Refresh: tc.refresh, APIs: map[string]providertest.Response{}, APIMethods: tc.methods,
+		JSONTokenRequests: pr.TokenBody == "json", RevocationURL: ep.RevocationURL,
+	}
+	if tc.fake != nil {
+		tc.fake(&spec)
 	}
 	cfg := config.Provider{Key: "my-" + name, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
 	if pr.NoClientSecret {
@@ -182,6 +186,29 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 		tc.check(t, f)
 	}
 	checkRefresh(t, p, f, pr, l)
+	checkRevoke(t, p, f, ep, l)
+}
+
+// checkRevoke revokes the login's token where the preset has a
+// revocation endpoint, and checks that the provider no longer accepts it.
+func checkRevoke(t *testing.T, p providers.Provider, f *providertest.Fake, ep presets.Preset, l *providers.Login) {
+	t.Helper()
+	rv, ok := p.(providers.Revoker)
+	if ep.RevocationURL == "" {
+		if ok && rv.RevocationScope() != "" {
+			t.Errorf("a preset without revocation_url says it can revoke")
+		}
+		return
+	}
+	if !ok || rv.RevocationScope() == "" {
+		t.Fatalf("preset with revocation_url %s cannot revoke", ep.RevocationURL)
+	}
+	if err := rv.RevokeToken(context.Background(), l.Token.AccessToken, "access_token"); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if f.Live(l.Token.AccessToken) {
+		t.Errorf("the access token still works after revocation")
+	}
 }
 
 func sep(s string) string {

@@ -2,6 +2,7 @@ package presets_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -110,6 +111,21 @@ func TestOIDCPresets(t *testing.T) {
 			if tok.AccessToken == l.Token.AccessToken || tok.RefreshToken == l.Token.RefreshToken {
 				t.Errorf("refresh did not rotate: %v", tok)
 			}
+			// Discovery names the revocation endpoint; revoking ends the grant.
+			rv := p.(providers.Revoker)
+			wantScope := providers.RevokesGrant
+			if pr.Revocation == presets.RevocationToken {
+				wantScope = providers.RevokesToken
+			}
+			if got := rv.RevocationScope(); got != wantScope {
+				t.Errorf("revocation scope %q, want %q", got, wantScope)
+			}
+			if err := rv.RevokeToken(context.Background(), tok.RefreshToken, "refresh_token"); err != nil {
+				t.Fatalf("RevokeToken: %v", err)
+			}
+			if iss.IsLatestRefreshToken(tok.RefreshToken) {
+				t.Error("the refresh token is still live after revocation")
+			}
 		})
 	}
 }
@@ -129,5 +145,67 @@ func waitReady(t *testing.T, p providers.Provider) {
 	defer cancel()
 	if err := op.WaitReady(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeadRefreshTokensAnsweredAsSuccess: GitHub and Slack answer a dead
+// refresh token with HTTP 200 and their own error code; the presets take
+// it for invalid_grant (permanent), not for a transient failure.
+func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
+	t.Run("github bad_refresh_token", func(t *testing.T) {
+		gh := oauthCases["github"]
+		pr, _ := presets.Lookup("github")
+		apis := map[string]providertest.Response{}
+		for u, body := range gh.apis {
+			apis[u] = providertest.Response{Body: body}
+		}
+		f := providertest.New(t, providertest.Spec{
+			ClientID: clientID, ClientSecret: clientSecret, AuthStyle: pr.AuthStyle, PKCE: true,
+			AuthURL: pr.AuthURL, TokenURL: pr.TokenURL, Token: gh.token,
+			Refresh: providertest.Response{Status: 200, Body: `{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired.","error_uri":"https://docs.github.com"}`},
+			APIs:    apis,
+		})
+		p, err := presets.Build(context.Background(), config.Provider{Key: "gh", Type: "github", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("gh"), presets.Options{RewriteURL: f.Rewrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := newAuthRequest("gh")
+		u, _ := p.AuthCodeURL(context.Background(), req)
+		q, err := providertest.Authorize(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A refresh token the fake issued, so the answer is the configured
+		// 200 with GitHub's error, not the fake's own invalid_grant.
+		l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken})
+		requireInvalidGrant(t, err)
+	})
+	t.Run("slack invalid_refresh_token", func(t *testing.T) {
+		user := &devissuer.User{Subject: "U123", Email: "ada@example.com", Name: "Ada", EmailVerified: true}
+		iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RotateRefreshTokens: true, AutoApprove: user})
+		iss.SetFaults(devissuer.Faults{Refresh200WithError: true, Refresh200ErrorCode: "invalid_refresh_token"})
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, p)
+		_, err = p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: "rt-dead-0123456789"})
+		requireInvalidGrant(t, err)
+	})
+}
+
+func requireInvalidGrant(t *testing.T, err error) {
+	t.Helper()
+	var oe *providers.OAuthError
+	if !errors.As(err, &oe) || oe.Code != "invalid_grant" || !providers.IsPermanent(err) {
+		t.Fatalf("refresh error %v, want a permanent invalid_grant", err)
 	}
 }

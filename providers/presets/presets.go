@@ -68,6 +68,23 @@ type Preset struct {
 	// the client, as at Google and GitHub), so the bridge revokes only
 	// when the user's last session at the provider ends.
 	Revocation string `yaml:"revocation"`
+	// TokenBody "json" sends token requests as JSON (Podio).
+	TokenBody string `yaml:"token_body"`
+	// ErrorAliases rename the provider's error codes for a dead refresh
+	// token to invalid_grant (GitHub, Slack answer them with HTTP 200).
+	ErrorAliases map[string]string `yaml:"error_aliases"`
+	// PKCEUndocumented: PKCE is sent (the provider accepts it) but its
+	// documentation does not describe it.
+	PKCEUndocumented bool `yaml:"pkce_undocumented"`
+	// RefreshNote qualifies the refresh column (GitHub: Apps only).
+	RefreshNote string `yaml:"refresh_note"`
+	// Rotation says how the provider treats refresh tokens on use
+	// (rotation, reuse detection), because losing one rotation there
+	// revokes the grant.
+	Rotation string `yaml:"rotation"`
+	// Refs cite the documentation behind each preset decision: topic →
+	// URL.
+	Refs map[string]string `yaml:"refs"`
 	// NoClientSecret: the provider authenticates the client another way
 	// (Apple's signed assertion) or not at all (Etsy, a public client).
 	NoClientSecret bool `yaml:"no_client_secret"`
@@ -142,6 +159,8 @@ func (p Preset) clone() Preset {
 	p.Scopes = slices.Clone(p.Scopes)
 	p.Settings = slices.Clone(p.Settings)
 	p.Quirks = slices.Clone(p.Quirks)
+	p.ErrorAliases = maps.Clone(p.ErrorAliases)
+	p.Refs = maps.Clone(p.Refs)
 	return p
 }
 

@@ -68,3 +68,12 @@ func (etsyUser) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, i
 	}
 	return nil
 }
+
+// xConfirmedEmail: X returns confirmed_email (users.email scope) only for
+// an address the user has confirmed, so a present one is verified.
+type xConfirmedEmail struct{}
+
+func (xConfirmedEmail) CompleteIdentity(_ context.Context, _ oauth2.IdentityInput, id *providers.Identity) error {
+	id.EmailVerified = id.Email != ""
+	return nil
+}
