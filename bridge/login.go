@@ -221,7 +221,7 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 			"The provider did not identify the user.", nil)
 	}
 	user, err := s.o.Store.UpsertIdentity(ctx, store.IdentityInput{
-		Provider: in.Provider, ProviderUID: login.Identity.Subject, Email: login.Identity.Email,
+		Provider: in.Provider, ProviderUID: login.Identity.Subject, PreviousProviderUID: login.Identity.PreviousSubject, Email: login.Identity.Email,
 		EmailVerified: login.Identity.EmailVerified, Name: login.Identity.Name,
 	}, now)
 	if err != nil {

@@ -91,6 +91,10 @@ type Identity struct {
 	Email         string
 	EmailVerified bool
 	Name          string
+	// PreviousSubject is the form Subject had in earlier versions of the
+	// preset (Slack's user ID before the team was added), so identities
+	// stored under it still find their user; "" when unchanged.
+	PreviousSubject string
 }
 
 // Login is the result of a successful Exchange.
@@ -101,6 +105,9 @@ type Login struct {
 	// token's sid), "" when the provider sent none; back-channel logout
 	// may name it.
 	SessionID string
+	// IDTokenClaims are the verified ID token's claims (OpenID Connect
+	// providers; nil otherwise).
+	IDTokenClaims map[string]any
 }
 
 // RefreshRequest asks for a new token with a stored refresh token. Subject

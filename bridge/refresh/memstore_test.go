@@ -57,6 +57,14 @@ func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now
 	defer m.mu.Unlock()
 	now = norm(now)
 	key := in.Provider + "\x00" + in.ProviderUID
+	old := in.Provider + "\x00" + in.PreviousProviderUID
+	if _, has := m.identities[key]; !has && in.PreviousProviderUID != "" {
+		if prev, ok := m.identities[old]; ok {
+			prev.ProviderUID = in.ProviderUID
+			m.identities[key] = prev
+			delete(m.identities, old)
+		}
+	}
 	id, ok := m.identities[key]
 	var u store.User
 	if ok {

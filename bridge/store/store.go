@@ -53,8 +53,13 @@ type Identity struct {
 
 // IdentityInput is what a login learned about the user.
 type IdentityInput struct {
-	Provider      string
-	ProviderUID   string
+	Provider    string
+	ProviderUID string
+	// PreviousProviderUID is the form of ProviderUID the provider's
+	// identities had before (Slack's user ID before the team was added):
+	// an identity stored under it, and none under ProviderUID, is moved to
+	// ProviderUID, so its user is found. "" when there is none.
+	PreviousProviderUID string
 	Email         string
 	EmailVerified bool
 	Name          string
@@ -165,9 +170,11 @@ type Store interface {
 
 // Users stores users and their provider identities.
 type Users interface {
-	// UpsertIdentity finds the user linked to (Provider, ProviderUID),
-	// creating user and identity when absent, and records the latest
-	// email and name on both. It returns the user after the update.
+	// UpsertIdentity finds the user linked to (Provider, ProviderUID) (or,
+	// when absent, to (Provider, PreviousProviderUID), whose identity it
+	// then re-keys to ProviderUID), creating user and identity when
+	// absent, and records the latest email and name on both. It returns
+	// the user after the update.
 	UpsertIdentity(ctx context.Context, in IdentityInput, now time.Time) (User, error)
 	GetUser(ctx context.Context, id string) (User, error)
 	ListIdentities(ctx context.Context, userID string) ([]Identity, error)

@@ -104,6 +104,9 @@ func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
 	for k, v := range userClaims(p.user, p.scope) {
 		c[k] = v
 	}
+	for k, v := range i.opts.ExtraIDTokenClaims {
+		c[k] = v
+	}
 	if f.WrongIssuer {
 		c["iss"] = p.issuer + "/not-this-issuer"
 	}

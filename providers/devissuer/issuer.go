@@ -80,6 +80,9 @@ type Options struct {
 	// carrying code_verifier, is refused, as the strictest such provider
 	// would. Without it PKCE with S256 is required.
 	NoPKCE bool
+	// ExtraIDTokenClaims are added to every ID token (a provider's own
+	// claims, such as Slack's https://slack.com/team_id).
+	ExtraIDTokenClaims map[string]any
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// AutoApprove, when set, makes GET /authorize approve at once as this

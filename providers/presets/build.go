@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
@@ -118,6 +119,7 @@ func buildOIDC(ctx context.Context, pr Preset, cfg config.Provider, values map[s
 	w := wrapOIDC(p, pr.Name, params, refresh)
 	if op, ok := w.(*oidcPreset); ok {
 		op.aliases = maps.Clone(pr.ErrorAliases)
+		op.uidClaims = slices.Clone(pr.UIDClaims)
 	}
 	return w, nil
 }
@@ -244,6 +246,8 @@ type oidcPreset struct {
 	// aliases rename the provider's error codes (Slack's
 	// invalid_refresh_token is invalid_grant).
 	aliases map[string]string
+	// uidClaims build providerUid from several ID token claims.
+	uidClaims []string
 }
 
 var (
@@ -292,8 +296,41 @@ func (w *oidcPreset) Refresh(ctx context.Context, req providers.RefreshRequest) 
 	if !w.refresh {
 		return nil, &providers.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("provider %q does not support refreshing tokens", w.Key())}
 	}
+	req.Subject = w.subOf(req.Subject)
 	tok, err := w.Provider.Refresh(ctx, req)
 	return tok, tokenhttp.Alias(err, w.aliases)
+}
+
+// Exchange is the OIDC provider's, with providerUid built from the
+// preset's uid_claims when it names them.
+func (w *oidcPreset) Exchange(ctx context.Context, cb providers.Callback, req providers.AuthRequest) (*providers.Login, error) {
+	l, err := w.Provider.Exchange(ctx, cb, req)
+	if err != nil || len(w.uidClaims) == 0 {
+		return l, err
+	}
+	parts := make([]string, len(w.uidClaims))
+	for i, name := range w.uidClaims {
+		v, _ := l.IDTokenClaims[name].(string)
+		if v == "" || strings.Contains(v, ":") {
+			return nil, &providers.VerificationError{Check: "uid", Err: fmt.Errorf("the ID token has no usable %s claim", name)}
+		}
+		parts[i] = v
+	}
+	l.Identity.PreviousSubject = l.Identity.Subject
+	l.Identity.Subject = strings.Join(parts, ":")
+	return l, nil
+}
+
+// subOf recovers the ID token's sub from a providerUid built from
+// uid_claims (a refreshed ID token must name the same sub); a UID of the
+// older, bare form is the sub itself.
+func (w *oidcPreset) subOf(uid string) string {
+	parts := strings.Split(uid, ":")
+	i := slices.Index(w.uidClaims, "sub")
+	if i < 0 || len(parts) != len(w.uidClaims) {
+		return uid
+	}
+	return parts[i]
 }
 
 // Unwrap returns the OIDC provider (e.g. for WaitReady).

@@ -280,3 +280,12 @@ func TestRotationNotes(t *testing.T) {
 		}
 	}
 }
+
+func TestUIDClaimsIncludeSub(t *testing.T) {
+	for _, name := range presets.Names() {
+		p, _ := presets.Lookup(name)
+		if len(p.UIDClaims) > 0 && (p.Kind != presets.KindOIDC || !slices.Contains(p.UIDClaims, "sub")) {
+			t.Errorf("%s: uid_claims %v must be on an oidc preset and include sub", name, p.UIDClaims)
+		}
+	}
+}

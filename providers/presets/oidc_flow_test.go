@@ -23,6 +23,10 @@ type oidcCase struct {
 	settings   map[string]string
 	issuer     string
 	authParams map[string]string
+	// claims are the provider's own ID token claims; uid is the
+	// providerUid they make ("" : the sub).
+	claims map[string]any
+	uid    string
 }
 
 var oidcCases = map[string]oidcCase{
@@ -35,7 +39,7 @@ var oidcCases = map[string]oidcCase{
 	"keycloak":    {settings: map[string]string{"base_url": "https://sso.example.com", "realm": "staff"}, issuer: "https://sso.example.com/realms/staff"},
 	"okta":        {settings: map[string]string{"domain": "example.okta.com"}, issuer: "https://example.okta.com/oauth2/default"},
 	"salesforce":  {settings: map[string]string{"base_url": "https://acme.my.salesforce.com"}, issuer: "https://acme.my.salesforce.com"},
-	"slack":       {issuer: "https://slack.com"},
+	"slack":       {issuer: "https://slack.com", claims: map[string]any{"https://slack.com/team_id": "T0123"}, uid: "T0123:user-slack"},
 	"yahoo":       {issuer: "https://api.login.yahoo.com"},
 }
 
@@ -52,7 +56,7 @@ func TestOIDCPresets(t *testing.T) {
 			user := &devissuer.User{Subject: "user-" + name, Email: "ada@example.com", Name: "Ada Lovelace", EmailVerified: true}
 			iss := testissuer.Start(t, devissuer.Options{
 				ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectFor(key)},
-				RotateRefreshTokens: true, AutoApprove: user, NoPKCE: !pr.PKCE,
+				RotateRefreshTokens: true, AutoApprove: user, NoPKCE: !pr.PKCE, ExtraIDTokenClaims: tc.claims,
 			})
 			base := iss.URL()
 			iss.SetFaults(devissuer.Faults{RequireBasicAuth: pr.AuthStyle == "basic", RequirePostAuth: pr.AuthStyle == "post"})
@@ -98,13 +102,16 @@ func TestOIDCPresets(t *testing.T) {
 				t.Fatalf("Exchange: %v", err)
 			}
 			want := providers.Identity{Subject: user.Subject, Email: user.Email, EmailVerified: true, Name: user.Name}
+			if tc.uid != "" {
+				want.Subject, want.PreviousSubject = tc.uid, user.Subject
+			}
 			if l.Identity != want {
 				t.Errorf("identity %+v, want %+v", l.Identity, want)
 			}
 			if l.Token.AccessToken == "" || l.Token.RefreshToken == "" || l.Token.IDToken == "" || l.Token.Expiry.IsZero() {
 				t.Errorf("token %v", l.Token)
 			}
-			tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: user.Subject})
+			tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: l.Identity.Subject})
 			if err != nil {
 				t.Fatalf("Refresh: %v", err)
 			}
@@ -208,4 +215,62 @@ func requireInvalidGrant(t *testing.T, err error) {
 	if !errors.As(err, &oe) || oe.Code != "invalid_grant" || !providers.IsPermanent(err) {
 		t.Fatalf("refresh error %v, want a permanent invalid_grant", err)
 	}
+}
+
+// TestSlackUIDNeedsTheTeam: a Slack ID token without the team claim is
+// refused (no UID that could collide across workspaces), and a session
+// stored by an earlier version, under the bare user ID, still refreshes.
+func TestSlackUIDNeedsTheTeam(t *testing.T) {
+	user := &devissuer.User{Subject: "U42", Email: "ada@example.com", Name: "Ada", EmailVerified: true}
+	iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RotateRefreshTokens: true, AutoApprove: user})
+	iss.SetFaults(devissuer.Faults{RequirePostAuth: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
+		redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, p)
+	req := newAuthRequest("sl")
+	u, _ := p.AuthCodeURL(context.Background(), req)
+	q, err := providertest.Authorize(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Iss: q.Get("iss"), HasIss: q.Has("iss"), Form: q}, req)
+	var ve *providers.VerificationError
+	if !errors.As(err, &ve) || ve.Check != "uid" {
+		t.Fatalf("login without the team claim: %v, want a uid verification error", err)
+	}
+	// A grant stored under the bare user ID by an earlier version.
+	rt := issueRefreshToken(t, iss, user)
+	if _, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: rt, Subject: "U42"}); err != nil {
+		t.Fatalf("refresh of a session stored under the bare user ID: %v", err)
+	}
+}
+
+// issueRefreshToken logs in at iss directly (generic OIDC) and returns the
+// refresh token.
+func issueRefreshToken(t *testing.T, iss *devissuer.Issuer, user *devissuer.User) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p, err := presets.Build(ctx, config.Provider{Key: "gen", Type: "oidc", Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
+		redirectFor("gen"), presets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, p)
+	req := newAuthRequest("gen")
+	u, _ := p.AuthCodeURL(context.Background(), req)
+	q, err := providertest.Authorize(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Iss: q.Get("iss"), HasIss: q.Has("iss"), Form: q}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Token.RefreshToken
 }

@@ -68,6 +68,11 @@ type Preset struct {
 	// the client, as at Google and GitHub), so the bridge revokes only
 	// when the user's last session at the provider ends.
 	Revocation string `yaml:"revocation"`
+	// UIDClaims, for an oidc preset, build providerUid from these ID
+	// token claims joined with ":" instead of sub alone (Slack: team and
+	// user, since user IDs are per workspace). "sub" must be one of them;
+	// identities stored under the bare sub still find their user.
+	UIDClaims []string `yaml:"uid_claims"`
 	// TokenBody "json" sends token requests as JSON (Podio).
 	TokenBody string `yaml:"token_body"`
 	// ErrorAliases rename the provider's error codes for a dead refresh
@@ -161,6 +166,7 @@ func (p Preset) clone() Preset {
 	p.Quirks = slices.Clone(p.Quirks)
 	p.ErrorAliases = maps.Clone(p.ErrorAliases)
 	p.Refs = maps.Clone(p.Refs)
+	p.UIDClaims = slices.Clone(p.UIDClaims)
 	return p
 }
 

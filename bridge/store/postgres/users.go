@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -48,6 +49,19 @@ func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now 
 func (s *Store) upsertIdentity(ctx context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
 	var u store.User
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if in.PreviousProviderUID != "" && in.PreviousProviderUID != in.ProviderUID {
+			// Move an identity kept under the provider's old UID form; a
+			// concurrent login creating the new one makes this a race.
+			_, err := tx.Exec(ctx, `UPDATE identities SET provider_uid = $1 WHERE provider = $2 AND provider_uid = $3
+				AND NOT EXISTS (SELECT 1 FROM identities WHERE provider = $2 AND provider_uid = $1)`,
+				in.ProviderUID, in.Provider, in.PreviousProviderUID)
+			if isUniqueViolation(err) {
+				return errRaced
+			}
+			if err != nil {
+				return fmt.Errorf("re-key identity: %w", err)
+			}
+		}
 		var identityID, userID string
 		err := tx.QueryRow(ctx, "SELECT id, user_id FROM identities WHERE provider = $1 AND provider_uid = $2 FOR UPDATE",
 			in.Provider, in.ProviderUID).Scan(&identityID, &userID)
@@ -140,4 +154,10 @@ func (s *Store) TouchUser(ctx context.Context, id string, now time.Time) error {
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+// isUniqueViolation reports a unique_violation (SQLSTATE 23505).
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }

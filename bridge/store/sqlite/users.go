@@ -30,6 +30,14 @@ func scanUser(r scanner) (store.User, error) {
 func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
 	var u store.User
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if in.PreviousProviderUID != "" && in.PreviousProviderUID != in.ProviderUID {
+			// Move an identity kept under the provider's old UID form.
+			if _, err := tx.ExecContext(ctx, `UPDATE identities SET provider_uid = ? WHERE provider = ? AND provider_uid = ?
+				AND NOT EXISTS (SELECT 1 FROM identities WHERE provider = ? AND provider_uid = ?)`,
+				in.ProviderUID, in.Provider, in.PreviousProviderUID, in.Provider, in.ProviderUID); err != nil {
+				return fmt.Errorf("re-key identity: %w", err)
+			}
+		}
 		var identityID, userID string
 		err := tx.QueryRowContext(ctx, "SELECT id, user_id FROM identities WHERE provider = ? AND provider_uid = ?",
 			in.Provider, in.ProviderUID).Scan(&identityID, &userID)
