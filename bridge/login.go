@@ -315,6 +315,7 @@ func (s *Service) draftSession(userID, provider string, login *providers.Login, 
 		return d, fmt.Errorf("seal ID token: %w", err)
 	}
 	d.ProviderSID = login.SessionID
+	d.GrantData = login.GrantData
 	if login.Token.RefreshToken != "" && !d.AccessTokenExpiry.IsZero() && s.o.Schedule != nil {
 		d.RefreshAt = s.o.Schedule(now, d.AccessTokenExpiry)
 	}

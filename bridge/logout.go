@@ -18,7 +18,7 @@ type TokenRevoker interface {
 	// Go runs fn off the request path.
 	Go(fn func(ctx context.Context))
 	// Send revokes one token (with retries) and records the outcome.
-	Send(ctx context.Context, provider, token, hint string)
+	Send(ctx context.Context, provider, token, hint, grantData string)
 	// Count records an outcome that needed no request.
 	Count(provider, result string)
 }
@@ -208,8 +208,8 @@ func (s *Service) revokeOne(ctx context.Context, sess store.Session) {
 	}
 	switch {
 	case refresh != "":
-		s.o.Revoker.Send(ctx, sess.Provider, refresh, "refresh_token")
+		s.o.Revoker.Send(ctx, sess.Provider, refresh, "refresh_token", sess.GrantData)
 	case access != "":
-		s.o.Revoker.Send(ctx, sess.Provider, access, "access_token")
+		s.o.Revoker.Send(ctx, sess.Provider, access, "access_token", sess.GrantData)
 	}
 }

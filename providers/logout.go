@@ -46,7 +46,8 @@ type Revoker interface {
 	// "refresh_token" or "access_token". Errors are *OAuthError (with
 	// HTTPStatus, or Err for a network failure); Transient says whether
 	// a retry may help.
-	RevokeToken(ctx context.Context, token, hint string) error
+	// grantData is the session's Login.GrantData.
+	RevokeToken(ctx context.Context, token, hint, grantData string) error
 }
 
 // RevocationScope is what revoking one token ends at a provider.

@@ -108,6 +108,10 @@ type Login struct {
 	// IDTokenClaims are the verified ID token's claims (OpenID Connect
 	// providers; nil otherwise).
 	IDTokenClaims map[string]any
+	// GrantData is what later requests for this grant need (Zoho's
+	// accounts server); the bridge keeps it with the session and hands it
+	// back in RefreshRequest and RevokeToken. "" for most providers.
+	GrantData string
 }
 
 // RefreshRequest asks for a new token with a stored refresh token. Subject
@@ -116,6 +120,7 @@ type Login struct {
 type RefreshRequest struct {
 	RefreshToken string
 	Subject      string
+	GrantData    string // Login.GrantData of the grant's login
 }
 
 // Registry holds the configured providers by key.

@@ -148,7 +148,7 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 		r.m.lead.Observe(max(s.AccessTokenExpiry.Sub(now), 0).Seconds())
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.timeout)
-	tok, err := p.Refresh(rctx, providers.RefreshRequest{RefreshToken: rt, Subject: s.ProviderUID})
+	tok, err := p.Refresh(rctx, providers.RefreshRequest{RefreshToken: rt, Subject: s.ProviderUID, GrantData: s.GrantData})
 	cancel()
 	r.m.duration.WithLabelValues(label).Observe(r.now().Sub(now).Seconds())
 	if err == nil && (tok == nil || tok.AccessToken == "") {

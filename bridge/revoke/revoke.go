@@ -99,7 +99,7 @@ func (r *Revoker) Count(provider, result string) {
 // Send revokes token at provider, retrying transient failures with
 // backoff (or the provider's Retry-After, up to a minute), and records
 // the outcome. hint is "refresh_token" or "access_token".
-func (r *Revoker) Send(ctx context.Context, provider, token, hint string) {
+func (r *Revoker) Send(ctx context.Context, provider, token, hint, grantData string) {
 	p, err := r.o.Providers.Get(provider)
 	rv, ok := p.(providers.Revoker)
 	if err != nil || !ok {
@@ -107,7 +107,7 @@ func (r *Revoker) Send(ctx context.Context, provider, token, hint string) {
 	}
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, r.o.Timeout)
-		err = rv.RevokeToken(actx, token, hint)
+		err = rv.RevokeToken(actx, token, hint, grantData)
 		cancel()
 		if err == nil {
 			r.Count(provider, Revoked)

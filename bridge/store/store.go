@@ -60,9 +60,9 @@ type IdentityInput struct {
 	// an identity stored under it, and none under ProviderUID, is moved to
 	// ProviderUID, so its user is found. "" when there is none.
 	PreviousProviderUID string
-	Email         string
-	EmailVerified bool
-	Name          string
+	Email               string
+	EmailVerified       bool
+	Name                string
 }
 
 // Client describes the device a session was created from (Appwrite's
@@ -111,6 +111,9 @@ type Session struct {
 	// RP-initiated logout; empty when the provider gave none. Set at
 	// creation and never changes.
 	IDTokenSealed []byte
+	// GrantData is what the provider's later requests for this grant
+	// need (Zoho's accounts server); "" for most. Set at creation.
+	GrantData string
 
 	// RefreshAt is when the refresher should next act on this grant; zero
 	// means never (no refresh token, or no expiry). While leased it equals

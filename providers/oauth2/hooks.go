@@ -55,6 +55,17 @@ type IdentityInput struct {
 	Now         time.Time
 }
 
+// GrantHook lets a provider's endpoints depend on the login (Zoho serves
+// each data centre's users from its own accounts server, named in the
+// callback): GrantData reads what the grant's later requests need from
+// the callback (an error refuses the login before any token request), and
+// Endpoint maps a configured endpoint URL for a grant ("" grant data: the
+// configured one).
+type GrantHook interface {
+	GrantData(cb providers.Callback) (string, error)
+	Endpoint(configured, grantData string) string
+}
+
 // RefreshHook checks a successful refresh answer before its token is
 // used, for providers whose refresh returns an ID token that contract §7
 // says must be verified like the login's and name the same user (Apple).

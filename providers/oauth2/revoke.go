@@ -23,7 +23,7 @@ func (p *Provider) RevocationScope() providers.RevocationScope {
 
 // RevokeToken implements providers.Revoker with one RFC 7009 request,
 // authenticated as the token requests are (with the token headers).
-func (p *Provider) RevokeToken(ctx context.Context, token, hint string) error {
+func (p *Provider) RevokeToken(ctx context.Context, token, hint, grantData string) error {
 	if p.cfg.RevocationURL == "" {
 		return &providers.OAuthError{Code: "unsupported_token_type", Description: "the provider has no revocation endpoint"}
 	}
@@ -34,7 +34,7 @@ func (p *Provider) RevokeToken(ctx context.Context, token, hint string) error {
 		secret = *s
 	}
 	return revocation.Send(ctx, p.tokenClient, revocation.Request{
-		URL: p.cfg.RevocationURL, ClientID: p.cfg.ClientID, ClientSecret: secret,
+		URL: p.endpoint(p.cfg.RevocationURL, grantData), ClientID: p.cfg.ClientID, ClientSecret: secret,
 		Post: p.cfg.AuthStyle == "post", Token: token, Hint: hint,
 	}, p.now())
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -203,7 +204,7 @@ func checkRevoke(t *testing.T, p providers.Provider, f *providertest.Fake, ep pr
 	if !ok || rv.RevocationScope() == "" {
 		t.Fatalf("preset with revocation_url %s cannot revoke", ep.RevocationURL)
 	}
-	if err := rv.RevokeToken(context.Background(), l.Token.AccessToken, "access_token"); err != nil {
+	if err := rv.RevokeToken(context.Background(), l.Token.AccessToken, "access_token", l.GrantData); err != nil {
 		t.Fatalf("RevokeToken: %v", err)
 	}
 	if f.Live(l.Token.AccessToken) {
@@ -227,7 +228,7 @@ func checkRefresh(t *testing.T, p providers.Provider, f *providertest.Fake, pr p
 	if rt == "" {
 		rt = "rt-none"
 	}
-	tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: rt, Subject: l.Identity.Subject})
+	tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: rt, Subject: l.Identity.Subject, GrantData: l.GrantData})
 	sent := len(f.Requests()) - before
 	if !pr.Refresh {
 		var oe *providers.OAuthError
@@ -244,5 +245,40 @@ func checkRefresh(t *testing.T, p providers.Provider, f *providertest.Fake, pr p
 	}
 	if tok.AccessToken == l.Token.AccessToken || !strings.HasPrefix(tok.AccessToken, "at-") || tok.RefreshToken == "" {
 		t.Errorf("refreshed token %v", tok)
+	}
+}
+
+// TestZohoRefusesAnUnknownAccountsServer: a callback naming an accounts
+// server that is not one of Zoho's data centres fails the login before
+// the code is sent anywhere.
+func TestZohoRefusesAnUnknownAccountsServer(t *testing.T) {
+	for _, server := range []string{"https://evil.example", "http://accounts.zoho.eu", "https://accounts.zoho.eu.evil.example", "https://accounts.zoho.eu/x"} {
+		tc := oauthCases["zoho"]
+		pr, _ := presets.Lookup("zoho")
+		ep, _ := pr.Expand(nil)
+		f := providertest.New(t, providertest.Spec{
+			ClientID: clientID, ClientSecret: clientSecret, AuthStyle: pr.AuthStyle, PKCE: true,
+			AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, Token: tc.token,
+			CallbackParams: url.Values{"accounts-server": {server}},
+		})
+		p, err := presets.Build(context.Background(), config.Provider{Key: "z", Type: "zoho", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("z"), presets.Options{RewriteURL: f.Rewrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := newAuthRequest("z")
+		u, _ := p.AuthCodeURL(context.Background(), req)
+		q, err := providertest.Authorize(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
+		var ve *providers.VerificationError
+		if !errors.As(err, &ve) || ve.Check != "grant" {
+			t.Errorf("accounts-server %q: %v, want a refused login", server, err)
+		}
+		if _, sent := findRequest(f, ep.TokenURL); sent {
+			t.Errorf("accounts-server %q: the code was sent to a token endpoint", server)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package presets_test
 
 import (
+	"net/url"
+
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
@@ -258,15 +260,24 @@ var oauthCases = map[string]oauthCase{
 		},
 	},
 	"zoho": {
-		settings: map[string]string{"accounts_domain": "accounts.zoho.eu"},
-		token:    jsonResp(`{"access_token":"{access_token}","refresh_token":"{refresh_token}","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`),
-		refresh:  jsonResp(`{"access_token":"{access_token}","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`),
-		apis:     map[string]string{"https://accounts.zoho.eu/oauth/user/info": `{"First_Name":"Ada","Email":"ada@example.com","Last_Name":"Lovelace","Display_Name":"","ZUID":123456789012}`},
-		want:     providers.Identity{Subject: "123456789012", Email: "ada@example.com", Name: "Ada Lovelace"},
+		// A European user signs in through accounts.zoho.com; Zoho names
+		// the EU accounts server in the callback, and only it redeems the
+		// code and refreshes.
+		fake: func(s *providertest.Spec) {
+			s.TokenURL = "https://accounts.zoho.eu/oauth/v2/token"
+			s.CallbackParams = url.Values{"accounts-server": {"https://accounts.zoho.eu"}, "location": {"eu"}}
+		},
+		token:   jsonResp(`{"access_token":"{access_token}","refresh_token":"{refresh_token}","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`),
+		refresh: jsonResp(`{"access_token":"{access_token}","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`),
+		apis:    map[string]string{"https://accounts.zoho.eu/oauth/user/info": `{"First_Name":"Ada","Email":"ada@example.com","Last_Name":"Lovelace","Display_Name":"","ZUID":123456789012}`},
+		want:    providers.Identity{Subject: "123456789012", Email: "ada@example.com", Name: "Ada Lovelace"},
 		check: func(t testingT, f *providertest.Fake) {
 			q := f.LastAuthorize()
 			if q.Get("access_type") != "offline" || q.Get("prompt") != "consent" {
 				t.Errorf("zoho: access_type/prompt missing: %v", q)
+			}
+			if _, ok := findRequest(f, "https://accounts.zoho.eu/oauth/v2/token"); !ok {
+				t.Errorf("zoho: the code was not redeemed at the callback's accounts server")
 			}
 		},
 	},

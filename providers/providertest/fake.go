@@ -65,6 +65,9 @@ type Spec struct {
 	// JSONTokenRequests makes the token endpoint take only a JSON object
 	// body (Podio's /oauth/token/v2); a form body is refused.
 	JSONTokenRequests bool
+	// CallbackParams are added to the callback redirect (Zoho names the
+	// user's data centre in accounts-server and location).
+	CallbackParams url.Values
 	// RevocationURL is an RFC 7009 endpoint: it authenticates the client
 	// like the token endpoint, answers 200 and revokes the token.
 	RevocationURL string
@@ -234,6 +237,9 @@ func (f *Fake) authorize(w http.ResponseWriter, r *http.Request) {
 	cq := cb.Query()
 	cq.Set("code", code)
 	cq.Set("state", q.Get("state"))
+	for k, v := range f.spec.CallbackParams {
+		cq[k] = v
+	}
 	cb.RawQuery = cq.Encode()
 	http.Redirect(w, r, cb.String(), http.StatusFound)
 }

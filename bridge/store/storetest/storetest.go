@@ -116,6 +116,7 @@ func fullSession(id, userID string) store.Session {
 		LeaseUntil:         time.Time{},
 		ProviderSID:        "sid-" + id,
 		IDTokenSealed:      []byte{9, 0, 0xff, 'i', 'd'},
+		GrantData:          "accounts.zoho.eu",
 		Client: store.Client{
 			IP: "203.0.113.7", OSCode: "LIN", OSName: "GNU/Linux", OSVersion: "6.1",
 			ClientType: "browser", ClientCode: "FF", ClientName: "Firefox", ClientVersion: "130.0",

@@ -2,6 +2,8 @@
 -- sealed ID token (the id_token_hint of RP-initiated logout) of each
 -- session, and the back-channel logout tokens already used (jti replay).
 ALTER TABLE sessions ADD COLUMN provider_sid TEXT NOT NULL DEFAULT '';
+-- What later requests for the grant need (Zoho's accounts server).
+ALTER TABLE sessions ADD COLUMN grant_data TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN id_token_sealed BLOB;
 -- Back-channel logout finds a provider user's or provider session's sessions.
 CREATE INDEX sessions_provider_uid ON sessions (provider, provider_uid);
