@@ -18,7 +18,7 @@ type TokenRevoker interface {
 	// Go runs fn off the request path.
 	Go(fn func(ctx context.Context))
 	// Send revokes one token (with retries) and records the outcome.
-	Send(ctx context.Context, provider, token, hint, grantData string)
+	Send(ctx context.Context, provider string, req providers.RevokeRequest)
 	// Count records an outcome that needed no request.
 	Count(provider, result string)
 }
@@ -197,8 +197,8 @@ func (s *Service) grantInUse(ctx context.Context, k grantKey) bool {
 	return false
 }
 
-// revokeOne revokes a session's refresh token, or its access token when
-// it has none.
+// revokeOne revokes a session's grant with its tokens (the provider picks
+// which one to send).
 func (s *Service) revokeOne(ctx context.Context, sess store.Session) {
 	access, refresh, err := s.Tokens(sess)
 	if err != nil {
@@ -206,10 +206,7 @@ func (s *Service) revokeOne(ctx context.Context, sess store.Session) {
 		s.o.Logger.Warn("revocation: tokens cannot be opened", "session", sess.ID, "err", err)
 		return
 	}
-	switch {
-	case refresh != "":
-		s.o.Revoker.Send(ctx, sess.Provider, refresh, "refresh_token", sess.GrantData)
-	case access != "":
-		s.o.Revoker.Send(ctx, sess.Provider, access, "access_token", sess.GrantData)
+	if refresh != "" || access != "" {
+		s.o.Revoker.Send(ctx, sess.Provider, providers.RevokeRequest{AccessToken: access, RefreshToken: refresh, GrantData: sess.GrantData})
 	}
 }

@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -42,12 +43,35 @@ type Revoker interface {
 	// and "" when the provider cannot revoke (no endpoint, or
 	// revoke_tokens: false).
 	RevocationScope() RevocationScope
-	// RevokeToken sends one revocation request. hint is
-	// "refresh_token" or "access_token". Errors are *OAuthError (with
+	// RevokeToken sends one revocation request for an ended session's
+	// grant; the provider picks the token to send (RFC 7009: the refresh
+	// token, else the access token). Errors are *OAuthError (with
 	// HTTPStatus, or Err for a network failure); Transient says whether
 	// a retry may help.
-	// grantData is the session's Login.GrantData.
-	RevokeToken(ctx context.Context, token, hint, grantData string) error
+	RevokeToken(ctx context.Context, req RevokeRequest) error
+}
+
+// RevokeRequest is an ended session's grant: its tokens ("" when absent)
+// and its Login.GrantData.
+type RevokeRequest struct {
+	AccessToken  string
+	RefreshToken string
+	GrantData    string
+}
+
+// String redacts the tokens.
+func (r RevokeRequest) String() string {
+	return fmt.Sprintf("RevokeRequest{access:%t refresh:%t}", r.AccessToken != "", r.RefreshToken != "")
+}
+
+// RFC7009Token is the token an RFC 7009 revocation sends, with its
+// token_type_hint: the refresh token (revoking it ends what was issued
+// with it), else the access token.
+func (r RevokeRequest) RFC7009Token() (token, hint string) {
+	if r.RefreshToken != "" {
+		return r.RefreshToken, "refresh_token"
+	}
+	return r.AccessToken, "access_token"
 }
 
 // RevocationScope is what revoking one token ends at a provider.

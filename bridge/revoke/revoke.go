@@ -96,10 +96,10 @@ func (r *Revoker) Count(provider, result string) {
 	}
 }
 
-// Send revokes token at provider, retrying transient failures with
-// backoff (or the provider's Retry-After, up to a minute), and records
-// the outcome. hint is "refresh_token" or "access_token".
-func (r *Revoker) Send(ctx context.Context, provider, token, hint, grantData string) {
+// Send revokes an ended session's grant at provider, retrying transient
+// failures with backoff (or the provider's Retry-After, up to a minute),
+// and records the outcome.
+func (r *Revoker) Send(ctx context.Context, provider string, req providers.RevokeRequest) {
 	p, err := r.o.Providers.Get(provider)
 	rv, ok := p.(providers.Revoker)
 	if err != nil || !ok {
@@ -107,11 +107,11 @@ func (r *Revoker) Send(ctx context.Context, provider, token, hint, grantData str
 	}
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, r.o.Timeout)
-		err = rv.RevokeToken(actx, token, hint, grantData)
+		err = rv.RevokeToken(actx, req)
 		cancel()
 		if err == nil {
 			r.Count(provider, Revoked)
-			r.o.Logger.Info("provider token revoked", "provider", provider, "token_type", hint, "attempts", attempt+1)
+			r.o.Logger.Info("provider token revoked", "provider", provider, "attempts", attempt+1)
 			return
 		}
 		if !providers.Transient(err) || attempt >= len(r.o.Backoff) || ctx.Err() != nil {
@@ -129,7 +129,7 @@ func (r *Revoker) Send(ctx context.Context, provider, token, hint, grantData str
 		}
 	}
 	r.Count(provider, Failed)
-	r.o.Logger.Warn("provider token revocation failed", "provider", provider, "token_type", hint, "err", err)
+	r.o.Logger.Warn("provider token revocation failed", "provider", provider, "err", err)
 }
 
 // Close waits for the revocations in flight until ctx ends, then stops

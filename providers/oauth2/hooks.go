@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -64,6 +65,24 @@ type IdentityInput struct {
 type GrantHook interface {
 	GrantData(cb providers.Callback) (string, error)
 	Endpoint(configured, grantData string) string
+}
+
+// RevokeHook revokes a grant where the provider has no RFC 7009
+// endpoint but an API of its own (GitHub's DELETE
+// /applications/{client_id}/grant). Errors follow providers.Revoker.
+type RevokeHook interface {
+	Revoke(ctx context.Context, in RevokeInput) error
+}
+
+// RevokeInput is what a RevokeHook may use.
+type RevokeInput struct {
+	Client       *http.Client
+	URL          string // the preset's revocation_url, {client_id} still in it
+	ClientID     string
+	ClientSecret string
+	AccessToken  string
+	RefreshToken string
+	Now          time.Time
 }
 
 // RefreshHook checks a successful refresh answer before its token is

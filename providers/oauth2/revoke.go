@@ -23,7 +23,7 @@ func (p *Provider) RevocationScope() providers.RevocationScope {
 
 // RevokeToken implements providers.Revoker with one RFC 7009 request,
 // authenticated as the token requests are (with the token headers).
-func (p *Provider) RevokeToken(ctx context.Context, token, hint, grantData string) error {
+func (p *Provider) RevokeToken(ctx context.Context, req providers.RevokeRequest) error {
 	if p.cfg.RevocationURL == "" {
 		return &providers.OAuthError{Code: "unsupported_token_type", Description: "the provider has no revocation endpoint"}
 	}
@@ -33,8 +33,16 @@ func (p *Provider) RevokeToken(ctx context.Context, token, hint, grantData strin
 	} else if s != nil {
 		secret = *s
 	}
+	u := p.endpoint(p.cfg.RevocationURL, req.GrantData)
+	for _, h := range p.cfg.Hooks {
+		if rh, ok := h.(RevokeHook); ok {
+			return rh.Revoke(ctx, RevokeInput{Client: p.apiClient, URL: u, ClientID: p.cfg.ClientID, ClientSecret: secret,
+				AccessToken: req.AccessToken, RefreshToken: req.RefreshToken, Now: p.now()})
+		}
+	}
+	token, hint := req.RFC7009Token()
 	return revocation.Send(ctx, p.tokenClient, revocation.Request{
-		URL: p.endpoint(p.cfg.RevocationURL, grantData), ClientID: p.cfg.ClientID, ClientSecret: secret,
+		URL: u, ClientID: p.cfg.ClientID, ClientSecret: secret,
 		Post: p.cfg.AuthStyle == "post", Token: token, Hint: hint,
 	}, p.now())
 }

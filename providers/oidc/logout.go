@@ -184,7 +184,8 @@ func (p *Provider) RevocationScope() providers.RevocationScope {
 
 // RevokeToken implements providers.Revoker with one RFC 7009 request,
 // authenticated as token requests are.
-func (p *Provider) RevokeToken(ctx context.Context, token, hint, _ string) error {
+func (p *Provider) RevokeToken(ctx context.Context, req providers.RevokeRequest) error {
+	token, hint := req.RFC7009Token()
 	m, err := p.metadataOrUnavailable()
 	if err != nil {
 		return err

@@ -204,7 +204,7 @@ func checkRevoke(t *testing.T, p providers.Provider, f *providertest.Fake, ep pr
 	if !ok || rv.RevocationScope() == "" {
 		t.Fatalf("preset with revocation_url %s cannot revoke", ep.RevocationURL)
 	}
-	if err := rv.RevokeToken(context.Background(), l.Token.AccessToken, "access_token", l.GrantData); err != nil {
+	if err := rv.RevokeToken(context.Background(), providers.RevokeRequest{AccessToken: l.Token.AccessToken, GrantData: l.GrantData}); err != nil {
 		t.Fatalf("RevokeToken: %v", err)
 	}
 	if f.Live(l.Token.AccessToken) {

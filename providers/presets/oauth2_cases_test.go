@@ -144,6 +144,8 @@ var oauthCases = map[string]oauthCase{
 		check: func(t testingT, f *providertest.Fake) {
 			requireHeader(t, f, "https://github.com/login/oauth/access_token", "Accept", "application/json")
 		},
+		// GitHub revokes through its grant API, not RFC 7009.
+		fake: func(s *providertest.Spec) { s.GrantURL, s.RevocationURL = s.RevocationURL, "" },
 	},
 	"kick": {
 		token: jsonResp(`{"access_token":"{access_token}","token_type":"Bearer","refresh_token":"{refresh_token}","expires_in":3600,"scope":"user:read"}`),

@@ -127,7 +127,7 @@ func TestOIDCPresets(t *testing.T) {
 			if got := rv.RevocationScope(); got != wantScope {
 				t.Errorf("revocation scope %q, want %q", got, wantScope)
 			}
-			if err := rv.RevokeToken(context.Background(), tok.RefreshToken, "refresh_token", ""); err != nil {
+			if err := rv.RevokeToken(context.Background(), providers.RevokeRequest{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}); err != nil {
 				t.Fatalf("RevokeToken: %v", err)
 			}
 			if iss.IsLatestRefreshToken(tok.RefreshToken) {

@@ -36,6 +36,8 @@ func newHooks(env hookEnv) ([]any, error) {
 			hooks = append(hooks, yammerToken{})
 		case "etsy-user":
 			hooks = append(hooks, etsyUser{})
+		case "github-grant":
+			hooks = append(hooks, githubGrant{})
 		case "zoho-dc":
 			hooks = append(hooks, zohoServer{configured: env.settings["accounts_domain"]})
 		case "x-confirmed-email":

@@ -65,6 +65,10 @@ type Spec struct {
 	// JSONTokenRequests makes the token endpoint take only a JSON object
 	// body (Podio's /oauth/token/v2); a form body is refused.
 	JSONTokenRequests bool
+	// GrantURL is GitHub's grant API: DELETE with the client's Basic
+	// credentials and {"access_token": ...} answers 204 and revokes the
+	// token ({client_id} in it is the client ID).
+	GrantURL string
 	// CallbackParams are added to the callback redirect (Zoho names the
 	// user's data centre in accounts-server and location).
 	CallbackParams url.Values
@@ -188,6 +192,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.authorize(w, r)
 	case f.spec.RevocationURL != "" && r.Method == http.MethodPost && bare == stripQuery(f.spec.RevocationURL):
 		f.revoke(w, r)
+	case f.spec.GrantURL != "" && r.Method == http.MethodDelete && bare == strings.ReplaceAll(f.spec.GrantURL, "{client_id}", f.spec.ClientID):
+		f.revokeGrant(w, r)
 	case r.Method == http.MethodPost && (bare == stripQuery(f.spec.TokenURL) || bare == stripQuery(refreshURL)):
 		f.token(w, r, bare == stripQuery(refreshURL))
 	default:
@@ -366,6 +372,26 @@ func (f *Fake) revoke(w http.ResponseWriter, r *http.Request) {
 	delete(f.refresh, tok)
 	f.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
+}
+
+// revokeGrant is GitHub's DELETE /applications/{client_id}/grant.
+func (f *Fake) revokeGrant(w http.ResponseWriter, r *http.Request) {
+	id, secret, ok := r.BasicAuth()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if !ok || id != f.spec.ClientID || secret != f.spec.ClientSecret {
+		http.Error(w, "requires authentication", http.StatusUnauthorized)
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.AccessToken == "" {
+		http.Error(w, "validation failed", http.StatusUnprocessableEntity)
+		return
+	}
+	f.mu.Lock()
+	delete(f.access, body.AccessToken)
+	f.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // Live reports whether an access or refresh token is still usable.
