@@ -227,12 +227,7 @@ func (i *Issuer) refreshGrant(w http.ResponseWriter, r *http.Request, form url.V
 		i.tokenError(w, r, f.RefreshStatus, statusErrorCode(f.RefreshStatus), "devissuer fault", f.RefreshRetryAfter)
 		return
 	case f.Refresh200WithError:
-		code := f.Refresh200ErrorCode
-		if code == "" {
-			code = "invalid_grant"
-		}
-		rec(r).Error = code
-		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code, "error_description": "devissuer fault: error in a 200 answer"})
+		i.refresh200WithError(w, r, f)
 		return
 	case f.Refresh200WithoutAccessToken:
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600})
@@ -273,6 +268,17 @@ func (i *Issuer) refreshGrant(w http.ResponseWriter, r *http.Request, form url.V
 	resp := i.issueLocked(fam, now, i.opts.RotateRefreshTokens && !f.RefreshOmitRefreshToken)
 	i.mu.Unlock()
 	i.finishTokenResponse(w, r, resp, fam, "", f, true)
+}
+
+// refresh200WithError answers a refresh with HTTP 200 and an error (as
+// GitHub and Slack do), in Slack's shape (ok: false).
+func (i *Issuer) refresh200WithError(w http.ResponseWriter, r *http.Request, f Faults) {
+	code := f.Refresh200ErrorCode
+	if code == "" {
+		code = "invalid_grant"
+	}
+	rec(r).Error = code
+	writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code, "error_description": "devissuer fault: error in a 200 answer"})
 }
 
 // issueLocked issues an access token for fam and, when newRefresh is set, a
