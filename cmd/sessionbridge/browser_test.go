@@ -238,6 +238,9 @@ func TestBrowserLoginAccountRevokeSignOut(t *testing.T) {
 	// Sign out: the current session ends on the server and the browser is
 	// sent to the login page.
 	do("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login-dev")))
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || loc != base+"/?msg=signed_out" {
+		t.Errorf("signing out ended at %q (%v), want the login page with the signed-out message", loc, err)
+	}
 	expectUnauthorized(t, s, secondCookie, "the signed-out session")
 	if c := cookie(); c != "" {
 		t.Errorf("the session cookie is still set in the browser after signing out")
