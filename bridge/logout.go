@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/revoke"
@@ -116,25 +117,59 @@ func (s *Service) deleteAll(ctx context.Context, list []store.Session, reason li
 // the session's ID token as id_token_hint, or "" when the provider has
 // none or its configuration does not enable it. postLogoutRedirect is
 // where the provider sends the browser back.
-func (s *Service) SignOut(ctx context.Context, userID, sessionID, postLogoutRedirect string) (string, error) {
+func (s *Service) SignOut(ctx context.Context, userID, sessionID, postLogoutRedirect string) (ProviderLogout, error) {
 	sess, err := s.ownSession(ctx, userID, sessionID)
 	if err != nil {
-		return "", err
+		return ProviderLogout{}, err
 	}
 	if err := s.DeleteSession(ctx, userID, sessionID, lifecycle.SignedOut); err != nil {
-		return "", err
+		return ProviderLogout{}, err
 	}
-	p, err := s.o.Providers.Get(sess.Provider)
-	es, ok := p.(providers.EndSession)
-	if err != nil || !ok {
-		return "", nil
+	es, ok := s.endSession(sess.Provider)
+	if !ok {
+		return ProviderLogout{}, nil
 	}
 	hint, err := s.o.Keys.Open(sess.IDTokenSealed, seal.AAD(sess.ID, "id_token"))
 	if err != nil {
 		s.o.Logger.Warn("sign-out: the session's ID token cannot be opened; provider logout without id_token_hint", "session", sess.ID, "err", err)
 		hint = ""
 	}
-	return es.EndSessionURL(hint, postLogoutRedirect, randomString(16)), nil
+	state := randomString(16)
+	out := ProviderLogout{URL: es.EndSessionURL(hint, postLogoutRedirect, state)}
+	out.Action, out.Params = es.EndSessionForm(hint, postLogoutRedirect, state)
+	return out, nil
+}
+
+// ProviderLogout is where to send the browser to sign out at the
+// provider too: URL for a navigation (GET), or Action and Params for a
+// form POST, which keeps the ID token out of URLs. Zero when the provider
+// has no end-session endpoint or its configuration does not enable it.
+type ProviderLogout struct {
+	URL    string
+	Action string
+	Params map[string]string
+}
+
+func (s *Service) endSession(provider string) (providers.EndSession, bool) {
+	p, err := s.o.Providers.Get(provider)
+	es, ok := p.(providers.EndSession)
+	return es, err == nil && ok
+}
+
+// ProviderLogoutOrigin returns the origin (scheme://host) of the
+// provider's end-session endpoint when RP-initiated logout is enabled
+// for it, else "": the account page lets its sign-out form post there.
+func (s *Service) ProviderLogoutOrigin(provider string) string {
+	es, ok := s.endSession(provider)
+	if !ok {
+		return ""
+	}
+	action, _ := es.EndSessionForm("", "", "")
+	u, err := url.Parse(action)
+	if action == "" || err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // revokeEnded revokes the provider tokens of ended sessions in the

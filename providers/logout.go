@@ -34,6 +34,10 @@ type EndSession interface {
 	// provider, or "" when the provider has no end_session_endpoint or its
 	// configuration does not enable RP-initiated logout.
 	EndSessionURL(idTokenHint, postLogoutRedirectURI, state string) string
+	// EndSessionForm is the same request for an HTML form POST (which
+	// keeps the ID token out of URLs): the endpoint and the parameters;
+	// "" and nil when EndSessionURL would be "".
+	EndSessionForm(idTokenHint, postLogoutRedirectURI, state string) (action string, params map[string]string)
 }
 
 // Revoker is implemented by providers with a token revocation endpoint

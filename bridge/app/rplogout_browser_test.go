@@ -14,8 +14,8 @@ import (
 // TestAccountPageSignOutReachesTheProvider signs in with a real Chromium,
 // presses Sign out on the account page, and follows the browser through
 // the provider's end_session_endpoint back to the login page with the
-// signed-out message: the page leaves by navigation, which the page's
-// CSP (form-action 'self') does not restrict.
+// signed-out message. The page posts a form to the provider (the ID token
+// stays out of URLs), which its CSP allows for that origin only.
 func TestAccountPageSignOutReachesTheProvider(t *testing.T) {
 	exec := testbrowser.Chromium(t)
 	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: enableRPLogout})
@@ -47,7 +47,7 @@ func TestAccountPageSignOutReachesTheProvider(t *testing.T) {
 		loc, _ = chromedp.Run(ctx, chromedp.Location())
 		return strings.HasPrefix(loc, h.srv.URL+"/?") && strings.Contains(loc, "msg=signed_out")
 	})
-	if ends := h.iss.EndSessions(); len(ends) != 1 || ends[0].IDTokenHintSub == "" {
+	if ends := h.iss.EndSessions(); len(ends) != 1 || ends[0].IDTokenHintSub == "" || ends[0].Method != "POST" {
 		t.Fatalf("the provider's end-session requests: %+v", ends)
 	}
 	if n := h.countSessions(t); n != 0 {

@@ -26,12 +26,39 @@ func (h *harness) signOutForURL(t testing.TB, value string) (int, string) {
 	return status, u
 }
 
+// accountCSP returns the account page's Content-Security-Policy.
+func (h *harness) accountCSP(t testing.TB, value string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", h.srv.URL+"/account", nil)
+	req.AddCookie(&http.Cookie{Name: "a_session_default", Value: value})
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("account page: HTTP %d", resp.StatusCode)
+	}
+	return resp.Header.Get("Content-Security-Policy")
+}
+
 func TestRPInitiatedLogoutURL(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: enableRPLogout})
 	value, sub := h.loginSession(t)
-	status, raw := h.signOutForURL(t, value)
-	if status != http.StatusOK || raw == "" {
-		t.Fatalf("sign out: HTTP %d, provider logout URL %q", status, raw)
+	// The account page's form may post to the provider's origin, and only there.
+	if csp := h.accountCSP(t, value); !strings.Contains(csp, "form-action 'self' "+h.iss.URL()+";") && !strings.HasSuffix(csp, "form-action 'self' "+h.iss.URL()) {
+		t.Errorf("account page CSP %q does not allow the provider's origin in form-action", csp)
+	}
+	status, body := h.api(t, "POST", "/v1/account/sessions/current/logout", value, nil)
+	form, _ := body["providerLogoutForm"].(map[string]any)
+	params, _ := form["params"].(map[string]any)
+	if status != http.StatusOK || form["action"] != h.iss.URL()+"/end_session" || params["id_token_hint"] == nil ||
+		params["client_id"] != "bridge-client" || params["post_logout_redirect_uri"] != h.srv.URL+"/?msg=signed_out" || params["state"] == nil {
+		t.Fatalf("sign out: HTTP %d, providerLogoutForm action %v, params %v", status, form["action"], len(params))
+	}
+	raw, _ := body["providerLogoutUrl"].(string)
+	if raw == "" {
+		t.Fatal("no provider logout URL")
 	}
 	if h.alive(t, value) {
 		t.Fatal("the session still authenticates after sign-out")
@@ -72,6 +99,9 @@ func redactHint(q url.Values) url.Values {
 func TestRPInitiatedLogoutIsOffByDefault(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true})
 	value, _ := h.loginSession(t)
+	if csp := h.accountCSP(t, value); !strings.Contains(csp, "form-action 'self'") || strings.Contains(csp, h.iss.URL()) {
+		t.Errorf("account page CSP %q: want form-action 'self' only", csp)
+	}
 	status, raw := h.signOutForURL(t, value)
 	if status != http.StatusOK || raw != "" {
 		t.Fatalf("sign out without rp_initiated_logout: HTTP %d, URL %q; want 200 and no URL", status, raw)

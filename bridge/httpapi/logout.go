@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 )
@@ -67,7 +68,7 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 // the login page with ?msg=signed_out.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, c caller) {
 	id := sessionID(r, c)
-	u, err := s.svc.SignOut(r.Context(), c.session.UserID, id, s.postLogoutRedirectURI())
+	pl, err := s.svc.SignOut(r.Context(), c.session.UserID, id, s.postLogoutRedirectURI())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -77,7 +78,32 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, c caller) {
 		s.setFallbackCookie(w, r, "")
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"providerLogoutUrl": u})
+	out := signOutJSON{ProviderLogoutURL: pl.URL}
+	if pl.Action != "" {
+		out.ProviderLogoutForm = &logoutFormJSON{Action: pl.Action, Params: pl.Params}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// signOutJSON is the answer of POST /v1/account/sessions/{id}/logout.
+type signOutJSON struct {
+	ProviderLogoutURL  string          `json:"providerLogoutUrl"`
+	ProviderLogoutForm *logoutFormJSON `json:"providerLogoutForm"`
+}
+
+// logoutFormJSON is the provider logout as a form POST.
+type logoutFormJSON struct {
+	Action string            `json:"action"`
+	Params map[string]string `json:"params"`
+}
+
+// accountPageCSP widens the account page's form-action to the provider
+// logout endpoint of the signed-in session, so its sign-out form may post
+// there (and only there); otherwise it is the pages' own policy.
+func (s *Server) accountPageCSP(w http.ResponseWriter, provider string) {
+	if origin := s.svc.ProviderLogoutOrigin(provider); origin != "" {
+		w.Header().Set("Content-Security-Policy", strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+origin, 1))
+	}
 }
 
 // postLogoutRedirectURI is where a provider sends the browser after

@@ -48,7 +48,9 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", pageCSP)
+	if h.Get("Content-Security-Policy") == "" { // a page may have widened it (accountPageCSP)
+		h.Set("Content-Security-Policy", pageCSP)
+	}
 	h.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -105,6 +107,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 			TokenExpiry: appwriteTime(sess.AccessTokenExpiry),
 		})
 	}
+	s.accountPageCSP(w, cur.Provider)
 	s.renderPage(w, r, http.StatusOK, "account.html", pageData{Title: "Account",
 		User: userView{ID: u.ID, Name: u.Name, Email: u.Email}, Sessions: rows})
 }

@@ -21,6 +21,7 @@ func (i *Issuer) routes() http.Handler {
 	mux.Handle("POST /userinfo", i.record("userinfo", i.handleUserinfo))
 	mux.Handle("POST /revoke", i.record("revoke", i.handleRevoke))
 	mux.Handle("GET /end_session", i.record("end_session", i.handleEndSession))
+	mux.Handle("POST /end_session", i.record("end_session", i.handleEndSession))
 	return mux
 }
 

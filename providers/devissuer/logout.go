@@ -143,6 +143,7 @@ func (i *Issuer) SessionIDs(sub string) []string {
 
 // EndSessionRequest is one RP-initiated logout the issuer accepted.
 type EndSessionRequest struct {
+	Method                string // GET or POST
 	IDTokenHintSub        string // the sub of the id_token_hint, "" without one
 	IDTokenHintSID        string
 	ClientID              string
@@ -157,15 +158,20 @@ func (i *Issuer) EndSessions() []EndSessionRequest {
 	return append([]EndSessionRequest(nil), i.endSessions...)
 }
 
-// handleEndSession serves RP-Initiated Logout 1.0: an id_token_hint must
+// handleEndSession serves RP-Initiated Logout 1.0 (GET or form POST): an id_token_hint must
 // be one of this issuer's ID tokens for the client (expired is fine), a
 // post_logout_redirect_uri needs the client identified (by the hint or
 // client_id) and registered (as a redirect URI), and the browser is sent
 // back there with the state. The provider session of the hint ends: its
 // grant is revoked.
 func (i *Issuer) handleEndSession(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	req := EndSessionRequest{ClientID: q.Get("client_id"), PostLogoutRedirectURI: q.Get("post_logout_redirect_uri"), State: q.Get("state")}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		i.errorPage(w, http.StatusBadRequest, "The request could not be read.")
+		return
+	}
+	q := r.Form
+	req := EndSessionRequest{Method: r.Method, ClientID: q.Get("client_id"), PostLogoutRedirectURI: q.Get("post_logout_redirect_uri"), State: q.Get("state")}
 	if req.ClientID != "" && req.ClientID != i.opts.ClientID {
 		i.errorPage(w, http.StatusBadRequest, "Unknown client_id.")
 		return

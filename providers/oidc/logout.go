@@ -146,27 +146,34 @@ func isObject(raw json.RawMessage) bool {
 // "" unless the configuration enables RP-initiated logout and discovery
 // found the endpoint.
 func (p *Provider) EndSessionURL(idTokenHint, postLogoutRedirectURI, state string) string {
-	m := p.meta.Load()
-	if !p.rpLogout || m == nil || m.endSessionURL == "" {
-		return ""
-	}
-	u, err := url.Parse(m.endSessionURL)
-	if err != nil {
+	action, params := p.EndSessionForm(idTokenHint, postLogoutRedirectURI, state)
+	u, err := url.Parse(action)
+	if action == "" || err != nil {
 		return ""
 	}
 	q := u.Query()
-	if idTokenHint != "" {
-		q.Set("id_token_hint", idTokenHint)
-	}
-	q.Set("client_id", p.clientID)
-	if postLogoutRedirectURI != "" {
-		q.Set("post_logout_redirect_uri", postLogoutRedirectURI)
-	}
-	if state != "" {
-		q.Set("state", state)
+	for k, v := range params {
+		q.Set(k, v)
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// EndSessionForm implements providers.EndSession: the parameters of
+// EndSessionURL for a form POST to the end_session_endpoint (RP-Initiated
+// Logout 1.0 §2: the OP accepts GET and POST).
+func (p *Provider) EndSessionForm(idTokenHint, postLogoutRedirectURI, state string) (string, map[string]string) {
+	m := p.meta.Load()
+	if !p.rpLogout || m == nil || m.endSessionURL == "" {
+		return "", nil
+	}
+	params := map[string]string{"client_id": p.clientID}
+	for k, v := range map[string]string{"id_token_hint": idTokenHint, "post_logout_redirect_uri": postLogoutRedirectURI, "state": state} {
+		if v != "" {
+			params[k] = v
+		}
+	}
+	return m.endSessionURL, params
 }
 
 // RevocationScope implements providers.Revoker: a provider whose

@@ -1,15 +1,30 @@
 // Account page: revoke sessions on the server and keep token expiry fresh.
 (function () {
   "use strict";
-  // Signing out of this session (issue 13): POST .../logout ends it and
-  // answers the provider's logout URL when RP-initiated logout is on; the
-  // page leaves by navigation (CSP form-action does not apply).
+  // Signing out of this session (issue 13): POST .../logout ends it and,
+  // when RP-initiated logout is on, answers the provider's logout as a
+  // form, posted there (the page's CSP form-action allows that origin)
+  // so the ID token stays out of URLs.
   async function signOut() {
     const res = await fetch("/v1/account/sessions/current/logout", {
       method: "POST", credentials: "same-origin", headers: { "Accept": "application/json" }
     });
     if (res.status !== 200) { alert("Could not sign out (HTTP " + res.status + ")."); return; }
     const body = await res.json();
+    const f = body.providerLogoutForm;
+    if (f && f.action) {
+      const form = document.createElement("form");
+      form.method = "POST";
+      form.action = f.action;
+      for (const [k, v] of Object.entries(f.params || {})) {
+        const input = document.createElement("input");
+        input.type = "hidden"; input.name = k; input.value = v;
+        form.appendChild(input);
+      }
+      document.body.appendChild(form);
+      form.submit();
+      return;
+    }
     window.location.assign(body.providerLogoutUrl || "/?msg=signed_out");
   }
   async function remove(id) {
