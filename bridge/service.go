@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/sessioncache"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
 )
@@ -47,6 +48,9 @@ type Options struct {
 	// Revoker revokes provider tokens after sign-out, revoke and
 	// back-channel logout; nil revokes nothing.
 	Revoker TokenRevoker
+	// Cache, when set, answers Authenticate for recently seen sessions
+	// (its Run must be running).
+	Cache *sessioncache.Cache
 
 	// SessionDuration is the absolute lifetime of a session.
 	SessionDuration time.Duration
