@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // envPrefix is the environment-variable prefix suggested for a preset.
@@ -71,6 +72,9 @@ func Describe(name string) string {
 	if p.Kind == KindOIDC || p.RevocationURL != "" {
 		b.WriteString("    # revoke_tokens: true  # revoke the provider token (RFC 7009) when a session ends\n")
 	}
+	if p.MinRefreshInterval > 0 {
+		fmt.Fprintf(&b, "    # min_refresh_interval: %s  # the default: a grant is refreshed at most this often\n", shortDuration(p.MinRefreshInterval))
+	}
 	return b.String()
 }
 
@@ -92,6 +96,14 @@ func refreshLabel(p Preset) string {
 		return yesNo(p.Refresh) + " (" + p.RefreshNote + ")"
 	}
 	return yesNo(p.Refresh)
+}
+
+// shortDuration writes whole hours as "24h" rather than "24h0m0s".
+func shortDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
 }
 
 func kindLabel(kind string) string {
