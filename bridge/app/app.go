@@ -26,6 +26,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
+	"github.com/sessionbridge/sessionbridge/internal/version"
 	"github.com/sessionbridge/sessionbridge/templates"
 )
 
@@ -68,7 +69,8 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		o.HTTPClient = &http.Client{Timeout: cfg.Refresh.Timeout}
 	}
 	a := &App{Config: cfg, Logger: log, Registry: prometheus.NewRegistry()}
-	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo(version.Get()))
 	ok := false
 	defer func() {
 		if !ok {

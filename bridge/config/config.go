@@ -29,6 +29,7 @@ type Config struct {
 	Refresh        Refresh             `yaml:"refresh"`
 	GeoIP          GeoIP               `yaml:"geoip"`
 	Log            Log                 `yaml:"log"`
+	Ops            Ops                 `yaml:"ops"`
 	RateLimits     RateLimits          `yaml:"rate_limits"`
 	Providers      map[string]Provider `yaml:"providers"`
 	// ProviderOrder lists provider keys in file order (maps lose it).
@@ -150,6 +151,18 @@ type GeoIP struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error; default info
 	Format string `yaml:"format"` // text | json; default text
+	// Access logs one line per HTTP request at info (default true).
+	Access *bool `yaml:"access"`
+}
+
+// AccessEnabled reports whether the access log is on (default true).
+func (l Log) AccessEnabled() bool { return l.Access == nil || *l.Access }
+
+// Ops configures the operations listener of serve.
+type Ops struct {
+	// Listen, when set, serves /metrics, /healthz, /readyz and
+	// /debug/pprof/ there, and /metrics leaves the public listener.
+	Listen string `yaml:"listen"`
 }
 
 // Provider is one entry under providers:. Which keys apply depends on Type.

@@ -101,6 +101,11 @@ func (l Loader) validate(c *Config, col *collector) {
 	if msg := hostPortProblem(c.Refresh.Listen); msg != "" {
 		col.add("refresh.listen", msg)
 	}
+	if c.Ops.Listen != "" {
+		if msg := hostPortProblem(c.Ops.Listen); msg != "" {
+			col.add("ops.listen", msg)
+		}
+	}
 	oneOf(col, "refresh.on_failure", c.Refresh.OnFailure, onFailures)
 	positiveDuration(col, "refresh.timeout", c.Refresh.Timeout)
 	positive(col, "refresh.concurrency", c.Refresh.Concurrency)
@@ -140,6 +145,10 @@ func (l Loader) validate(c *Config, col *collector) {
 }
 
 // hostPortProblem checks a listen address; "" means it is fine.
+// ListenProblem says what is wrong with a listen address ("" when
+// nothing), for flags such as serve --listen.
+func ListenProblem(addr string) string { return hostPortProblem(addr) }
+
 func hostPortProblem(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/app"
+	"github.com/sessionbridge/sessionbridge/internal/version"
 )
 
 const refreshUsage = `Usage: sessionbridge refresh --config FILE
@@ -51,6 +52,7 @@ func cmdRefresh(args []string, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{Handler: a.OpsHandler, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	log.Info("sessionbridge refresh daemon", "addr", ln.Addr().String(), "store", cfg.Store.Driver)
+	log.Info("sessionbridge refresh daemon", append([]any{"addr", ln.Addr().String(), "store", cfg.Store.Driver},
+		version.Get().LogAttrs()...)...)
 	return runUntilSignal(ctx, log, srv, ln, a, true)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/app"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/version"
 )
 
 const serveUsage = `Usage: sessionbridge serve [--config FILE] [--listen ADDR]
@@ -51,6 +52,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "", "listen address, overriding the configuration's listen")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *listen != "" {
+		if msg := config.ListenProblem(*listen); msg != "" {
+			return usagef("serve: --listen: %s", msg)
+		}
 	}
 	var cfg *config.Config
 	var closeDev func()
@@ -93,8 +99,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	log.Info("sessionbridge listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
-		"project", cfg.Project, "store", cfg.Store.Driver, "refresher", cfg.Refresh.RefreshEnabled(), "dev", cfg.Dev)
+	log.Info("sessionbridge listening", append([]any{"addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"project", cfg.Project, "store", cfg.Store.Driver, "refresher", cfg.Refresh.RefreshEnabled(), "dev", cfg.Dev},
+		version.Get().LogAttrs()...)...)
 	if cfg.Dev {
 		fmt.Fprintf(stderr, "\n  sessionbridge development mode: open %s/ and sign in with \"dev\"\n\n", cfg.PublicURL)
 	}
