@@ -44,6 +44,9 @@ type harnessOptions struct {
 	beforeExp  time.Duration
 	noRefresh  bool
 	mutateConf func(*config.Config)
+	// faults are set on the issuer before the bridge starts (its first
+	// discovery already sees them).
+	faults *devissuer.Faults
 }
 
 // newHarness starts a fake OIDC provider and a fully wired bridge on real
@@ -63,6 +66,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	h.iss = testissuer.Start(t, io)
 	issURL := h.iss.URL()
+	if o.faults != nil {
+		h.iss.SetFaults(*o.faults)
+	}
 
 	h.dbPath = filepath.Join(t.TempDir(), "bridge.db")
 	cfg := &config.Config{

@@ -4,6 +4,7 @@ package config
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -34,6 +35,25 @@ type Config struct {
 	Providers      map[string]Provider `yaml:"providers"`
 	// ProviderOrder lists provider keys in file order (maps lose it).
 	ProviderOrder []string `yaml:"-"`
+
+	lines map[string]int // key path ("providers.corp.issuer", "api_keys[0].secret") → line
+}
+
+// Line is the line of a key path in the file (as problems name it, e.g.
+// "providers.corp.settings.base_url"), falling back to the nearest
+// enclosing key that has one; 0 when the configuration has no file.
+func (c *Config) Line(path string) int {
+	for path != "" {
+		if n, ok := c.lines[path]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return c.lines[""]
 }
 
 // TrustedProxyPrefixes returns TrustedProxies as prefixes (a bare address

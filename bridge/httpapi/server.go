@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
@@ -57,6 +58,10 @@ type Options struct {
 	RateLimits RateLimits
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Registerer receives the HTTP request metrics; nil: none.
+	Registerer prometheus.Registerer
+	// AccessLog logs one line per request at info.
+	AccessLog bool
 }
 
 // Server is the HTTP front of the bridge.
@@ -73,6 +78,7 @@ type Server struct {
 	apiKeys    []apiKey
 	limits     limiters
 	mux        *http.ServeMux
+	metrics    *httpMetrics
 }
 
 type apiKey struct {
@@ -121,12 +127,26 @@ func New(o Options) (*Server, error) {
 		}
 		s.apiKeys = append(s.apiKeys, ak)
 	}
+	if s.metrics, err = newHTTPMetrics(o.Registerer); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: it gives the request its ID, serves
+// it, and records it (metrics, access log).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := s.requestID(r)
+	w.Header().Set(requestIDHeader, rid)
+	rec := &recorder{ResponseWriter: w}
+	// The mux sets r.Pattern on r itself, so observe sees the route.
+	defer s.observe(rec, r, rid, start)
+	s.serve(rec, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic serving request", "method", r.Method, "route", r.Pattern, "panic", v) // the path may carry a login handle
@@ -184,7 +204,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /readyz", Readyz(s.svc, s.log))
 	if s.o.Metrics != nil {
 		m.Handle("GET /metrics", s.o.Metrics)
 	}
@@ -195,13 +215,31 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.Ready(r.Context()); err != nil {
-		s.log.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+// readyzBody is the JSON of /readyz.
+type readyzBody struct {
+	Status    string                  `json:"status"`
+	Reason    string                  `json:"reason,omitempty"`
+	Providers []bridge.ProviderHealth `json:"providers,omitempty"`
+}
+
+// Readyz answers readiness: 503 while the store is unreachable or (for a
+// bounded time after start) a provider's first discovery is pending;
+// otherwise 200, listing failing providers, because one provider must not
+// take the others out of service.
+func Readyz(svc *bridge.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd := svc.Readiness(r.Context())
+		if !rd.Ready {
+			log.Warn("not ready", "reason", rd.Reason)
+			writeJSON(w, http.StatusServiceUnavailable, readyzBody{Status: "unavailable", Reason: rd.Reason, Providers: rd.Providers})
+			return
+		}
+		status := "ok"
+		if len(rd.Providers) > 0 {
+			status = "degraded"
+		}
+		writeJSON(w, http.StatusOK, readyzBody{Status: status, Providers: rd.Providers})
+	})
 }
 
 // apiKeyFor returns the API key a request presents, comparing hashes in

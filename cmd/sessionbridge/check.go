@@ -36,6 +36,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.SecretReuse() {
+		fmt.Fprintln(stderr, w)
+	}
 	if *online {
 		notes, problems := checkOnline(cfg)
 		for _, n := range notes {

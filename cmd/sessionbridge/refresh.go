@@ -54,5 +54,5 @@ func cmdRefresh(args []string, stdout, stderr io.Writer) error {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Info("sessionbridge refresh daemon", append([]any{"addr", ln.Addr().String(), "store", cfg.Store.Driver},
 		version.Get().LogAttrs()...)...)
-	return runUntilSignal(ctx, log, srv, ln, a, true)
+	return runUntilSignal(ctx, log, []listening{{srv, ln}}, a, true)
 }

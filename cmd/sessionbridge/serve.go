@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,6 +51,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", serveUsage, stdout, stderr)
 	path := fs.String("config", "", "configuration file (default $SESSIONBRIDGE_CONFIG; none: development mode)")
 	listen := fs.String("listen", "", "listen address, overriding the configuration's listen")
+	logFlags := addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -68,10 +70,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		if *listen != "" {
 			cfg.Listen = *listen
 		}
+		if err := logFlags.apply(cfg); err != nil {
+			return err
+		}
 	} else {
 		cfg = config.Dev(*listen)
 		cfg.Store.DSN = filepath.Join(devDataDir, "sessionbridge.db")
 		cfg.RedirectAllowlist = loopbackAliases(cfg.Listen)
+		if err := logFlags.apply(cfg); err != nil {
+			return err
+		}
 		log := newLogger(cfg, stderr)
 		iss, err := app.PrepareDev(cfg, devDataDir, log)
 		if err != nil {
@@ -99,18 +107,36 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	servers := []listening{{srv, ln}}
+	if cfg.Ops.Listen != "" {
+		opsLn, err := net.Listen("tcp", cfg.Ops.Listen)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on ops.listen %s: %w", cfg.Ops.Listen, err)
+		}
+		ops := &http.Server{Handler: a.ServeOpsHandler, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		servers = append(servers, listening{ops, opsLn})
+		log.Info("ops listener: /metrics, /healthz, /readyz, /debug/pprof/", "addr", opsLn.Addr().String())
+	}
 	log.Info("sessionbridge listening", append([]any{"addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"project", cfg.Project, "store", cfg.Store.Driver, "refresher", cfg.Refresh.RefreshEnabled(), "dev", cfg.Dev},
 		version.Get().LogAttrs()...)...)
 	if cfg.Dev {
 		fmt.Fprintf(stderr, "\n  sessionbridge development mode: open %s/ and sign in with \"dev\"\n\n", cfg.PublicURL)
 	}
-	return runUntilSignal(ctx, log, srv, ln, a, cfg.Refresh.RefreshEnabled())
+	return runUntilSignal(ctx, log, servers, a, cfg.Refresh.RefreshEnabled())
+}
+
+// listening is an HTTP server and the listener it serves.
+type listening struct {
+	srv *http.Server
+	ln  net.Listener
 }
 
 // runUntilSignal serves until ctx ends, then stops accepting, lets
 // in-flight requests and refreshes finish within shutdownGrace, and returns.
-func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Listener, a *app.App, refresher bool) error {
+func runUntilSignal(ctx context.Context, log *slog.Logger, servers []listening, a *app.App, refresher bool) error {
 	refreshCtx, stopRefresh := context.WithCancel(context.Background())
 	defer stopRefresh()
 	var wg sync.WaitGroup
@@ -121,8 +147,10 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 			}
 		})
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	serveErr := make(chan error, len(servers))
+	for _, l := range servers {
+		go func() { serveErr <- l.srv.Serve(l.ln) }()
+	}
 
 	grace := shutdownBound(a.Config.Refresh.Timeout)
 	var err error
@@ -137,8 +165,10 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 	stopRefresh()
 	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if shutErr := srv.Shutdown(graceCtx); shutErr != nil {
-		log.Warn("in-flight requests cut off at the end of the grace period", "err", shutErr)
+	for _, l := range servers {
+		if shutErr := l.srv.Shutdown(graceCtx); shutErr != nil {
+			log.Warn("in-flight requests cut off at the end of the grace period", "err", shutErr)
+		}
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -159,15 +189,53 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 	return err
 }
 
-// newLogger builds the process logger from the log section.
+// newLogger builds the process logger from the log section. Durations
+// are written as Go duration strings ("1.5s"), not nanoseconds.
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.Log.Level)))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationsAsStrings}
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func durationsAsStrings(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
+// logFlags are --log-format and --log-level, which (like the environment
+// variables SESSIONBRIDGE_LOG_FORMAT and SESSIONBRIDGE_LOG_LEVEL)
+// override the log section, and set the log of development mode.
+type logFlags struct{ format, level *string }
+
+func addLogFlags(fs *flag.FlagSet) logFlags {
+	return logFlags{
+		format: fs.String("log-format", os.Getenv("SESSIONBRIDGE_LOG_FORMAT"), "log format: text | json (default $SESSIONBRIDGE_LOG_FORMAT, else log.format)"),
+		level:  fs.String("log-level", os.Getenv("SESSIONBRIDGE_LOG_LEVEL"), "log level: debug | info | warn | error (default $SESSIONBRIDGE_LOG_LEVEL, else log.level)"),
+	}
+}
+
+// apply checks the values and puts them into cfg.
+func (l logFlags) apply(cfg *config.Config) error {
+	if f := *l.format; f != "" {
+		if f != "text" && f != "json" {
+			return usagef("--log-format %q: want text or json", f)
+		}
+		cfg.Log.Format = f
+	}
+	if v := *l.level; v != "" {
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
+			return usagef("--log-level %q: want debug, info, warn or error", v)
+		}
+		cfg.Log.Level = strings.ToLower(v)
+	}
+	return nil
 }
 
 // loopbackAliases lets a development-mode bridge on 127.0.0.1 also be

@@ -1,0 +1,152 @@
+// Package storemetrics times every store operation for the histogram
+// sessionbridge_store_operation_duration_seconds{operation}. It wraps any
+// store.Store; methods added to the interface later pass through untimed
+// (the embedded Store) until they are listed here.
+package storemetrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+// Store is a store.Store whose operations are timed.
+type Store struct {
+	store.Store
+	hist *prometheus.HistogramVec
+}
+
+// Wrap times st's operations and registers the histogram with reg.
+func Wrap(st store.Store, reg prometheus.Registerer) (*Store, error) {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "sessionbridge_store_operation_duration_seconds",
+		Help:    "Time taken by store operations (successful or not), by operation.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"operation"})
+	if err := reg.Register(h); err != nil {
+		return nil, err
+	}
+	return &Store{Store: st, hist: h}, nil
+}
+
+func (s *Store) since(op string, start time.Time) {
+	s.hist.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}
+
+func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
+	defer s.since("upsert_identity", time.Now())
+	return s.Store.UpsertIdentity(ctx, in, now)
+}
+
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	defer s.since("get_user", time.Now())
+	return s.Store.GetUser(ctx, id)
+}
+
+func (s *Store) ListIdentities(ctx context.Context, userID string) ([]store.Identity, error) {
+	defer s.since("list_identities", time.Now())
+	return s.Store.ListIdentities(ctx, userID)
+}
+
+func (s *Store) TouchUser(ctx context.Context, id string, now time.Time) error {
+	defer s.since("touch_user", time.Now())
+	return s.Store.TouchUser(ctx, id, now)
+}
+
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
+	defer s.since("create_session", time.Now())
+	return s.Store.CreateSession(ctx, sess)
+}
+
+func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
+	defer s.since("get_session", time.Now())
+	return s.Store.GetSession(ctx, id)
+}
+
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	defer s.since("list_sessions", time.Now())
+	return s.Store.ListSessions(ctx, userID)
+}
+
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	defer s.since("delete_session", time.Now())
+	return s.Store.DeleteSession(ctx, id)
+}
+
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	defer s.since("delete_user_sessions", time.Now())
+	return s.Store.DeleteUserSessions(ctx, userID)
+}
+
+func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) error {
+	defer s.since("compare_and_swap_session", time.Now())
+	return s.Store.CompareAndSwapSession(ctx, sess)
+}
+
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	defer s.since("delete_expired_sessions", time.Now())
+	return s.Store.DeleteExpiredSessions(ctx, now)
+}
+
+func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Session, error) {
+	defer s.since("claim_due_grants", time.Now())
+	return s.Store.ClaimDueGrants(ctx, owner, now, lease, limit)
+}
+
+func (s *Store) ClaimGrant(ctx context.Context, id, owner string, now time.Time, lease time.Duration) (store.Session, error) {
+	defer s.since("claim_grant", time.Now())
+	return s.Store.ClaimGrant(ctx, id, owner, now, lease)
+}
+
+func (s *Store) NextRefreshAt(ctx context.Context) (time.Time, bool, error) {
+	defer s.since("next_refresh_at", time.Now())
+	return s.Store.NextRefreshAt(ctx)
+}
+
+func (s *Store) CountDue(ctx context.Context, now time.Time) (int, error) {
+	defer s.since("count_due", time.Now())
+	return s.Store.CountDue(ctx, now)
+}
+
+func (s *Store) CreateFlow(ctx context.Context, f store.LoginFlow) error {
+	defer s.since("create_flow", time.Now())
+	return s.Store.CreateFlow(ctx, f)
+}
+
+func (s *Store) ConsumeFlow(ctx context.Context, id string, now time.Time) (store.LoginFlow, error) {
+	defer s.since("consume_flow", time.Now())
+	return s.Store.ConsumeFlow(ctx, id, now)
+}
+
+func (s *Store) CreateLoginToken(ctx context.Context, t store.LoginToken) error {
+	defer s.since("create_login_token", time.Now())
+	return s.Store.CreateLoginToken(ctx, t)
+}
+
+func (s *Store) ConsumeLoginToken(ctx context.Context, userID string, secretHash []byte, now time.Time) (store.LoginToken, error) {
+	defer s.since("consume_login_token", time.Now())
+	return s.Store.ConsumeLoginToken(ctx, userID, secretHash, now)
+}
+
+func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
+	defer s.since("delete_expired_flows", time.Now())
+	return s.Store.DeleteExpiredFlows(ctx, now)
+}
+
+func (s *Store) ScanSessions(ctx context.Context, f store.SessionFilter, after string, limit int) ([]store.Session, error) {
+	defer s.since("scan_sessions", time.Now())
+	return s.Store.ScanSessions(ctx, f, after, limit)
+}
+
+func (s *Store) CountLive(ctx context.Context, now time.Time) ([]store.ProviderCount, error) {
+	defer s.since("count_live", time.Now())
+	return s.Store.CountLive(ctx, now)
+}
+
+func (s *Store) Ping(ctx context.Context) error {
+	defer s.since("ping", time.Now())
+	return s.Store.Ping(ctx)
+}
