@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/app"
@@ -15,8 +16,10 @@ import (
 const checkUsage = `Usage: sessionbridge check --config FILE [--online]
 
 Validates the configuration file and prints every problem as FILE:LINE: key: message.
-With --online it also fetches each OpenID provider's discovery document and reaches the store
-read-only: it reports the schema version serve would start from, and creates or migrates nothing.
+With --online it also reaches every provider (OpenID providers and presets that use discovery:
+their discovery document is fetched and validated; plain OAuth2 endpoints: resolved and
+reached) and the store, read-only: it reports the schema version serve would start from, and
+creates or migrates nothing. Problems are reported at the line of the key that decides the URL.
 Exit status: 0 when the file is valid, 2 when it is not.
 
 `
@@ -24,7 +27,7 @@ Exit status: 0 when the file is valid, 2 when it is not.
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", checkUsage, stdout, stderr)
 	path := fs.String("config", "", "configuration file (default $SESSIONBRIDGE_CONFIG)")
-	online := fs.Bool("online", false, "also reach each provider's discovery document and the store")
+	online := fs.Bool("online", false, "also reach every provider and the store")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -65,28 +68,26 @@ func loadConfig(file string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// checkOnline fetches every OIDC discovery document and probes the store
-// without changing it. notes are what serve would change in the store
-// (informational); problems are what would make it fail.
+// onlineBound bounds each provider's probes and the store probe.
+const onlineBound = 10 * time.Second
+
+// checkOnline reaches every provider (discovery documents fetched and
+// validated, plain OAuth2 endpoints resolved and answered) and probes the
+// store without changing it. notes are what serve would change in the
+// store (informational); problems are what would make it fail, each at
+// the line of the key that decides the failing URL.
 func checkOnline(cfg *config.Config) (notes, problems []string) {
-	client := &http.Client{Timeout: 10 * time.Second}
-	for _, key := range cfg.ProviderOrder {
-		p := cfg.Providers[key]
-		if p.Type != "oidc" || p.Issuer == "" {
-			continue
-		}
-		url := p.Issuer + "/.well-known/openid-configuration"
-		resp, err := client.Get(url)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s:%d: providers.%s.issuer: discovery failed: %v", cfg.File, p.Line, key, err))
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			problems = append(problems, fmt.Sprintf("%s:%d: providers.%s.issuer: discovery answered HTTP %d", cfg.File, p.Line, key, resp.StatusCode))
-		}
+	client := &http.Client{Timeout: onlineBound}
+	perProvider := make([][]string, len(cfg.ProviderOrder))
+	var wg sync.WaitGroup
+	for i, key := range cfg.ProviderOrder {
+		wg.Go(func() { perProvider[i] = probeProvider(cfg, key, client) })
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	wg.Wait()
+	for _, ps := range perProvider {
+		problems = append(problems, ps...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), onlineBound)
 	defer cancel()
 	note, err := app.ProbeStore(ctx, cfg)
 	if err != nil {
@@ -95,4 +96,27 @@ func checkOnline(cfg *config.Config) (notes, problems []string) {
 		notes = append(notes, fmt.Sprintf("%s: store: %s", cfg.File, note))
 	}
 	return notes, problems
+}
+
+// probeProvider reaches one provider's targets and returns its problems.
+func probeProvider(cfg *config.Config, key string, client *http.Client) []string {
+	p := cfg.Providers[key]
+	p.Key = key
+	at := func(k, msg string) string {
+		path := "providers." + key + "." + k
+		return fmt.Sprintf("%s:%d: %s: %s", cfg.File, cfg.Line(path), path, msg)
+	}
+	targets, err := presets.Targets(p)
+	if err != nil {
+		return []string{at("type", err.Error())}
+	}
+	var out []string
+	for _, t := range targets {
+		ctx, cancel := context.WithTimeout(context.Background(), onlineBound)
+		if err := presets.Probe(ctx, p, t, client); err != nil {
+			out = append(out, at(t.Key, err.Error()))
+		}
+		cancel()
+	}
+	return out
 }
