@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/app"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/bridge/reseal"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
 )
 
@@ -90,12 +91,33 @@ func checkOnline(cfg *config.Config) (notes, problems []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), onlineBound)
 	defer cancel()
 	note, err := app.ProbeStore(ctx, cfg)
-	if err != nil {
+	switch {
+	case err != nil:
 		problems = append(problems, fmt.Sprintf("%s: store: %v", cfg.File, err))
-	} else if note != "" {
+	case note != "":
 		notes = append(notes, fmt.Sprintf("%s: store: %s", cfg.File, note))
+	case len(cfg.Secrets.TokenKeys) > 1:
+		// The schema is current, so opening the store changes nothing.
+		notes = append(notes, staleKeysNote(ctx, cfg))
 	}
 	return notes, problems
+}
+
+// staleKeysNote says how many sessions still hold tokens sealed with a
+// token key that is not the first: the older keys can be dropped at 0.
+func staleKeysNote(ctx context.Context, cfg *config.Config) string {
+	a, err := app.OpenAdmin(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return fmt.Sprintf("%s: store: cannot count sealed tokens: %v", cfg.File, err)
+	}
+	defer a.Close()
+	stale, scanned, err := reseal.Count(ctx, a.Store, a.Keys, 0)
+	if err != nil {
+		return fmt.Sprintf("%s: store: cannot count sealed tokens: %v", cfg.File, err)
+	}
+	line := cfg.Line("secrets.token_keys")
+	return fmt.Sprintf("%s:%d: secrets.token_keys: %d of %d session(s) hold tokens sealed with a key that is not the first (sessionbridge keys reseal re-seals them; at 0 the older keys can be removed)",
+		cfg.File, line, stale, scanned)
 }
 
 // probeProvider reaches one provider's targets and returns its problems.

@@ -54,6 +54,13 @@ func TestCLIHelpOnEveryCommand(t *testing.T) {
 		{"refresh", "--help"},
 		{"check", "--help"},
 		{"providers", "--help"},
+		{"sessions", "--help"},
+		{"sessions", "list", "--help"},
+		{"sessions", "revoke", "--help"},
+		{"keys", "--help"},
+		{"keys", "reseal", "--help"},
+		{"health", "--help"},
+		{"version", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
