@@ -120,18 +120,25 @@ func New(o Options) (*Server, error) {
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowStore(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
-	for _, k := range o.APIKeys {
-		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
-		for _, sc := range k.Scopes {
-			ak.scopes[sc] = true
-		}
-		s.apiKeys = append(s.apiKeys, ak)
-	}
+	s.apiKeys = newAPIKeys(o.APIKeys)
 	if s.metrics, err = newHTTPMetrics(o.Registerer); err != nil {
 		return nil, err
 	}
 	s.routes()
 	return s, nil
+}
+
+// newAPIKeys keeps only the hashes of the configured API keys.
+func newAPIKeys(keys []config.APIKey) []apiKey {
+	var out []apiKey
+	for _, k := range keys {
+		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
+		for _, sc := range k.Scopes {
+			ak.scopes[sc] = true
+		}
+		out = append(out, ak)
+	}
+	return out
 }
 
 // ServeHTTP implements http.Handler: it gives the request its ID, serves

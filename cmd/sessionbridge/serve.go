@@ -60,34 +60,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 			return usagef("serve: --listen: %s", msg)
 		}
 	}
-	var cfg *config.Config
-	var closeDev func()
-	if file := configPath(*path); file != "" {
-		var err error
-		if cfg, err = loadConfig(file); err != nil {
-			return err
-		}
-		if *listen != "" {
-			cfg.Listen = *listen
-		}
-		if err := logFlags.apply(cfg); err != nil {
-			return err
-		}
-	} else {
-		cfg = config.Dev(*listen)
-		cfg.Store.DSN = filepath.Join(devDataDir, "sessionbridge.db")
-		cfg.RedirectAllowlist = loopbackAliases(cfg.Listen)
-		if err := logFlags.apply(cfg); err != nil {
-			return err
-		}
-		log := newLogger(cfg, stderr)
-		iss, err := app.PrepareDev(cfg, devDataDir, log)
-		if err != nil {
-			return err
-		}
-		closeDev = func() { _ = iss.Close() }
-		defer closeDev()
+	cfg, closeDev, err := serveConfig(configPath(*path), *listen, logFlags, stderr)
+	if err != nil {
+		return err
 	}
+	defer closeDev()
 	log := newLogger(cfg, stderr)
 	if cfg.Dev {
 		log.Warn("DEVELOPMENT MODE: no configuration given; using a fake OpenID provider \"dev\", generated keys in ./" + devDataDir + " and SQLite. Do not use this in production.")
@@ -101,24 +78,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer a.Close()
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	servers, err := serveListeners(cfg, a, log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	servers := []listening{{srv, ln}}
-	if cfg.Ops.Listen != "" {
-		opsLn, err := net.Listen("tcp", cfg.Ops.Listen)
-		if err != nil {
-			_ = ln.Close()
-			return fmt.Errorf("listen on ops.listen %s: %w", cfg.Ops.Listen, err)
-		}
-		ops := &http.Server{Handler: a.ServeOpsHandler, ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-		servers = append(servers, listening{ops, opsLn})
-		log.Info("ops listener: /metrics, /healthz, /readyz, /debug/pprof/", "addr", opsLn.Addr().String())
-	}
+	ln := servers[0].ln
 	log.Info("sessionbridge listening", append([]any{"addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"project", cfg.Project, "store", cfg.Store.Driver, "refresher", cfg.Refresh.RefreshEnabled(), "dev", cfg.Dev},
 		version.Get().LogAttrs()...)...)
@@ -126,6 +90,57 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "\n  sessionbridge development mode: open %s/ and sign in with \"dev\"\n\n", cfg.PublicURL)
 	}
 	return runUntilSignal(ctx, log, servers, a, cfg.Refresh.RefreshEnabled())
+}
+
+// serveConfig is the configuration serve runs with: the file's, or
+// development mode's (then closeDev stops its issuer), with the flags'
+// overrides applied.
+func serveConfig(file, listen string, lf logFlags, stderr io.Writer) (cfg *config.Config, closeDev func(), err error) {
+	closeDev = func() {}
+	if file != "" {
+		if cfg, err = loadConfig(file); err != nil {
+			return nil, closeDev, err
+		}
+		if listen != "" {
+			cfg.Listen = listen
+		}
+		return cfg, closeDev, lf.apply(cfg)
+	}
+	cfg = config.Dev(listen)
+	cfg.Store.DSN = filepath.Join(devDataDir, "sessionbridge.db")
+	cfg.RedirectAllowlist = loopbackAliases(cfg.Listen)
+	if err := lf.apply(cfg); err != nil {
+		return nil, closeDev, err
+	}
+	iss, err := app.PrepareDev(cfg, devDataDir, newLogger(cfg, stderr))
+	if err != nil {
+		return nil, closeDev, err
+	}
+	return cfg, func() { _ = iss.Close() }, nil
+}
+
+// serveListeners opens the public listener and, when ops.listen is set,
+// the ops listener (metrics, health, readiness, pprof).
+func serveListeners(cfg *config.Config, a *app.App, log *slog.Logger) ([]listening, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	servers := []listening{{srv, ln}}
+	if cfg.Ops.Listen == "" {
+		return servers, nil
+	}
+	opsLn, err := net.Listen("tcp", cfg.Ops.Listen)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("listen on ops.listen %s: %w", cfg.Ops.Listen, err)
+	}
+	ops := &http.Server{Handler: a.ServeOpsHandler, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("ops listener: /metrics, /healthz, /readyz, /debug/pprof/", "addr", opsLn.Addr().String())
+	return append(servers, listening{ops, opsLn}), nil
 }
 
 // listening is an HTTP server and the listener it serves.
