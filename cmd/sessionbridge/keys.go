@@ -49,9 +49,20 @@ func cmdKeys(args []string, stdout, stderr io.Writer) error {
 	defer done()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// On a terminal the progress is one counter rewritten in place;
+	// otherwise (a log, a pipe) one plain line per batch.
+	tty := isTerminal(stdout)
 	res, err := reseal.Run(ctx, a.Store, a.Keys, reseal.Options{Batch: *batch, Progress: func(r reseal.Result) {
-		fmt.Fprintf(stdout, "scanned %d, resealed %d, already current %d\n", r.Scanned, r.Resealed, r.Current)
+		end := "\n"
+		if tty {
+			fmt.Fprint(stdout, "\r")
+			end = ""
+		}
+		fmt.Fprintf(stdout, "scanned %d, resealed %d, already current %d%s", r.Scanned, r.Resealed, r.Current, end)
 	}})
+	if tty {
+		fmt.Fprintln(stdout)
+	}
 	if err != nil {
 		return fmt.Errorf("keys reseal: %w (after %d resealed)", err, res.Resealed)
 	}
@@ -61,4 +72,14 @@ func cmdKeys(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("keys reseal: %d row(s) stayed leased by a refresh (run again) and %d cannot be opened with any configured key", res.Leased, res.Unreadable)
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
