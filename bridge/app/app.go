@@ -216,6 +216,10 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, re
 		p := cfg.Providers[key]
 		links = append(links, httpapi.ProviderLink{Key: key, DisplayName: p.DisplayName})
 	}
+	reqMetrics, err := httpapi.NewRequestMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
 	sameSite := map[string]http.SameSite{"strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode}[cfg.Cookies.SameSite]
 	return httpapi.New(httpapi.Options{
 		Service: svc, Project: cfg.Project, PublicURL: cfg.PublicURL, Allowlist: allow,
@@ -223,7 +227,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, re
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
 		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), TrustedProxies: cfg.TrustedProxyPrefixes(), Logger: log, Now: o.Now,
-		Registerer: reg, AccessLog: cfg.Log.AccessEnabled(),
+		RequestMetrics: reqMetrics, AccessLog: cfg.Log.AccessEnabled(),
 	})
 }
 

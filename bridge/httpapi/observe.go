@@ -21,16 +21,17 @@ const requestIDHeader = "X-Request-Id"
 // else (too long, odd characters that could forge log fields) is replaced.
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@/+=-]{1,128}$`)
 
-// httpMetrics are the request counter and latency histogram. Labels are
-// the route pattern (never the path, which can carry IDs), the method and
-// the status: a bounded set.
-type httpMetrics struct {
+// RequestMetrics are the request counter and latency histogram. Labels
+// are the route pattern (never the path, which can carry IDs), the method
+// and the status: a bounded set.
+type RequestMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
 
-func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
-	m := &httpMetrics{
+// NewRequestMetrics registers the HTTP request metrics with reg.
+func NewRequestMetrics(reg prometheus.Registerer) (*RequestMetrics, error) {
+	m := &RequestMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sessionbridge_http_requests_total",
 			Help: "HTTP requests answered, by route pattern, method and status code.",
@@ -40,9 +41,6 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 			Help:    "Time to answer an HTTP request, by route pattern and method.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method"}),
-	}
-	if reg == nil {
-		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration} {
 		if err := reg.Register(c); err != nil {

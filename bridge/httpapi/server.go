@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gorilla/sessions"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
@@ -58,8 +57,8 @@ type Options struct {
 	RateLimits RateLimits
 	Logger     *slog.Logger
 	Now        func() time.Time
-	// Registerer receives the HTTP request metrics; nil: none.
-	Registerer prometheus.Registerer
+	// RequestMetrics counts requests by route (NewRequestMetrics); nil: none.
+	RequestMetrics *RequestMetrics
 	// AccessLog logs one line per request at info.
 	AccessLog bool
 }
@@ -78,7 +77,7 @@ type Server struct {
 	apiKeys    []apiKey
 	limits     limiters
 	mux        *http.ServeMux
-	metrics    *httpMetrics
+	metrics    *RequestMetrics
 }
 
 type apiKey struct {
@@ -120,25 +119,16 @@ func New(o Options) (*Server, error) {
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowStore(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
-	s.apiKeys = newAPIKeys(o.APIKeys)
-	if s.metrics, err = newHTTPMetrics(o.Registerer); err != nil {
-		return nil, err
-	}
-	s.routes()
-	return s, nil
-}
-
-// newAPIKeys keeps only the hashes of the configured API keys.
-func newAPIKeys(keys []config.APIKey) []apiKey {
-	var out []apiKey
-	for _, k := range keys {
+	for _, k := range o.APIKeys {
 		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
 		for _, sc := range k.Scopes {
 			ak.scopes[sc] = true
 		}
-		out = append(out, ak)
+		s.apiKeys = append(s.apiKeys, ak)
 	}
-	return out
+	s.metrics = o.RequestMetrics
+	s.routes()
+	return s, nil
 }
 
 // ServeHTTP implements http.Handler: it gives the request its ID, serves
