@@ -113,7 +113,9 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// refreshState is what the store says about the grant's last refresh.
+// refreshState is what the store says about the grant: the store keeps
+// no log of refreshes, so this is the state the last one left behind
+// (failing with its count of consecutive failures, in flight, expired).
 func refreshState(s store.Session, now time.Time) string {
 	switch {
 	case !s.Expire.After(now):
@@ -124,6 +126,8 @@ func refreshState(s store.Session, now time.Time) string {
 		return "refreshing"
 	case s.RefreshFailures > 0:
 		return "failing"
+	case !s.AccessTokenExpiry.IsZero() && !s.AccessTokenExpiry.After(now):
+		return "token expired"
 	case s.RefreshAt.IsZero():
 		return "not scheduled"
 	}
