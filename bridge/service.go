@@ -69,6 +69,9 @@ type Options struct {
 	PendingBound time.Duration
 	// Metrics counts logins and created sessions; nil counts nothing.
 	Metrics *Metrics
+	// FreshWithin is refresh.before_expiry: an identity read with fresh
+	// set renews a grant whose access token expires within it.
+	FreshWithin time.Duration
 }
 
 // Service is the bridge's domain API. It is safe for concurrent use.

@@ -150,3 +150,43 @@ func (s *Store) Ping(ctx context.Context) error {
 	defer s.since("ping", time.Now())
 	return s.Store.Ping(ctx)
 }
+
+func (s *Store) ListUsers(ctx context.Context, p store.Page) ([]store.User, int, error) {
+	defer s.since("list_users", time.Now())
+	return s.Store.ListUsers(ctx, p)
+}
+
+func (s *Store) FindIdentities(ctx context.Context, f store.IdentityFilter, p store.Page) ([]store.Identity, int, error) {
+	defer s.since("find_identities", time.Now())
+	return s.Store.FindIdentities(ctx, f, p)
+}
+
+func (s *Store) GetIdentity(ctx context.Context, id string) (store.Identity, error) {
+	defer s.since("get_identity", time.Now())
+	return s.Store.GetIdentity(ctx, id)
+}
+
+func (s *Store) DeleteIdentity(ctx context.Context, id string) (store.Identity, []store.SessionRef, error) {
+	defer s.since("delete_identity", time.Now())
+	return s.Store.DeleteIdentity(ctx, id)
+}
+
+func (s *Store) DeleteUser(ctx context.Context, id string) ([]store.SessionRef, error) {
+	defer s.since("delete_user", time.Now())
+	return s.Store.DeleteUser(ctx, id)
+}
+
+func (s *Store) SetUserBlocked(ctx context.Context, id string, blocked bool, now time.Time) (store.User, error) {
+	defer s.since("set_user_blocked", time.Now())
+	return s.Store.SetUserBlocked(ctx, id, blocked, now)
+}
+
+func (s *Store) SetUserPrefs(ctx context.Context, id, prefs string, now time.Time) (store.User, error) {
+	defer s.since("set_user_prefs", time.Now())
+	return s.Store.SetUserPrefs(ctx, id, prefs, now)
+}
+
+func (s *Store) SetUserName(ctx context.Context, id, name string, now time.Time) (store.User, error) {
+	defer s.since("set_user_name", time.Now())
+	return s.Store.SetUserName(ctx, id, name, now)
+}

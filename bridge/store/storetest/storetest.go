@@ -46,10 +46,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		tests []test
 	}{
 		{"Users", userTests},
+		{"Admin", adminTests},
 		{"Sessions", sessionTests},
 		{"Grants", grantTests},
 		{"Flows", flowTests},
-		{"Admin", adminTests},
+		{"SessionScan", sessionScanTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
