@@ -15,8 +15,10 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 )
 
 // runCLIInput is runCLI with stdin.
@@ -50,7 +52,10 @@ type adminStore struct {
 	secrets []string          // plaintext tokens
 }
 
-func newAdminStore(t *testing.T) *adminStore {
+func newAdminStore(t *testing.T) *adminStore { return newAdminStoreOn(t, "sqlite") }
+
+// newAdminStoreOn is newAdminStore on SQLite or PostgreSQL (a fresh schema).
+func newAdminStoreOn(t *testing.T, driver string) *adminStore {
 	t.Helper()
 	oldKey, newKey := testenv.RandomBase64(32), testenv.RandomBase64(32)
 	dec := func(s string) []byte { b, _ := base64.StdEncoding.DecodeString(s); return b }
@@ -60,7 +65,13 @@ func newAdminStore(t *testing.T) *adminStore {
 	}
 	a := &adminStore{path: filepath.Join(t.TempDir(), "sb.db"), users: map[string]string{}, ids: map[string]string{}}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, a.path)
+	var st store.Store
+	if driver == "postgres" {
+		a.path = testpg.FreshDSN(t, testpg.DSN(t), "cli_admin")
+		st, err = postgres.Open(ctx, a.path, 0)
+	} else {
+		st, err = sqlite.Open(ctx, a.path)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +96,7 @@ func newAdminStore(t *testing.T) *adminStore {
 			a.secrets = append(a.secrets, access, refresh)
 		}
 	}
-	a.cfg = writeFile(t, "admin.yaml", "store:\n  driver: sqlite\n  dsn: "+a.path+"\nsecrets:\n  session_keys: [\""+
+	a.cfg = writeFile(t, "admin.yaml", "store:\n  driver: "+driver+"\n  dsn: \""+a.path+"\"\nsecrets:\n  session_keys: [\""+
 		testenv.RandomBase64(32)+"\"]\n  token_keys: [\""+newKey+"\", \""+oldKey+"\"]\n")
 	return a
 }
@@ -136,7 +147,15 @@ func TestCLISessionsList(t *testing.T) {
 
 func TestCLISessionsRevoke(t *testing.T) {
 	t.Parallel()
-	a := newAdminStore(t)
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			testCLISessionsRevoke(t, newAdminStoreOn(t, driver))
+		})
+	}
+}
+
+func testCLISessionsRevoke(t *testing.T, a *adminStore) {
 	// Not confirmed: nothing ends.
 	r := runCLIInput(t, "n\n", "sessions", "revoke", "--config", a.cfg, "--provider", "github")
 	if r.code != 1 || !strings.Contains(r.stdout, a.ids["alice/github"]) || !strings.Contains(r.stdout, "End these 2 session(s)?") {
@@ -169,7 +188,15 @@ func TestCLISessionsRevoke(t *testing.T) {
 
 func TestCLIKeysReseal(t *testing.T) {
 	t.Parallel()
-	a := newAdminStore(t)
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			testCLIKeysReseal(t, newAdminStoreOn(t, driver))
+		})
+	}
+}
+
+func testCLIKeysReseal(t *testing.T, a *adminStore) {
 	staleLine := regexp.MustCompile(`secrets\.token_keys: (\d+) of 4 session\(s\) hold tokens sealed with a key that is not the first`)
 	check := func() string {
 		r := runCLIInput(t, "", "check", "--config", a.cfg, "--online")
