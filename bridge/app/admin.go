@@ -19,6 +19,8 @@ type Admin struct {
 	Store   store.Store
 	Keys    *seal.Keyring
 	Service *bridge.Service
+	// Ended counts the sessions the commands end (reason revoked).
+	Ended *lifecycle.Recorder
 }
 
 // OpenAdmin opens the configured store for the operator commands. Sessions
@@ -40,7 +42,7 @@ func OpenAdmin(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Admi
 		return nil, err
 	}
 	svc := bridge.New(bridge.Options{Store: st, Keys: keys, Providers: providers.Registry{}, Logger: log, Ended: ended})
-	return &Admin{Store: st, Keys: keys, Service: svc}, nil
+	return &Admin{Store: st, Keys: keys, Service: svc, Ended: ended}, nil
 }
 
 // Close closes the store.
