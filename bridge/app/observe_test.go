@@ -130,8 +130,8 @@ func TestLoginAndHTTPMetricsAndAccessLog(t *testing.T) {
 	wantSample(t, m, `sessionbridge_http_requests_total{code="302",method="GET",route="/v1/account/sessions/oauth2/{provider}"}`, "1")
 	wantSample(t, m, `sessionbridge_http_requests_total{code="200",method="GET",route="/v1/account"}`, "1")
 	wantSample(t, m, `sessionbridge_http_request_duration_seconds_count{method="GET",route="/v1/account"}`, "1")
-	if !regexp.MustCompile(`(?m)^sessionbridge_store_operation_duration_seconds_count\{operation="create_session"\} [1-9]`).MatchString(m) {
-		t.Errorf("no store latency sample for create_session")
+	if !regexp.MustCompile(`(?m)^sessionbridge_store_operation_duration_seconds_count\{operation="create_login_session"\} [1-9]`).MatchString(m) {
+		t.Errorf("no store latency sample for create_login_session")
 	}
 	for what, v := range map[string]string{"user ID": userID, "client IP": "127.0.0.1", "session cookie": cookie, "code": code, "state": state} {
 		if v != "" && strings.Contains(m, v) {

@@ -190,3 +190,37 @@ func (s *Store) SetUserName(ctx context.Context, id, name string, now time.Time)
 	defer s.since("set_user_name", time.Now())
 	return s.Store.SetUserName(ctx, id, name, now)
 }
+
+func (s *Store) CreateSessions(ctx context.Context, list []*store.Session) error {
+	defer s.since("create_sessions", time.Now())
+	return s.Store.CreateSessions(ctx, list)
+}
+
+func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
+	defer s.since("create_login_session", time.Now())
+	return s.Store.CreateLoginSession(ctx, in, sess, maxPerUser, now)
+}
+
+func (s *Store) RebindFlow(ctx context.Context, id, newID string, now time.Time) (store.LoginFlow, error) {
+	defer s.since("rebind_flow", time.Now())
+	return s.Store.RebindFlow(ctx, id, newID, now)
+}
+
+func (s *Store) ChangesSince(ctx context.Context, cursor int64) (store.ChangeBatch, error) {
+	defer s.since("changes_since", time.Now())
+	return s.Store.ChangesSince(ctx, cursor)
+}
+
+func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int, error) {
+	defer s.since("prune_changes", time.Now())
+	return s.Store.PruneChanges(ctx, before)
+}
+
+// Unwrap returns the store st times, or st itself: optional interfaces
+// of a backend (store.ChangeListener) are asserted on it.
+func Unwrap(st store.Store) store.Store {
+	if m, ok := st.(*Store); ok {
+		return m.Store
+	}
+	return st
+}

@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Grants", grantTests},
 		{"Flows", flowTests},
 		{"SessionScan", sessionScanTests},
+		{"Changes", changeTests},
+		{"Login", loginTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
