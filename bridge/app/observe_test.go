@@ -217,3 +217,28 @@ type headerRecorder struct {
 func (r *headerRecorder) Header() http.Header         { return r.header }
 func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *headerRecorder) WriteHeader(code int)        { r.code = code }
+
+// A browser navigation (no bind hop) during the first discovery waits
+// for it too, and goes straight to the provider.
+func TestNavigationLoginWaitsForFirstDiscovery(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true, faults: &devissuer.Faults{DiscoveryDelay: 3 * time.Second}})
+	if status, _ := h.readyz(t); status != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz during the first discovery: %d, want 503", status)
+	}
+	req, _ := http.NewRequest("GET", h.startURL(appOrigin+"/ok", appOrigin+"/fail"), nil)
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := resp.Location()
+	if loc == nil || !strings.HasPrefix(loc.String(), h.iss.URL()+"/authorize") {
+		t.Fatalf("navigation login during the first discovery: HTTP %d to %v, want the provider's authorize endpoint", resp.StatusCode, loc)
+	}
+	if !strings.Contains(h.scrape(t), `sessionbridge_logins_started_total{provider="corp"} 1`) {
+		t.Errorf("the navigation login was not counted as started")
+	}
+}
