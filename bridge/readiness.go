@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -24,7 +25,8 @@ const (
 // ProviderHealth is one provider that is not working, for /readyz.
 type ProviderHealth struct {
 	Provider string `json:"provider"`
-	// Status is "pending" (first discovery not finished) or "failing".
+	// Status is "pending" (first discovery not finished), "failing"
+	// (discovery fails) or "parked" (refreshes refused the client).
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 }
@@ -36,8 +38,11 @@ type Readiness struct {
 	Ready bool
 	// Reason says why not ready ("" when ready).
 	Reason string
-	// Providers lists the providers that do not work (pending or failing).
+	// Providers lists the providers that do not work (pending, failing,
+	// or parked: their refreshes refused the bridge's client).
 	Providers []ProviderHealth
+	// Parked maps each parked provider to the error code that parked it.
+	Parked map[string]string
 }
 
 // Readiness checks the store and every provider that loads metadata.
@@ -54,10 +59,23 @@ func (s *Service) Readiness(ctx context.Context) Readiness {
 		}
 		r.Providers = append(r.Providers, h)
 	}
+	r.Parked = s.ParkedProviders()
+	for _, key := range sortedKeys(r.Parked) {
+		r.Providers = append(r.Providers, ProviderHealth{Provider: key, Status: "parked", Error: r.Parked[key]})
+	}
 	if err := s.o.Store.Ping(ctx); err != nil {
 		r.Ready, r.Reason = false, "store unreachable"
 	}
 	return r
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // providerHealth reports a provider that is not working; ok is false

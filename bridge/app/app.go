@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/device"
 	"github.com/sessionbridge/sessionbridge/bridge/geo"
 	"github.com/sessionbridge/sessionbridge/bridge/httpapi"
+	"github.com/sessionbridge/sessionbridge/bridge/janitor"
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
@@ -30,6 +32,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
 	"github.com/sessionbridge/sessionbridge/bridge/store/storemetrics"
 	"github.com/sessionbridge/sessionbridge/internal/version"
+	"github.com/sessionbridge/sessionbridge/providers/presets"
 	"github.com/sessionbridge/sessionbridge/templates"
 )
 
@@ -39,6 +42,9 @@ type App struct {
 	Store     store.Store
 	Service   *bridge.Service
 	Refresher *refresh.Refresher
+	// Janitor deletes expired flows, login tokens and sessions (serve and
+	// refresh both run it; the store lets one process per minute work).
+	Janitor *janitor.Janitor
 	// Cache is the session cache; nil when session.cache_size is 0.
 	Cache    *sessioncache.Cache
 	Registry *prometheus.Registry
@@ -126,6 +132,13 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if err != nil {
 		return nil, fmt.Errorf("refresher: %w", err)
 	}
+	a.Janitor, err = janitor.New(janitor.Options{
+		Store: st, Owner: processName(o.Owner), Ended: ended, Registerer: a.Registry,
+		Logger: log.With("component", "janitor"), Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("janitor: %w", err)
+	}
 	detect, err := newDetector(cfg)
 	if err != nil {
 		return nil, err
@@ -133,13 +146,13 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	a.Cache = a.startCache(st, cfg.Session.SessionCacheSize(), log)
 	a.Service = bridge.New(bridge.Options{
 		Cache: a.Cache, Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
-		Schedule: func(issued, expiry time.Time) time.Time {
-			return a.Refresher.Schedule(issued, expiry, true)
+		Schedule: func(provider string, issued, expiry time.Time) time.Time {
+			return a.Refresher.ScheduleFor(provider, issued, expiry)
 		},
 		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended,
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
-		RefreshWait: cfg.Refresh.Timeout + 5*time.Second,
+		RefreshWait: refreshWait(cfg),
 		Metrics:     loginMetrics,
 		FreshWithin: cfg.Refresh.BeforeExpiry,
 	})
@@ -224,6 +237,18 @@ func ProbeStore(ctx context.Context, cfg *config.Config) (note string, err error
 	return r.Note(), nil
 }
 
+// processName names this process in the store's chores table.
+func processName(owner string) string {
+	if owner != "" {
+		return owner
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// refreshWait bounds how long an API call waits for an on-demand refresh.
+func refreshWait(cfg *config.Config) time.Duration { return cfg.Refresh.Timeout + 5*time.Second }
+
 // callbackURL is the redirect URI registered at a provider.
 func callbackURL(cfg *config.Config, provider string) string {
 	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project
@@ -253,7 +278,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, re
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), TrustedProxies: cfg.TrustedProxyPrefixes(), Logger: log, Now: o.Now,
+		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
 		RequestMetrics: reqMetrics, AccessLog: cfg.Log.AccessEnabled(),
 	})
 }
@@ -331,9 +356,23 @@ func rateLimits(c config.RateLimits, override httpapi.RateLimits) httpapi.RateLi
 func providerLimits(cfg *config.Config) map[string]refresh.ProviderLimit {
 	out := map[string]refresh.ProviderLimit{}
 	for key, p := range cfg.Providers {
-		if p.RefreshConcurrency > 0 || p.RefreshRate > 0 || p.RefreshBurst > 0 {
-			out[key] = refresh.ProviderLimit{Concurrency: p.RefreshConcurrency, Rate: p.RefreshRate, Burst: p.RefreshBurst}
+		l := refresh.ProviderLimit{Concurrency: p.RefreshConcurrency, Rate: p.RefreshRate, Burst: p.RefreshBurst,
+			MinInterval: minRefreshInterval(p)}
+		if l != (refresh.ProviderLimit{}) {
+			out[key] = l
 		}
 	}
 	return out
+}
+
+// minRefreshInterval is the provider's min_refresh_interval, or else its
+// preset's default.
+func minRefreshInterval(p config.Provider) time.Duration {
+	if p.MinRefreshInterval != nil {
+		return *p.MinRefreshInterval
+	}
+	if pre, ok := presets.Lookup(p.Type); ok {
+		return pre.MinRefreshInterval
+	}
+	return 0
 }

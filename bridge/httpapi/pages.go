@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -119,5 +120,20 @@ func joinNonEmpty(parts ...string) string {
 	return strings.Trim(strings.Join(out, " "), " ·")
 }
 
-// assets serves the embedded static files.
-var assets = http.StripPrefix("/assets/", http.FileServerFS(templates.Assets()))
+// assets serves the embedded static files, and nothing else: no
+// directory listings.
+var assets = http.StripPrefix("/assets/", filesOnly(templates.Assets()))
+
+// filesOnly serves the regular files of fsys; a directory or a missing
+// name is a plain 404 (http.FileServerFS would list directories).
+func filesOnly(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, err := fs.Stat(fsys, strings.TrimPrefix(r.URL.Path, "/"))
+		if err != nil || !st.Mode().IsRegular() {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}

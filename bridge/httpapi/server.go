@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
@@ -48,14 +49,21 @@ type Options struct {
 	Providers          []ProviderLink
 	Templates          *template.Template
 	Metrics            http.Handler // served at /metrics when set
-	// TrustedProxies are the proxies whose X-Forwarded-For is believed
-	// (loopback always is).
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// TrustLoopback also believes loopback peers (development mode only).
+	TrustLoopback bool
 	// RateLimits bound the login, callback and token routes per client;
 	// the zero value is Appwrite's limits.
 	RateLimits RateLimits
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// ProviderWait is the longest an API request may wait on a provider:
+	// a login's token exchange and user info, or a token refresh (PATCH of
+	// a session, a read that finds an expired token). The write deadline
+	// of /v1/ requests is extended past it; the server's WriteTimeout
+	// bounds everything else (pages, assets, health).
+	ProviderWait time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// RequestMetrics counts requests by route (NewRequestMetrics); nil: none.
 	RequestMetrics *RequestMetrics
 	// AccessLog logs one line per request at info.
@@ -77,6 +85,7 @@ type Server struct {
 	limits     limiters
 	jwt        *jwtauth.Signer
 	mux        *http.ServeMux
+	xffWarn    sync.Once
 	metrics    *RequestMetrics
 }
 
@@ -163,8 +172,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	if !s.cors(w, r) {
+	if !s.cors(w, r) || !s.refuseCrossSite(w, r) {
 		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/") && s.o.ProviderWait > 0 {
+		// Writers that cannot (recorders) keep the server's own bound.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.o.ProviderWait + 10*time.Second))
 	}
 	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.projectMatches(r) {
 		s.writeError(w, r, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
@@ -210,20 +223,25 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /v1/account/sessions/{id}", s.withSession(s.deleteSession))
 	m.HandleFunc("DELETE /v1/account/sessions", s.withSession(s.deleteSessions))
 
-	m.HandleFunc("GET /v1/users", s.withKey("users.read", s.listUsers))
-	m.HandleFunc("GET /v1/users/identities", s.withKey("users.read", s.listAllIdentities))
-	m.HandleFunc("GET /v1/users/{userId}", s.withKey("users.read", s.getUser))
-	m.HandleFunc("DELETE /v1/users/{userId}", s.withKey("users.write", s.deleteUser))
-	m.HandleFunc("PATCH /v1/users/{userId}/status", s.withKey("users.write", s.updateUserStatus))
-	m.HandleFunc("PATCH /v1/users/{userId}/name", s.withKey("users.write", s.updateUserName))
-	m.HandleFunc("GET /v1/users/{userId}/prefs", s.withKey("users.read", s.getUserPrefs))
-	m.HandleFunc("PATCH /v1/users/{userId}/prefs", s.withKey("users.write", s.updateUserPrefs))
-	m.HandleFunc("POST /v1/users/{userId}/jwts", s.withKey("users.write", s.createUserJWT))
-	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey("sessions.read", s.listUserSessions))
-	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey("sessions.write|users.write", s.createUserSession))
+	// API-key scopes are Appwrite's (app/controllers/api/users.php):
+	// users.read to read, users.write to change. Creating a session for a
+	// user lets the key act as that user, so it needs users.write; newer
+	// Appwrite versions also accept sessions.write there, which the bridge
+	// deliberately does not (an operator reads it as "may end sessions").
+	m.HandleFunc("GET /v1/users", s.withKey(config.ScopeUsersRead, s.listUsers))
+	m.HandleFunc("GET /v1/users/identities", s.withKey(config.ScopeUsersRead, s.listAllIdentities))
+	m.HandleFunc("GET /v1/users/{userId}", s.withKey(config.ScopeUsersRead, s.getUser))
+	m.HandleFunc("DELETE /v1/users/{userId}", s.withKey(config.ScopeUsersWrite, s.deleteUser))
+	m.HandleFunc("PATCH /v1/users/{userId}/status", s.withKey(config.ScopeUsersWrite, s.updateUserStatus))
+	m.HandleFunc("PATCH /v1/users/{userId}/name", s.withKey(config.ScopeUsersWrite, s.updateUserName))
+	m.HandleFunc("GET /v1/users/{userId}/prefs", s.withKey(config.ScopeUsersRead, s.getUserPrefs))
+	m.HandleFunc("PATCH /v1/users/{userId}/prefs", s.withKey(config.ScopeUsersWrite, s.updateUserPrefs))
+	m.HandleFunc("POST /v1/users/{userId}/jwts", s.withKey(config.ScopeUsersWrite, s.createUserJWT))
+	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersRead, s.listUserSessions))
+	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersWrite, s.createUserSession))
 	// DELETE /v1/users/{userId}/sessions and /v1/users/identities/{id}.
 	m.HandleFunc("DELETE /v1/users/{userId}/{sub}", s.deleteUserSub)
-	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey("sessions.write", s.deleteUserSession))
+	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey(config.ScopeUsersWrite, s.deleteUserSession))
 
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -244,6 +262,8 @@ type readyzBody struct {
 	Status    string                  `json:"status"`
 	Reason    string                  `json:"reason,omitempty"`
 	Providers []bridge.ProviderHealth `json:"providers,omitempty"`
+	// Misconfigured: parked providers and the error code that parked them.
+	Misconfigured map[string]string `json:"providers_misconfigured,omitempty"`
 }
 
 // Readyz answers readiness: 503 while the store is unreachable or (for a
@@ -255,14 +275,15 @@ func Readyz(svc *bridge.Service, log *slog.Logger) http.Handler {
 		rd := svc.Readiness(r.Context())
 		if !rd.Ready {
 			log.Warn("not ready", "reason", rd.Reason)
-			writeJSON(w, http.StatusServiceUnavailable, readyzBody{Status: "unavailable", Reason: rd.Reason, Providers: rd.Providers})
+			writeJSON(w, http.StatusServiceUnavailable, readyzBody{Status: "unavailable", Reason: rd.Reason,
+				Providers: rd.Providers, Misconfigured: rd.Parked})
 			return
 		}
 		status := "ok"
 		if len(rd.Providers) > 0 {
 			status = "degraded"
 		}
-		writeJSON(w, http.StatusOK, readyzBody{Status: status, Providers: rd.Providers})
+		writeJSON(w, http.StatusOK, readyzBody{Status: status, Providers: rd.Providers, Misconfigured: rd.Parked})
 	})
 }
 
@@ -284,7 +305,11 @@ func (s *Server) apiKeyFor(r *http.Request) (apiKey, bool) {
 	return found, ok
 }
 
+// maxUserAgent bounds the User-Agent a session's device fields are
+// parsed from (and so what a client can make the bridge store).
+const maxUserAgent = 512
+
 // clientMeta describes the caller for a new session (see clientIP).
 func (s *Server) clientMeta(r *http.Request) bridge.ClientMeta {
-	return bridge.ClientMeta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return bridge.ClientMeta{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), maxUserAgent)}
 }

@@ -36,7 +36,7 @@ func getURL(t *testing.T, u string, header http.Header) (*http.Response, string)
 func TestServeOpsListener(t *testing.T) {
 	t.Parallel()
 	opsAddr := testenv.FreeAddr(t)
-	cfg := writeFile(t, "ops.yaml", minimalConfig("127.0.0.1:8080")+"ops:\n  listen: "+opsAddr+"\nlog:\n  format: json\n")
+	cfg := writeFile(t, "ops.yaml", minimalConfig("127.0.0.1:8080")+"ops:\n  listen: "+opsAddr+"\nlog:\n  format: json\ntrusted_proxies: [127.0.0.1]\n")
 	s := startServe(t, t.TempDir(), exampleEnv(t), "--config", cfg)
 	ops := "http://" + opsAddr
 

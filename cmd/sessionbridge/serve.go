@@ -112,7 +112,11 @@ func serveConfig(file, listen string, lf logFlags, stderr io.Writer) (cfg *confi
 	if err := lf.apply(cfg); err != nil {
 		return nil, closeDev, err
 	}
-	iss, err := app.PrepareDev(cfg, devDataDir, newLogger(cfg, stderr))
+	devOpts, err := devOptions()
+	if err != nil {
+		return nil, closeDev, err
+	}
+	iss, err := app.PrepareDev(cfg, devDataDir, newLogger(cfg, stderr), devOpts)
 	if err != nil {
 		return nil, closeDev, err
 	}
@@ -126,9 +130,7 @@ func serveListeners(cfg *config.Config, a *app.App, log *slog.Logger) ([]listeni
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	servers := []listening{{srv, ln}}
+	servers := []listening{{app.NewHTTPServer(a.Handler, log), ln}}
 	if cfg.Ops.Listen == "" {
 		return servers, nil
 	}
@@ -137,8 +139,7 @@ func serveListeners(cfg *config.Config, a *app.App, log *slog.Logger) ([]listeni
 		_ = ln.Close()
 		return nil, fmt.Errorf("listen on ops.listen %s: %w", cfg.Ops.Listen, err)
 	}
-	ops := &http.Server{Handler: a.ServeOpsHandler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ops := app.NewHTTPServer(a.ServeOpsHandler, log)
 	log.Info("ops listener: /metrics, /healthz, /readyz, /debug/pprof/", "addr", opsLn.Addr().String())
 	return append(servers, listening{ops, opsLn}), nil
 }
@@ -155,6 +156,7 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, servers []listening, 
 	refreshCtx, stopRefresh := context.WithCancel(context.Background())
 	defer stopRefresh()
 	var wg sync.WaitGroup
+	wg.Go(func() { a.Janitor.Run(refreshCtx) })
 	if refresher {
 		wg.Go(func() {
 			if err := a.Refresher.Run(refreshCtx); err != nil {
@@ -202,6 +204,23 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, servers []listening, 
 		log.Info("stopped")
 	}
 	return err
+}
+
+// devTokenTTLEnv shortens the development issuer's access-token lifetime
+// (a Go duration; default 2m), so that tests and demos need not wait.
+const devTokenTTLEnv = "SESSIONBRIDGE_DEV_TOKEN_TTL"
+
+// devOptions reads the development-mode settings from the environment.
+func devOptions() (app.DevOptions, error) {
+	var o app.DevOptions
+	if v := os.Getenv(devTokenTTLEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return o, usagef("%s=%q: want a positive duration such as 20s", devTokenTTLEnv, v)
+		}
+		o.TokenTTL = d
+	}
+	return o, nil
 }
 
 // newLogger builds the process logger from the log section. Durations

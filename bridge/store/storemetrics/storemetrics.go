@@ -51,9 +51,9 @@ func (s *Store) ListIdentities(ctx context.Context, userID string) ([]store.Iden
 	return s.Store.ListIdentities(ctx, userID)
 }
 
-func (s *Store) TouchUser(ctx context.Context, id string, now time.Time) error {
+func (s *Store) TouchUser(ctx context.Context, id string, now time.Time, every time.Duration) error {
 	defer s.since("touch_user", time.Now())
-	return s.Store.TouchUser(ctx, id, now)
+	return s.Store.TouchUser(ctx, id, now, every)
 }
 
 func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
@@ -86,9 +86,9 @@ func (s *Store) CompareAndSwapSession(ctx context.Context, sess *store.Session) 
 	return s.Store.CompareAndSwapSession(ctx, sess)
 }
 
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) ([]store.SessionRef, error) {
 	defer s.since("delete_expired_sessions", time.Now())
-	return s.Store.DeleteExpiredSessions(ctx, now)
+	return s.Store.DeleteExpiredSessions(ctx, now, limit)
 }
 
 func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Session, error) {
@@ -131,9 +131,14 @@ func (s *Store) ConsumeLoginToken(ctx context.Context, userID string, secretHash
 	return s.Store.ConsumeLoginToken(ctx, userID, secretHash, now)
 }
 
-func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
+func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time, limit int) (int, error) {
 	defer s.since("delete_expired_flows", time.Now())
-	return s.Store.DeleteExpiredFlows(ctx, now)
+	return s.Store.DeleteExpiredFlows(ctx, now, limit)
+}
+
+func (s *Store) ClaimChore(ctx context.Context, chore, owner string, now time.Time, every time.Duration) (bool, error) {
+	defer s.since("claim_chore", time.Now())
+	return s.Store.ClaimChore(ctx, chore, owner, now, every)
 }
 
 func (s *Store) ScanSessions(ctx context.Context, f store.SessionFilter, after string, limit int) ([]store.Session, error) {
