@@ -118,8 +118,10 @@ func (s *Service) BeginBoundLogin(ctx context.Context, in LoginStart) (BoundFlow
 	now := s.now()
 	bound := BoundFlow{State: randomString(32), Nonce: randomString(32), Verifier: randomString(48),
 		Provider: in.Provider, Failure: in.Failure, ExpiresAt: now.Add(s.o.FlowTTL)}
+	s.waitFirstDiscovery(ctx, p)
 	authURL, err := p.AuthCodeURL(ctx, s.authRequest(bound, in.Scopes))
 	if err != nil {
+		s.o.Metrics.loginFailed(in.Provider, err)
 		return bound, "", providerFailure(in.Provider, err)
 	}
 	err = s.o.Store.CreateFlow(ctx, store.LoginFlow{
@@ -130,6 +132,7 @@ func (s *Service) BeginBoundLogin(ctx context.Context, in LoginStart) (BoundFlow
 	if err != nil {
 		return bound, "", fmt.Errorf("store login state: %w", err)
 	}
+	s.o.Metrics.loginStarted(in.Provider)
 	return bound, authURL, nil
 }
 
@@ -153,10 +156,13 @@ func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, stri
 	if err != nil {
 		return bound, "", err
 	}
+	s.waitFirstDiscovery(ctx, p)
 	authURL, err := p.AuthCodeURL(ctx, s.authRequest(bound, flow.Scopes))
 	if err != nil {
+		s.o.Metrics.loginFailed(flow.Provider, err)
 		return bound, "", providerFailure(flow.Provider, err)
 	}
+	s.o.Metrics.loginStarted(flow.Provider)
 	return bound, authURL, nil
 }
 
@@ -207,6 +213,16 @@ var errorCodePattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 // flow whose state matched the callback (see FindBound). Every check that
 // can fail without the provider happens before the token request.
 func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound BoundFlow, client ClientMeta) (*LoginResult, error) {
+	res, err := s.completeLogin(ctx, in, bound, client)
+	if err != nil {
+		s.o.Metrics.loginFailed(s.metricProvider(in.Provider), err)
+	} else {
+		s.o.Metrics.loginCompleted(in.Provider)
+	}
+	return res, err
+}
+
+func (s *Service) completeLogin(ctx context.Context, in CallbackInput, bound BoundFlow, client ClientMeta) (*LoginResult, error) {
 	now := s.now()
 	if bound.Provider != in.Provider {
 		return nil, errStateInvalid
@@ -227,7 +243,7 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 			code = "unknown_error"
 		}
 		return nil, newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
-			fmt.Sprintf("The %s provider refused the login: %s", in.Provider, code), nil)
+			fmt.Sprintf("The %s provider refused the login: %s", in.Provider, code), errProviderRefused)
 	}
 	if in.Code == "" {
 		return nil, newError(http.StatusBadRequest, TypeArgumentInvalid, "The callback carries no authorization code.", nil)
@@ -418,6 +434,7 @@ func (s *Service) sessionCreated(d store.Session) {
 	if !d.RefreshAt.IsZero() && s.o.Refresher != nil {
 		s.o.Refresher.Notify(d.RefreshAt)
 	}
+	s.o.Metrics.sessionCreated(d.Provider)
 	s.o.Logger.Info("session created", "session", d.ID, "user", d.UserID, "provider", d.Provider)
 }
 

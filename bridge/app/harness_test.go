@@ -45,6 +45,9 @@ type harnessOptions struct {
 	noRefresh  bool
 	mutateConf func(*config.Config)
 	app        Options
+	// faults are set on the issuer before the bridge starts (its first
+	// discovery already sees them).
+	faults *devissuer.Faults
 }
 
 // newHarness starts a fake OIDC provider and a fully wired bridge on real
@@ -64,6 +67,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	h.iss = testissuer.Start(t, io)
 	issURL := h.iss.URL()
+	if o.faults != nil {
+		h.iss.SetFaults(*o.faults)
+	}
 
 	h.dbPath = filepath.Join(t.TempDir(), "bridge.db")
 	cfg := &config.Config{

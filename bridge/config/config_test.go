@@ -387,13 +387,14 @@ func TestLoadExampleConfig(t *testing.T) {
 		"GITHUB_CLIENT_ID":     "gh-id",
 		"GITHUB_CLIENT_SECRET": "gh-secret",
 		"CORP_SECRET":          "corp-secret",
+		"KEYCLOAK_SECRET":      "keycloak-secret",
 	}
 	path := filepath.Join("..", "..", "config.example.yaml")
 	c, err := Load(path, envMap(env))
 	if err != nil {
 		t.Fatalf("config.example.yaml is rejected:\n%v", err)
 	}
-	if want := []string{"github", "corp", "legacy"}; !reflect.DeepEqual(c.ProviderOrder, want) {
+	if want := []string{"github", "corp", "sso", "legacy"}; !reflect.DeepEqual(c.ProviderOrder, want) {
 		t.Errorf("ProviderOrder = %v, want %v", c.ProviderOrder, want)
 	}
 	if c.Providers["github"].ClientSecret != "gh-secret" || c.Providers["legacy"].ClientID != "sessionbridge" {

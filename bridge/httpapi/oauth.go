@@ -225,6 +225,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		// code, or login CSRF): that login is ended, no token request is
 		// sent, and this browser goes to its failure URL.
 		failure := s.svc.AbandonLogin(r.Context(), state)
+		s.svc.LoginStateRejected(provider)
 		if failure == "" && len(pending) > 0 {
 			failure = pending[len(pending)-1].Failure
 		}

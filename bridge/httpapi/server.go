@@ -64,6 +64,10 @@ type Options struct {
 	ProviderWait time.Duration
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// RequestMetrics counts requests by route (NewRequestMetrics); nil: none.
+	RequestMetrics *RequestMetrics
+	// AccessLog logs one line per request at info.
+	AccessLog bool
 }
 
 // Server is the HTTP front of the bridge.
@@ -82,6 +86,7 @@ type Server struct {
 	jwt        *jwtauth.Signer
 	mux        *http.ServeMux
 	xffWarn    sync.Once
+	metrics    *RequestMetrics
 }
 
 type apiKey struct {
@@ -127,6 +132,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.apiKeys = newAPIKeys(o.APIKeys)
+	s.metrics = o.RequestMetrics
 	s.routes()
 	return s, nil
 }
@@ -144,8 +150,19 @@ func newAPIKeys(keys []config.APIKey) []apiKey {
 	return out
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: it gives the request its ID, serves
+// it, and records it (metrics, access log).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := s.requestID(r)
+	w.Header().Set(requestIDHeader, rid)
+	rec := &recorder{ResponseWriter: w}
+	// The mux sets r.Pattern on r itself, so observe sees the route.
+	defer s.observe(rec, r, rid, start)
+	s.serve(rec, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic serving request", "method", r.Method, "route", r.Pattern, "panic", v) // the path may carry a login handle
@@ -231,7 +248,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /readyz", Readyz(s.svc, s.log))
 	if s.o.Metrics != nil {
 		m.Handle("GET /metrics", s.o.Metrics)
 	}
@@ -242,19 +259,34 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.Ready(r.Context()); err != nil {
-		s.log.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
-		return
-	}
-	out := map[string]any{"status": "ok"}
-	if parked := s.svc.ParkedProviders(); len(parked) > 0 {
-		// Still ready: the other providers, logins and sessions work; the
-		// detail tells the operator which client to fix.
-		out["providers_misconfigured"] = parked
-	}
-	writeJSON(w, http.StatusOK, out)
+// readyzBody is the JSON of /readyz.
+type readyzBody struct {
+	Status    string                  `json:"status"`
+	Reason    string                  `json:"reason,omitempty"`
+	Providers []bridge.ProviderHealth `json:"providers,omitempty"`
+	// Misconfigured: parked providers and the error code that parked them.
+	Misconfigured map[string]string `json:"providers_misconfigured,omitempty"`
+}
+
+// Readyz answers readiness: 503 while the store is unreachable or (for a
+// bounded time after start) a provider's first discovery is pending;
+// otherwise 200, listing failing providers, because one provider must not
+// take the others out of service.
+func Readyz(svc *bridge.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd := svc.Readiness(r.Context())
+		if !rd.Ready {
+			log.Warn("not ready", "reason", rd.Reason)
+			writeJSON(w, http.StatusServiceUnavailable, readyzBody{Status: "unavailable", Reason: rd.Reason,
+				Providers: rd.Providers, Misconfigured: rd.Parked})
+			return
+		}
+		status := "ok"
+		if len(rd.Providers) > 0 {
+			status = "degraded"
+		}
+		writeJSON(w, http.StatusOK, readyzBody{Status: status, Providers: rd.Providers, Misconfigured: rd.Parked})
+	})
 }
 
 // apiKeyFor returns the API key a request presents, comparing hashes in

@@ -427,3 +427,45 @@ func (m *memStore) UseLogoutToken(_ context.Context, provider, jti string, expir
 	m.jtis[key] = expires
 	return true, nil
 }
+
+func (m *memStore) ScanSessions(_ context.Context, f store.SessionFilter, after string, limit int) ([]store.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []store.Session{}
+	for _, s := range m.sessions {
+		if s.ID > after && (f.UserID == "" || s.UserID == f.UserID) && (f.Provider == "" || s.Provider == f.Provider) {
+			out = append(out, copySession(s))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (m *memStore) CountLive(_ context.Context, now time.Time) ([]store.ProviderCount, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	by := map[string]*store.ProviderCount{}
+	for _, s := range m.sessions {
+		if !s.Expire.After(now) {
+			continue
+		}
+		c := by[s.Provider]
+		if c == nil {
+			c = &store.ProviderCount{Provider: s.Provider}
+			by[s.Provider] = c
+		}
+		c.Sessions++
+		if len(s.RefreshTokenSealed) > 0 {
+			c.Grants++
+		}
+	}
+	out := []store.ProviderCount{}
+	for _, c := range by {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
+	return out, nil
+}

@@ -211,6 +211,7 @@ type Store interface {
 	Grants
 	Flows
 	Logouts
+	Admin
 	Housekeeping
 	Changes
 	// Ping reports whether the database is reachable (readiness).
@@ -328,6 +329,32 @@ type Grants interface {
 	NextRefreshAt(ctx context.Context) (time.Time, bool, error)
 	// CountDue returns how many grants have RefreshAt <= now (metrics).
 	CountDue(ctx context.Context, now time.Time) (int, error)
+}
+
+// SessionFilter selects sessions for the administration commands; an
+// empty field matches every session.
+type SessionFilter struct {
+	UserID   string
+	Provider string
+}
+
+// ProviderCount is how many live sessions a provider has, and how many of
+// them hold a refresh token (grants the refresher keeps fresh).
+type ProviderCount struct {
+	Provider string
+	Sessions int
+	Grants   int
+}
+
+// Admin is what the operator commands (sessions list/revoke, keys
+// reseal) and the live gauges need.
+type Admin interface {
+	// ScanSessions returns up to limit sessions matching f whose ID is
+	// greater than after, ordered by ID: a cursor over any number of rows.
+	ScanSessions(ctx context.Context, f SessionFilter, after string, limit int) ([]Session, error)
+	// CountLive counts, per provider, sessions whose Expire is after now
+	// and those of them with a refresh token. One grouped query.
+	CountLive(ctx context.Context, now time.Time) ([]ProviderCount, error)
 }
 
 // Flows stores pending logins and token-flow secrets; both are single use.

@@ -259,6 +259,9 @@ func TestBrowserLoginAccountRevokeSignOut(t *testing.T) {
 		secrets["generated "+k] = v
 	}
 	logText := s.log.String()
+	if !strings.Contains(logText, `msg="http request"`) {
+		t.Errorf("no access log line: the scan below would not cover the access log")
+	}
 	for what, v := range secrets {
 		if len(v) >= 8 && strings.Contains(logText, v) {
 			t.Errorf("the server log contains the %s", what)

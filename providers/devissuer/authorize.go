@@ -27,6 +27,15 @@ func (i *Issuer) routes() http.Handler {
 
 func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	i.count(func(s *Stats) { s.DiscoveryRequests++ })
+	if d := i.Faults().DiscoveryDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	if i.Faults().DiscoveryDown {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "discovery is down (devissuer fault)", http.StatusServiceUnavailable)

@@ -71,6 +71,9 @@ type Faults struct {
 
 	// DiscoveryDown makes discovery answer 503.
 	DiscoveryDown bool
+	// DiscoveryDelay holds discovery requests this long (or until the
+	// client gives up) before answering: a slow first discovery.
+	DiscoveryDelay time.Duration
 	// JWKSDown makes the key set (jwks_uri) answer 503.
 	JWKSDown bool
 	// JWKSDelay holds key set requests this long (or until the client

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -53,9 +54,17 @@ type metadata struct {
 // exponentially between attempts.
 func (p *Provider) discoverLoop(ctx context.Context) {
 	defer close(p.doneCh)
+	var first sync.Once
+	defer first.Do(func() { close(p.firstCh) })
 	delay := p.retry
 	for attempt := 1; ; attempt++ {
 		m, err := p.discover(ctx)
+		if err != nil {
+			p.mu.Lock()
+			p.lastErr = err
+			p.mu.Unlock()
+		}
+		first.Do(func() { close(p.firstCh) })
 		if err == nil {
 			p.meta.Store(m)
 			p.mu.Lock()
@@ -65,9 +74,6 @@ func (p *Provider) discoverLoop(ctx context.Context) {
 			close(p.readyCh)
 			return
 		}
-		p.mu.Lock()
-		p.lastErr = err
-		p.mu.Unlock()
 		p.log.Warn("oidc discovery failed; retrying", "attempt", attempt, "retry_in", delay, "err", err)
 
 		t := time.NewTimer(delay)

@@ -87,6 +87,7 @@ type Provider struct {
 
 	meta    atomic.Pointer[metadata]
 	readyCh chan struct{} // closed once meta is set
+	firstCh chan struct{} // closed once the first discovery attempt has finished
 	doneCh  chan struct{} // closed when the discovery loop stops
 
 	mu      sync.Mutex
@@ -94,9 +95,10 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider  = (*Provider)(nil)
-	_ providers.Describer = (*Provider)(nil)
-	_ providers.Readiness = (*Provider)(nil)
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.Describer   = (*Provider)(nil)
+	_ providers.Readiness   = (*Provider)(nil)
+	_ providers.Discovering = (*Provider)(nil)
 )
 
 // New validates cfg and starts discovery in the background; it does not wait
@@ -130,6 +132,7 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 		now:          opts.Now,
 		retry:        opts.RetryInterval,
 		readyCh:      make(chan struct{}),
+		firstCh:      make(chan struct{}),
 		doneCh:       make(chan struct{}),
 	}
 	if len(p.scopes) == 0 {
@@ -236,6 +239,10 @@ func (p *Provider) Ready() error {
 	}
 	return p.unavailable()
 }
+
+// FirstAttempt is closed once the first discovery attempt has finished,
+// whether it succeeded or not (or discovery stopped before one finished).
+func (p *Provider) FirstAttempt() <-chan struct{} { return p.firstCh }
 
 // WaitReady blocks until discovery has succeeded, ctx is done, or the
 // discovery loop has stopped for good (its context was cancelled). It

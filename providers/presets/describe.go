@@ -17,8 +17,16 @@ func envPrefix(name string) string {
 }
 
 // Describe returns a ready-to-paste YAML block configuring the named
-// preset (`sessionbridge providers NAME`), or "" for an unknown name.
+// preset or generic type oidc / oauth2 (`sessionbridge providers NAME`;
+// the name is case-insensitive), or "" for an unknown name.
 func Describe(name string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	switch name {
+	case KindOIDC:
+		return oidcBlock
+	case KindOAuth2:
+		return oauth2Block
+	}
 	p, ok := Lookup(name)
 	if !ok {
 		return ""

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Grants", grantTests},
 		{"Flows", flowTests},
 		{"Logouts", logoutTests},
+		{"SessionScan", sessionScanTests},
 		{"Changes", changeTests},
 		{"Login", loginTests},
 	}
