@@ -362,14 +362,14 @@ func TestEnvExpansion(t *testing.T) {
 
 func TestEnvExpansionInConfig(t *testing.T) {
 	doc := "public_url: https://${HOST}\nproject: ${PROJECT:-fromdefault}\nredirect_allowlist: [\"https://${APP}\"]\nproviders:\n  \"${KEY}\":\n    type: x\n    client_secret: pa$$word${SUFFIX:-}\nsession:\n  duration: ${DUR}\nrefresh:\n  enabled: ${ON:-false}\n" + secretsYAML
-	c, ps := parse(t, doc, map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
+	_, ps := parse(t, doc, map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
 	if ps == nil {
 		t.Fatal("a key with ${...} was accepted; keys must not be expanded")
 	}
 	if len(ps) != 1 || ps[0].Key != "providers.${KEY}" {
 		t.Fatalf("want only the provider key problem, got:\n%v", ps)
 	}
-	c, ps = parse(t, strings.Replace(doc, `"${KEY}"`, "k", 1), map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
+	c, ps := parse(t, strings.Replace(doc, `"${KEY}"`, "k", 1), map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
 	if ps != nil {
 		t.Fatalf("problems:\n%v", ps)
 	}
