@@ -26,7 +26,6 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
-	"github.com/sessionbridge/sessionbridge/templates"
 )
 
 // App is a wired sessionbridge process.
@@ -185,14 +184,14 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, lo
 	if err != nil {
 		return nil, fmt.Errorf("redirect_allowlist: %w", err)
 	}
-	tmpl, err := templates.Parse()
+	tmpl, brand, err := pages(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
+		return nil, err
 	}
 	links := make([]httpapi.ProviderLink, 0, len(cfg.ProviderOrder))
 	for _, key := range cfg.ProviderOrder {
 		p := cfg.Providers[key]
-		links = append(links, httpapi.ProviderLink{Key: key, DisplayName: p.DisplayName})
+		links = append(links, httpapi.ProviderLink{Key: key, DisplayName: p.DisplayName, Type: p.Type})
 	}
 	sameSite := map[string]http.SameSite{"strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode}[cfg.Cookies.SameSite]
 	return httpapi.New(httpapi.Options{
@@ -200,7 +199,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, lo
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), TrustedProxies: cfg.TrustedProxyPrefixes(), Logger: log, Now: o.Now,
+		Templates: tmpl, Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), TrustedProxies: cfg.TrustedProxyPrefixes(), Logger: log, Now: o.Now,
 	})
 }
 

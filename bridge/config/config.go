@@ -30,6 +30,7 @@ type Config struct {
 	GeoIP          GeoIP               `yaml:"geoip"`
 	Log            Log                 `yaml:"log"`
 	RateLimits     RateLimits          `yaml:"rate_limits"`
+	Branding       Branding            `yaml:"branding"`
 	Providers      map[string]Provider `yaml:"providers"`
 	// ProviderOrder lists provider keys in file order (maps lose it).
 	ProviderOrder []string `yaml:"-"`

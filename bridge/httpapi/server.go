@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -31,6 +32,7 @@ type Allowlist interface {
 type ProviderLink struct {
 	Key         string
 	DisplayName string
+	Type        string // the preset name (github, google, ...): picks the icon
 }
 
 // Options configures the Server.
@@ -48,6 +50,7 @@ type Options struct {
 	Dev                bool
 	Providers          []ProviderLink
 	Templates          *template.Template
+	Branding           Branding
 	Metrics            http.Handler // served at /metrics when set
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed
 	// (loopback always is).
@@ -73,6 +76,9 @@ type Server struct {
 	apiKeys    []apiKey
 	limits     limiters
 	mux        *http.ServeMux
+	text       *pageText
+	icons      map[string]bool
+	brandCSS   string
 }
 
 type apiKey struct {
@@ -111,6 +117,16 @@ func New(o Options) (*Server, error) {
 		sameSite:   o.SameSite,
 		origin:     pub.Scheme + "://" + pub.Host,
 	}
+	if s.text, err = newPageText(); err != nil {
+		return nil, err
+	}
+	if s.brandCSS, err = brandCSS(o.Branding.PrimaryColor); err != nil {
+		return nil, fmt.Errorf("httpapi: branding primary colour: %w", err)
+	}
+	if s.o.Branding.AppName == "" {
+		s.o.Branding.AppName = DefaultAppName
+	}
+	s.icons = iconNames()
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowStore(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
@@ -190,8 +206,15 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("GET /{$}", s.loginPage)
 	m.HandleFunc("GET /account", s.accountPage)
+	m.HandleFunc("POST /account/sign-out", s.signOutPage)
+	m.HandleFunc("POST /account/sign-out-others", s.signOutOthersPage)
+	m.HandleFunc("POST /account/sessions/{id}/revoke", s.revokePage)
 	m.Handle("GET /assets/", assets)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
+	m.Handle("GET /assets/brand.css", serveBytes("text/css; charset=utf-8", []byte(s.brandCSS)))
+	if len(s.o.Branding.Logo) > 0 {
+		m.Handle("GET /assets/logo", serveBytes(s.o.Branding.LogoType, s.o.Branding.Logo))
+	}
+	m.HandleFunc("/", s.notFound)
 	s.mux = m
 }
 

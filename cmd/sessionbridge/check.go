@@ -36,6 +36,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := app.CheckPages(cfg); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", file, err)
+		return usagef("check: the pages cannot be built")
+	}
 	if *online {
 		notes, problems := checkOnline(cfg)
 		for _, n := range notes {
