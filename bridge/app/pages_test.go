@@ -1,0 +1,114 @@
+package app
+
+import (
+	"html"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessionbridge/sessionbridge/bridge/config"
+)
+
+// page fetches u as a browser navigation and returns the status and body.
+func (b *browser) page(t *testing.T, u string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("User-Agent", b.ua)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", redactURL(u), err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestLoginErrorDescriptionOnlyAfterValidState: the provider's
+// error_description reaches the login page, escaped, when the callback's
+// state belongs to this browser's login; a crafted callback shows nothing
+// of what it carries.
+func TestLoginErrorDescriptionOnlyAfterValidState(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	const said = `<b>You said "no"</b> & left`
+
+	b := h.browser()
+	b.stopAtCallback = true
+	resp := b.get(t, h.startURL(h.srv.URL+"/account", "")) // the login page's own login: no failure URL
+	cb, err := resp.Location()
+	if err != nil || !strings.Contains(cb.Path, "/oauth2/callback/corp/default") {
+		t.Fatalf("want a redirect to the callback, got %d %v", resp.StatusCode, cb)
+	}
+	q := cb.Query()
+	q.Del("code")
+	q.Set("error", "access_denied")
+	q.Set("error_description", said)
+	cb.RawQuery = q.Encode()
+	status, body := b.page(t, cb.String())
+	if status != http.StatusFailedDependency {
+		t.Errorf("provider refusal without a failure URL: HTTP %d, want 424", status)
+	}
+	if !strings.Contains(body, html.EscapeString(said)) || strings.Contains(body, "<b>You said") {
+		t.Errorf("the provider's description is not on the page as escaped text:\n%s", body)
+	}
+	if !strings.Contains(body, "Corp SSO said:") || !strings.Contains(body, `id="login-corp"`) {
+		t.Errorf("want the login page naming the provider:\n%s", body)
+	}
+
+	// Anyone can craft a callback URL: with a state this browser did not
+	// start, the page shows the failure but none of the crafted words.
+	forged := h.srv.URL + "/v1/account/sessions/oauth2/callback/corp/default?state=forged&error=access_denied&error_description=Call+0800+FORGED"
+	status, body = h.browser().page(t, forged)
+	if status < 400 || status >= 500 || strings.Contains(body, "FORGED") || !strings.Contains(body, "Sign-in failed.") {
+		t.Errorf("crafted callback: HTTP %d\n%s", status, body)
+	}
+}
+
+// TestBrandingFromConfig: branding.* reach the pages: the app name, the
+// logo served by the bridge, the generated colour stylesheet and an
+// override template.
+func TestBrandingFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	logo := filepath.Join(dir, "acme.png")
+	png := []byte("\x89PNG\r\n\x1a\nnot really")
+	tdir := filepath.Join(dir, "templates")
+	if err := os.Mkdir(tdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	override := `{{define "error.html"}}{{template "head" .}}<h1 id="acme-error">Acme: {{.Error.Heading}}</h1>{{template "foot" .}}{{end}}`
+	if err := os.WriteFile(filepath.Join(tdir, "error.html"), []byte(override), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logo, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, harnessOptions{mutateConf: func(c *config.Config) {
+		c.Branding = config.Branding{AppName: "Acme Cloud", Logo: logo, PrimaryColor: "#14532d", TemplatesDir: tdir}
+	}})
+	b := h.browser()
+	_, body := b.page(t, h.srv.URL+"/")
+	if !strings.Contains(body, "Sign in to Acme Cloud") || !strings.Contains(body, `src="/assets/logo"`) {
+		t.Errorf("login page without the branding:\n%s", body)
+	}
+	if status, got := b.page(t, h.srv.URL+"/assets/logo"); status != 200 || got != string(png) {
+		t.Errorf("/assets/logo: %d", status)
+	}
+	if _, css := b.page(t, h.srv.URL+"/assets/brand.css"); !strings.Contains(css, "--primary:#14532d") {
+		t.Errorf("brand.css = %q", css)
+	}
+	if status, body := b.page(t, h.srv.URL+"/nowhere"); status != 404 || !strings.Contains(body, `<h1 id="acme-error">Acme: Page not found</h1>`) {
+		t.Errorf("override not used: %d\n%s", status, body)
+	}
+	if err := CheckPages(h.cfg); err != nil {
+		t.Errorf("CheckPages: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(tdir, "broken.html"), []byte(`{{define "x"}}{{.Nope`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckPages(h.cfg); err == nil || !strings.Contains(err.Error(), "broken.html") {
+		t.Errorf("CheckPages with a broken override: %v", err)
+	}
+}
