@@ -30,11 +30,12 @@ const DefaultAppName = "sessionbridge"
 // defaultPrimary is the primary colour when branding.primary_color is not set.
 const defaultPrimary = "#3346b0"
 
-// brandView is the branding as templates see it.
+// brandView is the branding as templates see it; LogoURL is "" without
+// a configured logo.
 type brandView struct{ AppName, LogoURL string }
 
 func (s *Server) brandView() brandView {
-	v := brandView{AppName: s.o.Branding.AppName, LogoURL: "/assets/mark.svg"}
+	v := brandView{AppName: s.o.Branding.AppName} // no LogoURL: the built-in mark in the primary colour
 	if len(s.o.Branding.Logo) > 0 {
 		v.LogoURL = "/assets/logo"
 	}

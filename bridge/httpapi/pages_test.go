@@ -208,7 +208,7 @@ func TestBranding(t *testing.T) {
 	}
 	// Without a logo the built-in mark is used and /assets/logo does not exist.
 	s = newTestServer(t, nil)
-	if _, body := get(t, s, "/"); !strings.Contains(body, `src="/assets/mark.svg"`) || !strings.Contains(body, "Sign in to sessionbridge") {
+	if _, body := get(t, s, "/"); !strings.Contains(body, `<svg class="logo mark"`) || !strings.Contains(body, "Sign in to sessionbridge") {
 		t.Errorf("default branding:\n%s", body)
 	}
 	if resp, _ := get(t, s, "/assets/logo"); resp.StatusCode != 404 {
@@ -273,5 +273,45 @@ func TestDeviceLabelAndInitials(t *testing.T) {
 		if got := initials(c[0], c[1]); got != c[2] {
 			t.Errorf("initials(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
 		}
+	}
+}
+
+// TestAccountFormsWithoutSession: the account page's form routes send a
+// browser without a session to the login page (saying its session ended
+// when it still had a cookie), and opened as pages lead to /account.
+func TestAccountFormsWithoutSession(t *testing.T) {
+	s := newTestServer(t, nil)
+	post := func(path, cookie string) *http.Response {
+		req := httptest.NewRequest(http.MethodPost, path, nil)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "a_session_default", Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	for path, want := range map[string]string{
+		"/account/sign-out":          "/?msg=signed_out",
+		"/account/sign-out-others":   "/",
+		"/account/sessions/x/revoke": "/",
+	} {
+		resp := post(path, "")
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Errorf("POST %s without a session: %d %s, want 303 %s", path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		if path != "/account/sign-out" {
+			if resp := post(path, "stale"); resp.Header.Get("Location") != "/?msg=revoked" {
+				t.Errorf("POST %s with a stale cookie: %s", path, resp.Header.Get("Location"))
+			}
+		}
+		if resp, _ := get(t, s, path, "Accept", browserAccept); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
+			t.Errorf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if resp, _ := get(t, s, "/account", "Cookie", "a_session_default=stale"); resp.Header.Get("Location") != "/?msg=revoked" {
+		t.Errorf("GET /account with a stale cookie: %s", resp.Header.Get("Location"))
+	}
+	if resp, _ := get(t, s, "/account"); resp.Header.Get("Location") != "/" {
+		t.Errorf("GET /account without a cookie: %s", resp.Header.Get("Location"))
 	}
 }

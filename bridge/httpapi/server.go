@@ -209,6 +209,11 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /account/sign-out", s.signOutPage)
 	m.HandleFunc("POST /account/sign-out-others", s.signOutOthersPage)
 	m.HandleFunc("POST /account/sessions/{id}/revoke", s.revokePage)
+	// The form routes opened as a page (a bookmark, a reload after the
+	// redirect) lead back to the account page instead of a 405.
+	for _, p := range []string{"/account/sign-out", "/account/sign-out-others", "/account/sessions/{id}/revoke"} {
+		m.Handle("GET "+p, http.RedirectHandler("/account", http.StatusSeeOther))
+	}
 	m.Handle("GET /assets/", assets)
 	m.Handle("GET /assets/brand.css", serveBytes("text/css; charset=utf-8", []byte(s.brandCSS)))
 	if len(s.o.Branding.Logo) > 0 {
