@@ -87,6 +87,16 @@ type apiKey struct {
 	scopes map[string]bool
 }
 
+// setDefaults fills the optional logger and clock.
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
 	if o.Service == nil || o.Allowlist == nil || len(o.SessionKeys) == 0 || o.Templates == nil {
@@ -96,12 +106,7 @@ func New(o Options) (*Server, error) {
 	if err != nil || pub.Host == "" {
 		return nil, errors.New("httpapi: PublicURL must be an absolute URL")
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.setDefaults()
 	if o.SameSite == 0 || o.SameSite == http.SameSiteDefaultMode {
 		o.SameSite = http.SameSiteLaxMode
 	}
@@ -117,16 +122,9 @@ func New(o Options) (*Server, error) {
 		sameSite:   o.SameSite,
 		origin:     pub.Scheme + "://" + pub.Host,
 	}
-	if s.text, err = newPageText(); err != nil {
+	if err := s.initPages(); err != nil {
 		return nil, err
 	}
-	if s.brandCSS, err = brandCSS(o.Branding.PrimaryColor); err != nil {
-		return nil, fmt.Errorf("httpapi: branding primary colour: %w", err)
-	}
-	if s.o.Branding.AppName == "" {
-		s.o.Branding.AppName = DefaultAppName
-	}
-	s.icons = iconNames()
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowStore(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
@@ -139,6 +137,23 @@ func New(o Options) (*Server, error) {
 	}
 	s.routes()
 	return s, nil
+}
+
+// initPages prepares what the pages need beyond the templates: the page
+// strings, the brand stylesheet and the provider icons.
+func (s *Server) initPages() error {
+	var err error
+	if s.text, err = newPageText(); err != nil {
+		return err
+	}
+	if s.brandCSS, err = brandCSS(s.o.Branding.PrimaryColor); err != nil {
+		return fmt.Errorf("httpapi: branding primary colour: %w", err)
+	}
+	if s.o.Branding.AppName == "" {
+		s.o.Branding.AppName = DefaultAppName
+	}
+	s.icons = iconNames()
+	return nil
 }
 
 // ServeHTTP implements http.Handler.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -53,9 +52,29 @@ func emulate(ctx context.Context, v viewport, scheme string) error {
 // overflowJS measures how far the page is wider than the viewport.
 const overflowJS = `document.documentElement.scrollWidth - document.documentElement.clientWidth`
 
+// lowContrastJS lists the rendered text whose colour has less than 4.5:1
+// contrast with the background it is drawn on (the first opaque
+// background among its ancestors), as the browser computed them.
+const lowContrastJS = `(() => {
+  const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = c => { const f = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const bgOf = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c; } return [255, 255, 255]; };
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim() !== '');
+    if (!own || el.getClientRects().length === 0) continue;
+    const fg = rgb(getComputedStyle(el).color), bg = bgOf(el);
+    const a = lum(fg), b = lum(bg), r = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (r < 4.5) out.push(el.tagName.toLowerCase() + '.' + el.className + ' "' + el.textContent.trim().slice(0, 40) + '" ' + r.toFixed(2));
+  }
+  return out;
+})()`
+
 // shootPage takes the current page's screenshot on every viewport in
 // both colour schemes, and fails when the page scrolls sideways on the
-// phone. The tab is left on the desktop light settings.
+// phone or draws text below 4.5:1 contrast. The tab is left on the desktop light settings.
 func shootPage(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	for _, v := range viewports {
@@ -69,6 +88,13 @@ func shootPage(t *testing.T, ctx context.Context, dir, name string) {
 			}
 			if v.mobile && over > 0 {
 				t.Errorf("%s page at %dx%d scrolls sideways by %d px", name, v.width, v.height, over)
+			}
+			low, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](lowContrastJS))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range low {
+				t.Errorf("%s page (%s, %s): text below 4.5:1: %s", name, v.name, scheme, l)
 			}
 			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
@@ -127,5 +153,3 @@ func clearField(t *testing.T, ctx context.Context) {
 		t.Fatal(err)
 	}
 }
-
-func hasText(s, sub string) bool { return strings.Contains(strings.Join(strings.Fields(s), " "), sub) }
