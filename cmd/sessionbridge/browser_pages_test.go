@@ -250,6 +250,22 @@ func TestBrowserLoginAccountRevokeSignOut(t *testing.T) {
 		t.Errorf("revoking the other session ended the current one too: %+v", u)
 	}
 
+	// In German, after the script ran, too.
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+		Headers: network.Headers{"Accept-Language": "de-DE,de;q=0.9"}}); err != nil {
+		t.Fatal(err)
+	}
+	do("open the account page in German", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.ID("this-device")))
+	if got := text("#this-device"); got != "Dieses Gerät" {
+		t.Errorf("German badge = %q", got)
+	}
+	if got := text(".token-fresh"); !regexp.MustCompile(`^Gültig, läuft ab in (weniger als einer Minute|\d+ Min\.)$`).MatchString(got) {
+		t.Errorf("German token state = %q", got)
+	}
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{}}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Sign out with the keyboard alone: the session ends on the server and
 	// the login page says so.
 	do("reload the account page", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.ID("signout")))

@@ -11,7 +11,8 @@
   function span(ms) {
     var min = Math.floor(Math.abs(ms) / 60000);
     if (min < 1) { return t.tLtMinute; }
-    var days = Math.floor(min / 1440);
+    var days = Math.round(min / 1440);
+    if (min < 1440) { days = 0; }
     if (days >= 1) { return fill(days === 1 ? t.tDayOne : t.tDayOther, "n", days); }
     var h = Math.floor(min / 60), m = min % 60, parts = [];
     if (h > 0) { parts.push(fill(t.tHours, "n", h)); }
