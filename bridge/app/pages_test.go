@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -110,5 +111,80 @@ func TestBrandingFromConfig(t *testing.T) {
 	}
 	if err := CheckPages(h.cfg); err == nil || !strings.Contains(err.Error(), "broken.html") {
 		t.Errorf("CheckPages with a broken override: %v", err)
+	}
+}
+
+// post submits an account page form as the browser would (same origin)
+// and returns the page it ends on.
+func (b *browser) post(t *testing.T, u, origin string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("User-Agent", b.ua)
+	resp, err := b.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// TestAccountForms: the account page's forms end sessions on the server
+// and say what happened in the page: revoke (and a revoke that can no
+// longer happen), sign out every other session, sign out.
+func TestAccountForms(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	browsers := []*browser{h.browser(), h.browser(), h.browser()}
+	for _, b := range browsers {
+		h.login(t, b)
+	}
+	if n := h.countSessions(t); n != 3 {
+		t.Fatalf("%d sessions after three logins", n)
+	}
+	me := browsers[0]
+	_, page := me.page(t, h.srv.URL+"/account")
+	ids := regexp.MustCompile(`<li class="session[^"]*" id="session-([a-z0-9]+)"`).FindAllStringSubmatch(page, -1)
+	if len(ids) != 3 || !strings.Contains(page, `id="this-device"`) {
+		t.Fatalf("account page lists %d sessions:\n%s", len(ids), page)
+	}
+	current := ids[0][1] // this device comes first
+	other := ids[1][1]
+
+	// Revoke asks first: the confirmation is a page state, nothing ends.
+	_, page = me.page(t, h.srv.URL+"/account?revoke="+other)
+	if !strings.Contains(page, `action="/account/sessions/`+other+`/revoke"`) || h.countSessions(t) != 3 {
+		t.Fatalf("no confirmation for %s, or a session ended:\n%s", other, page)
+	}
+	resp, page := me.post(t, h.srv.URL+"/account/sessions/"+other+"/revoke", h.srv.URL)
+	if resp.Request.URL.RequestURI() != "/account?msg=revoked_one" || !strings.Contains(page, "The session was revoked.") || h.countSessions(t) != 2 {
+		t.Errorf("revoke: at %s with %d sessions", resp.Request.URL, h.countSessions(t))
+	}
+	resp, page = me.post(t, h.srv.URL+"/account/sessions/"+other+"/revoke", h.srv.URL)
+	if resp.Request.URL.RequestURI() != "/account?msg=revoke_failed" || !strings.Contains(page, `role="alert"`) {
+		t.Errorf("revoking a gone session: at %s\n%s", resp.Request.URL, page)
+	}
+	// The current session cannot be revoked through this route (Sign out ends it).
+	me.post(t, h.srv.URL+"/account/sessions/"+current+"/revoke", h.srv.URL)
+	if h.countSessions(t) != 2 {
+		t.Errorf("the revoke route ended the current session")
+	}
+
+	resp, page = me.post(t, h.srv.URL+"/account/sign-out-others", h.srv.URL)
+	if resp.Request.URL.RequestURI() != "/account?msg=others_signed_out" || !strings.Contains(page, "All other sessions were signed out.") || h.countSessions(t) != 1 {
+		t.Errorf("sign out others: at %s with %d sessions", resp.Request.URL, h.countSessions(t))
+	}
+	if strings.Contains(page, `id="signout-others"`) {
+		t.Errorf("the page still offers to sign out other sessions when there are none")
+	}
+
+	resp, page = me.post(t, h.srv.URL+"/account/sign-out", h.srv.URL)
+	if resp.Request.URL.RequestURI() != "/?msg=signed_out" || !strings.Contains(page, "You have been signed out.") || h.countSessions(t) != 0 {
+		t.Errorf("sign out: at %s with %d sessions", resp.Request.URL, h.countSessions(t))
+	}
+	if h.sessionCookie(t, me) != "" {
+		t.Errorf("the session cookie survived signing out")
 	}
 }

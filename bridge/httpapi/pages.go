@@ -187,7 +187,6 @@ func (s *Server) loginFailedPage(w http.ResponseWriter, r *http.Request, e *brid
 		n.DetailLabel = templates.Translate(d.T, "login.provider_said", "provider", s.displayName(r.PathValue("provider")))
 	}
 	d.Notice = n
-	d.Title = d.T["login.failed"]
 	s.renderPage(w, r, e.Code, "login.html", d)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -301,11 +302,30 @@ func TestBrowserLoginAccountRevokeSignOut(t *testing.T) {
 	}
 	shootPage(t, ctx, shots, "error")
 
+	// A session ended elsewhere: the open account page notices on its own
+	// and the login page says why.
+	do("sign in again", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("login-dev")),
+		chromedp.Click(chromedp.ID("login-dev")), chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SetValue(chromedp.ID("email"), email), chromedp.SetValue(chromedp.ID("name"), name),
+		chromedp.Click(chromedp.CSS(`button[name="action"][value="approve"]`)), chromedp.WaitVisible(chromedp.ID("sessions")))
+	third := cookie()
+	req, _ := http.NewRequest(http.MethodDelete, base+"/v1/account/sessions/current", nil)
+	req.Header.Set("X-Appwrite-Session", third)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("end the session through the API: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	do("wait for the account page to notice", chromedp.WaitVisible(chromedp.ID("notice")))
+	if got := text("#notice-text"); got != "Your session was revoked or has ended. Please sign in again." {
+		t.Errorf("after the session ended elsewhere the page says %q", got)
+	}
+
 	s.stop()
 
 	// No cookie value, token or key may reach the log.
 	secrets := map[string]string{"first session cookie": firstCookie, "second session cookie": secondCookie,
-		"provider access token": accessToken}
+		"provider access token": accessToken, "third session cookie": third}
 	for k, v := range devKeys(t, dir) {
 		secrets["generated "+k] = v
 	}
