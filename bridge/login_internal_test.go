@@ -8,7 +8,7 @@ import (
 func TestCleanDescription(t *testing.T) {
 	for in, want := range map[string]string{
 		"the user cancelled the login":         "the user cancelled the login",
-		"  two\n lines\tand\x00 a NUL\u200b ":   "two lines and a NUL",
+		"  two\n lines\tand\x00 a NUL\u200b ":  "two lines and a NUL",
 		"<script>alert(1)</script>":            "<script>alert(1)</script>", // escaping is the page's job
 		"":                                     "",
 		"\x1b[31mred\x1b[0m":                   "[31mred [0m",
