@@ -42,7 +42,11 @@
       body.sessions.forEach(function (s) {
         var row = document.getElementById("session-" + s.$id);
         var el = row && row.querySelector(".token-fresh time, .token-valid time");
-        if (el && s.providerAccessTokenExpiry) { el.setAttribute("datetime", s.providerAccessTokenExpiry); render(el); }
+        if (el && s.providerAccessTokenExpiry) {
+          el.setAttribute("datetime", s.providerAccessTokenExpiry);
+          el.dataset.expiry = s.providerAccessTokenExpiry;
+          render(el);
+        }
       });
     } catch (e) { /* offline: the next tick tries again */ }
   }
