@@ -153,9 +153,14 @@ func TestAccountForms(t *testing.T) {
 	current := ids[0][1] // this device comes first
 	other := ids[1][1]
 
-	// Revoke asks first: the confirmation is a page state, nothing ends.
+	// Revoke asks first. Without the script the ask form reloads the page
+	// with ?revoke=ID, which shows the confirmation; nothing ends yet.
+	confirmShown := regexp.MustCompile(`<form class="confirm" method="post" action="/account/sessions/` + other + `/revoke" role="group" aria-labelledby="confirm-` + other + `">`)
+	if confirmShown.MatchString(page) {
+		t.Fatalf("the confirmation shows before the user asked to revoke")
+	}
 	_, page = me.page(t, h.srv.URL+"/account?revoke="+other)
-	if !strings.Contains(page, `action="/account/sessions/`+other+`/revoke"`) || h.countSessions(t) != 3 {
+	if !confirmShown.MatchString(page) || !strings.Contains(page, "autofocus") || h.countSessions(t) != 3 {
 		t.Fatalf("no confirmation for %s, or a session ended:\n%s", other, page)
 	}
 	resp, page := me.post(t, h.srv.URL+"/account/sessions/"+other+"/revoke", h.srv.URL)

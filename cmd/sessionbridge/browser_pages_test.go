@@ -230,15 +230,23 @@ func TestBrowserLoginAccountRevokeSignOut(t *testing.T) {
 
 	// Revoke the first session: a confirmation first, and nothing ends yet.
 	do("ask to revoke the other session", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#session-%s button.revoke`, other.ID))),
-		chromedp.WaitVisible(chromedp.ID("confirm-revoke")))
-	if q := text(".confirm-question"); !strings.Contains(q, "Revoke the session on "+other.Device+"?") {
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#session-%s .confirm-revoke`, other.ID))))
+	if focused, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement.classList.contains('confirm-revoke')`)); err != nil || !focused {
+		t.Errorf("the confirmation's button does not have the focus (%v)", err)
+	}
+	do("cancel, then ask again",
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#session-%s .confirm-cancel`, other.ID))),
+		chromedp.WaitNotVisible(chromedp.CSS(fmt.Sprintf(`#session-%s .confirm-revoke`, other.ID))),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#session-%s button.revoke`, other.ID))),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#session-%s .confirm-revoke`, other.ID))))
+	if q := text(fmt.Sprintf("#session-%s .confirm-question", other.ID)); !strings.Contains(q, "Revoke the session on "+other.Device+"?") {
 		t.Errorf("the confirmation reads %q", q)
 	}
 	if u := accountAs(t, s, firstCookie); u.Email != email {
 		t.Errorf("the session ended before the revoke was confirmed")
 	}
 	shootPage(t, ctx, shots, "account-confirm")
-	do("confirm the revoke", chromedp.Click(chromedp.ID("confirm-revoke")),
+	do("confirm the revoke", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#session-%s .confirm-revoke`, other.ID))),
 		chromedp.WaitNotPresent(chromedp.CSS(fmt.Sprintf(`#session-%s`, other.ID))), chromedp.WaitVisible(chromedp.ID("notice")))
 	if got := text("#notice-text"); got != "The session was revoked." {
 		t.Errorf("after revoking, the page says %q", got)

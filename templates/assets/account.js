@@ -50,6 +50,26 @@
       });
     } catch (e) { /* offline: the next tick tries again */ }
   }
+  // Revoke asks first. Without this script the ask form reloads the page
+  // with ?revoke=ID, where the server shows the same confirmation.
+  function ask(row, on) {
+    var askForm = row.querySelector("form.revoke-ask"), confirm = row.querySelector("form.confirm");
+    if (!askForm || !confirm) { return; }
+    askForm.hidden = on;
+    confirm.hidden = !on;
+    (on ? confirm.querySelector(".confirm-revoke") : askForm.querySelector("button")).focus();
+  }
+  list.addEventListener("submit", function (ev) {
+    if (!ev.target.classList.contains("revoke-ask")) { return; }
+    ev.preventDefault();
+    ask(ev.target.closest("li.session"), true);
+  });
+  list.addEventListener("click", function (ev) {
+    var cancel = ev.target.closest("a.confirm-cancel");
+    if (!cancel) { return; }
+    ev.preventDefault();
+    ask(cancel.closest("li.session"), false);
+  });
   renderAll();
   setInterval(renderAll, 20000);
   setInterval(poll, 10000);
