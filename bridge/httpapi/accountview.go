@@ -18,6 +18,7 @@ type userView struct{ ID, Name, Email, Initials string }
 type sessionRow struct {
 	ID, ProviderKey, Provider, Device, IP, Country string
 	Current, Confirm                               bool
+	Renewed                                        bool // the refresher keeps its token fresh
 	Created, Ends, Refreshed                       timeView
 	Token                                          tokenView
 }
@@ -123,7 +124,8 @@ func (s *Server) sessionRows(list []store.Session, currentID, confirm string, t 
 		if c.CountryCode == "" || c.CountryCode == "--" {
 			row.Country = t["account.unknown"]
 		}
-		if sess.UpdatedAt.Sub(sess.CreatedAt) > time.Second && !sess.RefreshAt.IsZero() {
+		row.Renewed = !sess.RefreshAt.IsZero()
+		if sess.UpdatedAt.Sub(sess.CreatedAt) > time.Second && row.Renewed {
 			row.Refreshed = newTimeView(sess.UpdatedAt, "relative")
 		}
 		rows = append(rows, row)

@@ -226,6 +226,22 @@ func TestBrowserLoginAccountRevokeSignOut(t *testing.T) {
 	if want := "Revoke session on " + other.Device; other.RevokeName != want || !strings.Contains(other.Device, "Linux") {
 		t.Errorf("the revoke button's accessible name is %q, want %q naming the browser and OS", other.RevokeName, want)
 	}
+	if got := text(fmt.Sprintf("#session-%s dd.refreshed", current.ID)); got != "not yet" {
+		t.Errorf("a session never refreshed reads %q under Last refreshed", got)
+	}
+	// Refresh the current session's token now (PATCH): the open page shows
+	// it without a reload.
+	req, _ := http.NewRequest(http.MethodPatch, base+"/v1/account/sessions/current", nil)
+	req.Header.Set("X-Appwrite-Session", secondCookie)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH the current session: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	do("wait for the page to show the refresh", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#session-%s dd.refreshed time", current.ID))))
+	if got := text(fmt.Sprintf("#session-%s dd.refreshed", current.ID)); got != "less than a minute ago" {
+		t.Errorf("Last refreshed reads %q right after a refresh", got)
+	}
 	shootPage(t, ctx, shots, "account")
 
 	// Revoke the first session: a confirmation first, and nothing ends yet.
@@ -317,7 +333,7 @@ func TestBrowserLoginAccountRevokeSignOut(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("email"), email), chromedp.SetValue(chromedp.ID("name"), name),
 		chromedp.Click(chromedp.CSS(`button[name="action"][value="approve"]`)), chromedp.WaitVisible(chromedp.ID("sessions")))
 	third := cookie()
-	req, _ := http.NewRequest(http.MethodDelete, base+"/v1/account/sessions/current", nil)
+	req, _ = http.NewRequest(http.MethodDelete, base+"/v1/account/sessions/current", nil)
 	req.Header.Set("X-Appwrite-Session", third)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("end the session through the API: %v %v", resp, err)

@@ -42,6 +42,13 @@
       body.sessions.forEach(function (s) {
         var row = document.getElementById("session-" + s.$id);
         var el = row && row.querySelector(".token-fresh time, .token-valid time");
+        var done = row && row.querySelector("dd.refreshed");
+        if (done && Date.parse(s.$updatedAt) - Date.parse(s.$createdAt) > 1000) {
+          var when = done.querySelector("time") || document.createElement("time");
+          when.setAttribute("datetime", s.$updatedAt);
+          if (!when.parentNode) { done.textContent = ""; done.appendChild(when); }
+          render(when);
+        }
         if (el && s.providerAccessTokenExpiry) {
           el.setAttribute("datetime", s.providerAccessTokenExpiry);
           el.dataset.expiry = s.providerAccessTokenExpiry;
