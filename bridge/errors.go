@@ -27,6 +27,10 @@ const (
 	TypeServiceUnavailable  = "general_service_disabled"
 	TypeMethodUnsupported   = "general_not_implemented"
 	TypeSessionAlreadyExist = "user_session_already_exists"
+	TypeUserBlocked         = "user_blocked"
+	TypeIdentityNotFound    = "user_identity_not_found"
+	TypeCursorNotFound      = "general_cursor_not_found"
+	TypeJWTInvalid          = "user_jwt_invalid"
 )
 
 // Error is a failure with an Appwrite type and HTTP status. Message is
@@ -72,7 +76,16 @@ var (
 		"User (role: guests) missing scope (account)", nil)
 	errSessionNotFound = newError(http.StatusNotFound, TypeSessionNotFound,
 		"The current user session could not be found.", nil)
+	errUserBlocked = newError(http.StatusUnauthorized, TypeUserBlocked,
+		"The current user has been blocked. You can unblock the user by making a request to the User API's \"Update User Status\" endpoint.", nil)
+	errIdentityNotFound = newError(http.StatusNotFound, TypeIdentityNotFound,
+		"The identity could not be found. Please sign in with OAuth provider to create identity first.", nil)
+	errCursorNotFound = newError(http.StatusBadRequest, TypeCursorNotFound,
+		"The cursor is invalid. This can happen if the item represented by the cursor has been deleted.", nil)
 )
+
+// ErrUserBlocked is Appwrite's user_blocked (401): the user's status is false.
+func ErrUserBlocked() *Error { return errUserBlocked }
 
 // ErrUnauthorized is returned when a request carries no valid session.
 func ErrUnauthorized() *Error { return errUnauthorized }

@@ -239,12 +239,9 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 		return nil, newError(http.StatusFailedDependency, TypeOAuth2BadResponse,
 			"The provider did not identify the user.", nil)
 	}
-	user, err := s.o.Store.UpsertIdentity(ctx, store.IdentityInput{
-		Provider: in.Provider, ProviderUID: login.Identity.Subject, Email: login.Identity.Email,
-		EmailVerified: login.Identity.EmailVerified, Name: login.Identity.Name,
-	}, now)
+	user, err := s.loginUser(ctx, in.Provider, login.Identity, now)
 	if err != nil {
-		return nil, fmt.Errorf("store user: %w", err)
+		return nil, err
 	}
 	res := &LoginResult{Mode: flow.Mode, Success: flow.Success, UserID: user.ID}
 	draft, err := s.draftSession(user.ID, in.Provider, login, now)
@@ -264,6 +261,23 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 	}
 	res.Session, res.SessionSecret, err = s.createSession(ctx, draft, client)
 	return res, err
+}
+
+// loginUser records the identity a login proved and returns its user,
+// refusing a blocked one with ErrUserBlocked.
+func (s *Service) loginUser(ctx context.Context, provider string, id providers.Identity, now time.Time) (store.User, error) {
+	user, err := s.o.Store.UpsertIdentity(ctx, store.IdentityInput{
+		Provider: provider, ProviderUID: id.Subject, Email: id.Email,
+		EmailVerified: id.EmailVerified, Name: id.Name,
+	}, now)
+	if err != nil {
+		return store.User{}, fmt.Errorf("store user: %w", err)
+	}
+	if user.Blocked {
+		s.o.Logger.Info("login refused: user blocked", "user", user.ID, "provider", provider)
+		return store.User{}, ErrUserBlocked()
+	}
+	return user, nil
 }
 
 var errStateInvalid = newError(http.StatusBadRequest, TypeArgumentInvalid,
@@ -392,6 +406,9 @@ func (s *Service) RedeemLoginToken(ctx context.Context, userID, secret string, c
 	}
 	if err != nil {
 		return store.Session{}, "", fmt.Errorf("consume login token: %w", err)
+	}
+	if _, err := s.activeUser(ctx, userID); err != nil {
+		return store.Session{}, "", err
 	}
 	return s.createSession(ctx, tok.Session, client)
 }

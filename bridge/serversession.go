@@ -25,7 +25,7 @@ func IsServerSession(s store.Session) bool {
 // counts against the per-user cap like any other session. It returns the
 // session and its secret.
 func (s *Service) CreateServerSession(ctx context.Context, userID string, client ClientMeta) (store.Session, string, error) {
-	if _, err := s.User(ctx, userID); err != nil {
+	if _, err := s.activeUser(ctx, userID); err != nil {
 		return store.Session{}, "", err
 	}
 	return s.createSession(ctx, store.Session{ID: store.NewID(), UserID: userID, Provider: ServerProvider}, client)

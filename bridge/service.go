@@ -60,6 +60,9 @@ type Options struct {
 	// instance while another process that died holds the grant's lease.
 	// The refresh itself goes on, detached, bounded by its own timeout.
 	RefreshWait time.Duration
+	// FreshWithin is refresh.before_expiry: an identity read with fresh
+	// set renews a grant whose access token expires within it.
+	FreshWithin time.Duration
 }
 
 // Service is the bridge's domain API. It is safe for concurrent use.

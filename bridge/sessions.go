@@ -25,22 +25,60 @@ type Credential struct {
 func (c Credential) String() string { return "Credential{session:" + c.SessionID + "}" }
 
 // Authenticate returns the live session a credential names. Every call
-// reads the store, so a revocation anywhere takes effect at once.
+// reads the store, so a revocation anywhere takes effect at once. A
+// session of a blocked user fails with ErrUserBlocked.
 func (s *Service) Authenticate(ctx context.Context, c Credential) (store.Session, error) {
 	if c.SessionID == "" || c.Secret == "" {
 		return store.Session{}, ErrUnauthorized()
 	}
-	sess, err := s.o.Store.GetSession(ctx, c.SessionID)
+	sess, err := s.liveSession(ctx, c.SessionID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	if subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 {
+		return store.Session{}, ErrUnauthorized()
+	}
+	return sess, s.userActive(ctx, sess.UserID)
+}
+
+// AuthenticateJWT returns the session a verified JWT is bound to, if it
+// is still live, still its user's, and the user is not blocked: a JWT
+// stops working the moment its session ends, however long it has left.
+func (s *Service) AuthenticateJWT(ctx context.Context, userID, sessionID string) (store.Session, error) {
+	sess, err := s.liveSession(ctx, sessionID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	if sess.UserID != userID {
+		return store.Session{}, ErrUnauthorized()
+	}
+	return sess, s.userActive(ctx, sess.UserID)
+}
+
+// liveSession reads a session that has not expired; ErrUnauthorized when
+// there is none.
+func (s *Service) liveSession(ctx context.Context, id string) (store.Session, error) {
+	sess, err := s.o.Store.GetSession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Session{}, ErrUnauthorized()
 	}
 	if err != nil {
 		return store.Session{}, fmt.Errorf("read session: %w", err)
 	}
-	if subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 || !sess.Expire.After(s.now()) {
+	if !sess.Expire.After(s.now()) {
 		return store.Session{}, ErrUnauthorized()
 	}
 	return sess, nil
+}
+
+// userActive fails with ErrUserBlocked for a blocked user and with
+// ErrUnauthorized for one that is gone.
+func (s *Service) userActive(ctx context.Context, userID string) error {
+	_, err := s.activeUser(ctx, userID)
+	if AsError(err).Type == TypeUserNotFound {
+		return ErrUnauthorized()
+	}
+	return err
 }
 
 // User returns a user by ID.
@@ -52,24 +90,25 @@ func (s *Service) User(ctx context.Context, userID string) (store.User, error) {
 	return u, err
 }
 
-// Identities lists the provider identities linked to a user.
-func (s *Service) Identities(ctx context.Context, userID string) ([]store.Identity, error) {
-	return s.o.Store.ListIdentities(ctx, userID)
-}
-
 // Sessions lists a user's live sessions, refreshing any whose access token
-// has expired but can be renewed.
+// has expired but can be renewed, unless the user is blocked (no grant of
+// a blocked user is refreshed).
 func (s *Service) Sessions(ctx context.Context, userID string) ([]store.Session, error) {
 	list, err := s.o.Store.ListSessions(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
+	blocked := AsError(s.userActive(ctx, userID)).Type == TypeUserBlocked
 	now := s.now()
 	live := list[:0]
 	for _, sess := range list {
-		if sess.Expire.After(now) {
-			live = append(live, s.ensureFresh(ctx, sess))
+		if !sess.Expire.After(now) {
+			continue
 		}
+		if !blocked {
+			sess = s.ensureFresh(ctx, sess)
+		}
+		live = append(live, sess)
 	}
 	return live, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -289,6 +290,21 @@ func TestAPIKeyScopes(t *testing.T) {
 		{"POST", "/v1/users/" + uid + "/sessions", reader, 401},
 		{"POST", "/v1/users/" + uid + "/sessions", "", 401},
 		{"POST", "/v1/users/" + uid + "/sessions", users, 201}, // Appwrite accepts users.write or sessions.write
+		{"GET", "/v1/users", reader, 401},
+		{"GET", "/v1/users", users, 200},
+		{"GET", "/v1/users/identities", reader, 401},
+		{"GET", "/v1/users/identities", users, 200},
+		{"DELETE", "/v1/users/identities/x", reader, 401},
+		{"PATCH", "/v1/users/" + uid + "/status", reader, 401},
+		{"PATCH", "/v1/users/" + uid + "/name", reader, 401},
+		{"GET", "/v1/users/" + uid + "/prefs", reader, 401},
+		{"GET", "/v1/users/" + uid + "/prefs", users, 200},
+		{"PATCH", "/v1/users/" + uid + "/prefs", reader, 401},
+		{"POST", "/v1/users/" + uid + "/jwts", reader, 401},
+		{"POST", "/v1/users/" + uid + "/jwts", "", 401},
+		{"DELETE", "/v1/users/" + uid, reader, 401},
+		{"DELETE", "/v1/users/" + uid, "", 401},
+		{"GET", "/v1/users/nobody/prefs", full, 404},
 		{"GET", "/v1/users/nobody", full, 404},
 		{"GET", "/v1/users/nobody/sessions", full, 404},
 	}
@@ -332,6 +348,11 @@ func TestGarbageNeverPanics(t *testing.T) {
 		"/v1/users/%ff/sessions", "/v1/users//sessions", "/v1//account", "/v1/account/sessions/current/extra",
 		"/account?x=%", "/assets/../../etc/passwd", "/assets/%2e%2e/go.mod", "/v1", "/v1/", "/nope",
 		"/v1/account/tokens/oauth2/corp?failure=javascript:alert(1)",
+		"/v1/users?queries[]=%7B", "/v1/users?queries[0]=" + url.QueryEscape(`{"method":"limit","values":[1e999]}`),
+		"/v1/users/identities?queries[]=" + url.QueryEscape(`{"method":"equal","attribute":"userId","values":[null]}`),
+		"/v1/users/identities?total=%00&search=" + strings.Repeat("%ff", 300), "/v1/users/identities/%ff",
+		"/v1/account/identities/%00", "/v1/account/jwts", "/v1/account/prefs", "/v1/account/name",
+		"/v1/users/x/prefs", "/v1/users/x/status", "/v1/users/x/jwts",
 	}
 	methods := []string{"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"}
 	headers := [][2]string{
@@ -339,6 +360,7 @@ func TestGarbageNeverPanics(t *testing.T) {
 		{"Cookie", "sb_flow=garbage; a_session_default=%%%"}, {"X-Appwrite-Project", strings.Repeat("p", 2000)},
 		{"X-Forwarded-For", "not-an-ip, 1.2.3.4"}, {"Content-Type", "multipart/form-data; boundary="},
 		{"Accept", "application/json"}, {"Origin", "http://app.example"}, {"X-Appwrite-Key", "\xff"},
+		{"X-Appwrite-JWT", "e30.e30.AAAA"}, {"X-Appwrite-JWT", strings.Repeat("j", 5000)},
 	}
 	for _, p := range paths {
 		for _, m := range methods {

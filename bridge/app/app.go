@@ -119,6 +119,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
 		RefreshWait: cfg.Refresh.Timeout + 5*time.Second,
+		FreshWithin: cfg.Refresh.BeforeExpiry,
 	})
 	a.closers = append(a.closers, detect.close)
 
@@ -264,10 +265,11 @@ func rateLimits(c config.RateLimits, override httpapi.RateLimits) httpapi.RateLi
 		return override
 	}
 	login, token := httpapi.RateLimit{Limit: c.Login, Window: c.Window}, httpapi.RateLimit{Limit: c.Token, Window: c.Window}
+	jwt := httpapi.RateLimit{Limit: c.JWT, Window: time.Hour}
 	if !c.LimitsEnabled() {
-		login.Limit, token.Limit = -1, -1
+		login.Limit, token.Limit, jwt.Limit = -1, -1, -1
 	}
-	return httpapi.RateLimits{SessionStart: login, TokenStart: login, Callback: login, Token: token}
+	return httpapi.RateLimits{SessionStart: login, TokenStart: login, Callback: login, Token: token, JWT: jwt}
 }
 
 // providerLimits collects the providers' own refresh limits.

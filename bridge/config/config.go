@@ -137,6 +137,9 @@ type RateLimits struct {
 	Login int `yaml:"login"`
 	// Token is the budget per window of POST /v1/account/sessions/token, per IP and user (default 60).
 	Token int `yaml:"token"`
+	// JWT is the budget of POST /v1/account/jwts per user and hour, not
+	// per window (default 100, Appwrite's).
+	JWT int `yaml:"jwt"`
 }
 
 // LimitsEnabled reports whether rate limits apply (default true).

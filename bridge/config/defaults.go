@@ -28,6 +28,7 @@ const (
 	DefaultRateWindow = 10 * time.Minute
 	DefaultLoginRate  = 300
 	DefaultTokenRate  = 60
+	DefaultJWTRate    = 100 // per user and hour, as Appwrite
 	DefaultAuthStyle  = "basic"
 	// DevBeforeExpiry is the refresh margin in development mode, where the
 	// dev issuer's access tokens live two minutes.
@@ -60,6 +61,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.RateLimits.Window, DefaultRateWindow)
 	setDefault(&c.RateLimits.Login, DefaultLoginRate)
 	setDefault(&c.RateLimits.Token, DefaultTokenRate)
+	setDefault(&c.RateLimits.JWT, DefaultJWTRate)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 
 	// Providers added in code may lack Key or a place in ProviderOrder;

@@ -122,6 +122,7 @@ func (l Loader) validate(c *Config, col *collector) {
 	}
 	positive(col, "rate_limits.login", c.RateLimits.Login)
 	positive(col, "rate_limits.token", c.RateLimits.Token)
+	positive(col, "rate_limits.jwt", c.RateLimits.JWT)
 	if c.GeoIP.Database != "" {
 		if f, err := os.Open(c.GeoIP.Database); err != nil {
 			col.add("geoip.database", fmt.Sprintf("cannot read the database file: %v (leave it empty to report countryCode \"--\")", err))

@@ -12,7 +12,7 @@ import (
 // caller is who a request is authenticated as.
 type caller struct {
 	session store.Session // the session the request came with
-	value   string        // its opaque credential value
+	value   string        // its opaque credential value ("" for a JWT)
 	apiKey  *apiKey       // set for API-key callers
 }
 
@@ -59,19 +59,6 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, c caller) {
 		return
 	}
 	writeJSON(w, http.StatusOK, newUserJSON(u))
-}
-
-func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request, c caller) {
-	ids, err := s.svc.Identities(r.Context(), c.session.UserID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]identityJSON, 0, len(ids))
-	for _, i := range ids {
-		out = append(out, newIdentityJSON(i))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": len(out), "identities": out})
 }
 
 // sessionID resolves the {id} path value, where "current" names the
@@ -153,7 +140,7 @@ func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c caller)
 		s.writeError(w, r, err)
 		return
 	}
-	if sess.ID == c.session.ID && r.Header.Get("X-Appwrite-Session") == "" {
+	if sess.ID == c.session.ID && c.value != "" && r.Header.Get("X-Appwrite-Session") == "" {
 		http.SetCookie(w, s.sessionCookie(c.value, sess.Expire))
 	}
 	s.writeSession(w, r, http.StatusOK, sess, c, "")

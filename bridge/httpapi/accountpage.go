@@ -24,7 +24,7 @@ var accountMessages = map[string]struct{ key, kind string }{
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	c, err := s.authenticate(r)
 	if err != nil {
-		s.toLogin(w, r)
+		s.toLogin(w, r, err)
 		return
 	}
 	cur := c.session
@@ -49,8 +49,13 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // toLogin sends a browser without a valid session to the login page; one
-// whose cookie no longer works learns that its session ended.
-func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
+// whose cookie no longer works learns that its session ended. A failure
+// of the bridge itself (the store is down) is an error page instead.
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, err error) {
+	if bridge.AsError(err).Code >= 500 {
+		s.errorPage(w, r, err)
+		return
+	}
 	target := "/"
 	if ck, err := r.Cookie(s.cookieName); err == nil && ck.Value != "" {
 		target = loginHref("revoked")
@@ -78,7 +83,7 @@ func (s *Server) signOutPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) revokePage(w http.ResponseWriter, r *http.Request) {
 	c, err := s.authenticate(r)
 	if err != nil {
-		s.toLogin(w, r)
+		s.toLogin(w, r, err)
 		return
 	}
 	id := r.PathValue("id")
@@ -101,7 +106,7 @@ func (s *Server) revokePage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signOutOthersPage(w http.ResponseWriter, r *http.Request) {
 	c, err := s.authenticate(r)
 	if err != nil {
-		s.toLogin(w, r)
+		s.toLogin(w, r, err)
 		return
 	}
 	list, err := s.svc.Sessions(r.Context(), c.session.UserID)

@@ -90,10 +90,17 @@ func (s *Server) credentialsFrom(r *http.Request) []string {
 	return out
 }
 
-// authenticate returns the session the request is authenticated with: the
-// first of its credentials that names a live session. It fails with
-// ErrUnauthorized when none does, or with a store error.
+// authenticate returns the session the request is authenticated with.
+// An X-Appwrite-JWT header decides alone, as in Appwrite (see
+// authenticateJWT). Otherwise it is the first of the session credentials
+// that names a live session. It fails with ErrUnauthorized when none
+// does, with user_blocked when the only live one is a blocked user's, or
+// with a store error.
 func (s *Server) authenticate(r *http.Request) (caller, error) {
+	if token := r.Header.Get("X-Appwrite-JWT"); token != "" {
+		return s.authenticateJWT(r, token)
+	}
+	failure := error(bridge.ErrUnauthorized())
 	for _, value := range s.credentialsFrom(r) {
 		cred, ok := s.codec.decode(value)
 		if !ok {
@@ -103,11 +110,34 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 		if err == nil {
 			return caller{session: sess, value: value}, nil
 		}
-		if bridge.AsError(err).Code >= 500 {
+		e := bridge.AsError(err)
+		if e.Code >= 500 {
 			return caller{}, err
 		}
+		if e.Type == bridge.TypeUserBlocked {
+			failure = err
+		}
 	}
-	return caller{}, bridge.ErrUnauthorized()
+	return caller{}, failure
+}
+
+// errJWTInvalid is Appwrite's user_jwt_invalid.
+var errJWTInvalid = &bridge.Error{Type: bridge.TypeJWTInvalid, Code: http.StatusUnauthorized,
+	Message: "The JWT token is invalid. Please check the value of the X-Appwrite-JWT header to ensure the correct token is being used."}
+
+// authenticateJWT checks a JWT's signature and expiry, then its session in
+// the store: a JWT whose session ended, or whose user is blocked, no
+// longer authenticates, however long it still has to live.
+func (s *Server) authenticateJWT(r *http.Request, token string) (caller, error) {
+	claims, err := s.jwt.Verify(token)
+	if err != nil {
+		return caller{}, errJWTInvalid
+	}
+	sess, err := s.svc.AuthenticateJWT(r.Context(), claims.UserID, claims.SessionID)
+	if err != nil {
+		return caller{}, err
+	}
+	return caller{session: sess}, nil
 }
 
 // sessionCookie builds the session cookie (value "" deletes it).

@@ -31,6 +31,9 @@ type RateLimits struct {
 	TokenStart   RateLimit // GET /v1/account/tokens/oauth2/{provider}
 	Callback     RateLimit // GET and POST .../oauth2/callback/{provider}/{project}
 	Token        RateLimit // POST /v1/account/sessions/token
+	// JWT is POST /v1/account/jwts, counted per user (Appwrite: 100 per
+	// hour per user).
+	JWT RateLimit
 	// MaxClients bounds the clients tracked per route (0: ratelimit.DefaultMaxKeys).
 	MaxClients int
 }
@@ -39,12 +42,13 @@ type RateLimits struct {
 const (
 	DefaultLoginLimit = 50
 	DefaultTokenLimit = 10
+	DefaultJWTLimit   = 100
 	DefaultLimitTime  = time.Hour
 )
 
 // limiters holds one limiter per limited route; nil means unlimited.
 type limiters struct {
-	sessionStart, tokenStart, callback, token *ratelimit.Limiter
+	sessionStart, tokenStart, callback, token, jwt *ratelimit.Limiter
 }
 
 func newLimiters(o RateLimits, now func() time.Time) limiters {
@@ -65,6 +69,7 @@ func newLimiters(o RateLimits, now func() time.Time) limiters {
 		tokenStart:   mk(o.TokenStart, DefaultLoginLimit),
 		callback:     mk(o.Callback, DefaultLoginLimit),
 		token:        mk(o.Token, DefaultTokenLimit),
+		jwt:          mk(o.JWT, DefaultJWTLimit),
 	}
 }
 

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
@@ -115,10 +117,25 @@ type userJSON struct {
 func newUserJSON(u store.User) userJSON {
 	return userJSON{
 		ID: u.ID, CreatedAt: appwriteTime(u.CreatedAt), UpdatedAt: appwriteTime(u.UpdatedAt),
-		Name: u.Name, Registration: appwriteTime(u.CreatedAt), Status: true, Labels: []string{},
+		Name: u.Name, Registration: appwriteTime(u.CreatedAt), Status: !u.Blocked, Labels: []string{},
 		PasswordUpdate: "", Email: u.Email, Phone: "", EmailVerification: u.EmailVerified,
-		Prefs: map[string]any{}, Targets: []any{}, AccessedAt: appwriteTime(u.AccessedAt),
+		Prefs: prefsOf(u), Targets: []any{}, AccessedAt: appwriteTime(u.AccessedAt),
 	}
+}
+
+// prefsOf decodes a user's stored preferences, numbers kept digit for
+// digit; none, or a value that is somehow not an object, reads as {}.
+func prefsOf(u store.User) map[string]any {
+	prefs := map[string]any{}
+	if u.Prefs == "" {
+		return prefs
+	}
+	dec := json.NewDecoder(strings.NewReader(u.Prefs))
+	dec.UseNumber()
+	if dec.Decode(&prefs) != nil || prefs == nil {
+		return map[string]any{}
+	}
+	return prefs
 }
 
 // identityJSON is Appwrite's Identity model.
@@ -135,7 +152,15 @@ type identityJSON struct {
 	ProviderRefreshToken      string `json:"providerRefreshToken"`
 }
 
-func newIdentityJSON(i store.Identity) identityJSON {
-	return identityJSON{ID: i.ID, CreatedAt: appwriteTime(i.CreatedAt), UpdatedAt: appwriteTime(i.UpdatedAt),
-		UserID: i.UserID, Provider: i.Provider, ProviderUID: i.ProviderUID, ProviderEmail: i.Email}
+// newIdentityJSON renders an identity with the tokens of its freshest
+// grant; the refresh token only when showRefresh (API keys, or owners
+// where session.expose_refresh_token is on), as for sessions.
+func newIdentityJSON(i bridge.IdentityTokens, showRefresh bool) identityJSON {
+	out := identityJSON{ID: i.ID, CreatedAt: appwriteTime(i.CreatedAt), UpdatedAt: appwriteTime(i.UpdatedAt),
+		UserID: i.UserID, Provider: i.Provider, ProviderUID: i.ProviderUID, ProviderEmail: i.Email,
+		ProviderAccessToken: i.AccessToken, ProviderAccessTokenExpiry: appwriteTime(i.AccessTokenExpiry)}
+	if showRefresh {
+		out.ProviderRefreshToken = i.RefreshToken
+	}
+	return out
 }

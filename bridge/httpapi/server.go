@@ -19,6 +19,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/bridge/jwtauth"
 )
 
 // Allowlist decides where success/failure redirects may point and which
@@ -75,6 +76,7 @@ type Server struct {
 	flows      *sessions.CookieStore
 	apiKeys    []apiKey
 	limits     limiters
+	jwt        *jwtauth.Signer
 	mux        *http.ServeMux
 	text       *pageText
 	icons      map[string]bool
@@ -128,15 +130,25 @@ func New(o Options) (*Server, error) {
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowStore(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
-	for _, k := range o.APIKeys {
+	if s.jwt, err = jwtauth.New(o.SessionKeys, o.Now); err != nil {
+		return nil, err
+	}
+	s.apiKeys = newAPIKeys(o.APIKeys)
+	s.routes()
+	return s, nil
+}
+
+// newAPIKeys keeps the configured keys as hashes with their scopes.
+func newAPIKeys(keys []config.APIKey) []apiKey {
+	out := make([]apiKey, 0, len(keys))
+	for _, k := range keys {
 		ak := apiKey{id: k.ID, hash: sha256.Sum256([]byte(k.Secret)), scopes: map[string]bool{}}
 		for _, sc := range k.Scopes {
 			ak.scopes[sc] = true
 		}
-		s.apiKeys = append(s.apiKeys, ak)
+		out = append(out, ak)
 	}
-	s.routes()
-	return s, nil
+	return out
 }
 
 // initPages prepares what the pages need beyond the templates: the page
@@ -200,16 +212,30 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /v1/account", s.withSession(s.getAccount))
 	m.HandleFunc("GET /v1/account/identities", s.withSession(s.listIdentities))
+	m.HandleFunc("DELETE /v1/account/identities/{id}", s.withSession(s.deleteOwnIdentity))
+	m.HandleFunc("POST /v1/account/jwts", s.withSession(s.createAccountJWT))
+	m.HandleFunc("GET /v1/account/prefs", s.withSession(s.getAccountPrefs))
+	m.HandleFunc("PATCH /v1/account/prefs", s.withSession(s.updateAccountPrefs))
+	m.HandleFunc("PATCH /v1/account/name", s.withSession(s.updateAccountName))
 	m.HandleFunc("GET /v1/account/sessions", s.withSession(s.listSessions))
 	m.HandleFunc("GET /v1/account/sessions/{id}", s.withSession(s.getSession))
 	m.HandleFunc("PATCH /v1/account/sessions/{id}", s.withSession(s.updateSession))
 	m.HandleFunc("DELETE /v1/account/sessions/{id}", s.withSession(s.deleteSession))
 	m.HandleFunc("DELETE /v1/account/sessions", s.withSession(s.deleteSessions))
 
+	m.HandleFunc("GET /v1/users", s.withKey("users.read", s.listUsers))
+	m.HandleFunc("GET /v1/users/identities", s.withKey("users.read", s.listAllIdentities))
 	m.HandleFunc("GET /v1/users/{userId}", s.withKey("users.read", s.getUser))
+	m.HandleFunc("DELETE /v1/users/{userId}", s.withKey("users.write", s.deleteUser))
+	m.HandleFunc("PATCH /v1/users/{userId}/status", s.withKey("users.write", s.updateUserStatus))
+	m.HandleFunc("PATCH /v1/users/{userId}/name", s.withKey("users.write", s.updateUserName))
+	m.HandleFunc("GET /v1/users/{userId}/prefs", s.withKey("users.read", s.getUserPrefs))
+	m.HandleFunc("PATCH /v1/users/{userId}/prefs", s.withKey("users.write", s.updateUserPrefs))
+	m.HandleFunc("POST /v1/users/{userId}/jwts", s.withKey("users.write", s.createUserJWT))
 	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey("sessions.read", s.listUserSessions))
 	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey("sessions.write|users.write", s.createUserSession))
-	m.HandleFunc("DELETE /v1/users/{userId}/sessions", s.withKey("sessions.write", s.deleteUserSessions))
+	// DELETE /v1/users/{userId}/sessions and /v1/users/identities/{id}.
+	m.HandleFunc("DELETE /v1/users/{userId}/{sub}", s.deleteUserSub)
 	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey("sessions.write", s.deleteUserSession))
 
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

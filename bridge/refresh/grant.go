@@ -456,8 +456,15 @@ func (r *Refresher) write(ctx context.Context, base store.Session, change func(*
 		if !r.ownsLease(cur.LeaseOwner) || !bytes.Equal(cur.RefreshTokenSealed, base.RefreshTokenSealed) {
 			return cur, err
 		}
+		// A leased row's RefreshAt equals its LeaseUntil; a zero one was
+		// unscheduled meanwhile (its user was blocked): store the tokens
+		// but keep it off the schedule.
+		unscheduled := cur.RefreshAt.IsZero()
 		s = cur
 		change(&s)
+		if unscheduled {
+			s.RefreshAt = time.Time{}
+		}
 		err = r.cas(ctx, &s)
 	}
 	if err != nil {

@@ -22,13 +22,14 @@ type memStore struct {
 	sessions   map[string]store.Session
 	flows      map[string]store.LoginFlow
 	tokens     []store.LoginToken
-	writes     int // successful CompareAndSwapSession calls
+	writes     int             // successful CompareAndSwapSession calls
+	named      map[string]bool // users whose name was set by SetUserName
 }
 
 func newMemStore() *memStore {
 	return &memStore{
 		users: map[string]store.User{}, identities: map[string]store.Identity{},
-		sessions: map[string]store.Session{}, flows: map[string]store.LoginFlow{},
+		sessions: map[string]store.Session{}, flows: map[string]store.LoginFlow{}, named: map[string]bool{},
 	}
 }
 
@@ -65,7 +66,7 @@ func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now
 	if in.Email != "" {
 		u.Email, u.EmailVerified, id.Email = in.Email, in.EmailVerified, in.Email
 	}
-	if in.Name != "" {
+	if in.Name != "" && !m.named[u.ID] {
 		u.Name = in.Name
 	}
 	u.UpdatedAt, u.AccessedAt, id.UpdatedAt = now, now, now

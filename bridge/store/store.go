@@ -38,6 +38,44 @@ type User struct {
 	Email         string
 	EmailVerified bool
 	AccessedAt    time.Time
+	// Blocked users cannot authenticate and their grants are not
+	// refreshed (Appwrite's status false).
+	Blocked bool
+	// Prefs is the user's preferences, a JSON object as the app wrote it;
+	// "" means none ({}).
+	Prefs string
+}
+
+// SessionRef names a session a delete removed, so the caller can count
+// it (bridge/lifecycle) by provider.
+type SessionRef struct {
+	ID       string
+	UserID   string
+	Provider string
+}
+
+// Page selects part of a list the way Appwrite's queries do. Lists are
+// ordered by creation time, then ID.
+type Page struct {
+	Limit  int // rows to return; <= 0 returns none
+	Offset int // rows to skip after the cursor
+	// CursorAfter is the ID of the row the page starts after; a cursor
+	// that names no row fails with ErrNotFound.
+	CursorAfter string
+	// Search keeps rows one of whose text columns contains it, ignoring
+	// case as the database's lower() does (SQLite: ASCII only) ("" keeps
+	// all).
+	Search string
+	// CountTotal asks for the number of rows the filter and search match
+	// (ignoring Limit, Offset and CursorAfter); otherwise total is 0.
+	CountTotal bool
+}
+
+// IdentityFilter keeps identities whose user and provider are among
+// these (an empty list does not filter).
+type IdentityFilter struct {
+	UserIDs   []string
+	Providers []string
 }
 
 // Identity links a provider account to a user: (Provider, ProviderUID) is unique.
@@ -164,6 +202,35 @@ type Users interface {
 	ListIdentities(ctx context.Context, userID string) ([]Identity, error)
 	// TouchUser sets AccessedAt.
 	TouchUser(ctx context.Context, id string, now time.Time) error
+
+	// ListUsers returns a page of users and, when asked, how many match.
+	// Search looks in the ID, name and email.
+	ListUsers(ctx context.Context, p Page) (users []User, total int, err error)
+	// FindIdentities returns a page of identities of any user and, when
+	// asked, how many match. Search looks in the ID, user ID, provider,
+	// provider UID and email.
+	FindIdentities(ctx context.Context, f IdentityFilter, p Page) (ids []Identity, total int, err error)
+	GetIdentity(ctx context.Context, id string) (Identity, error)
+	// DeleteIdentity removes an identity, the sessions of that provider
+	// account (with their sealed tokens) and its user's pending login
+	// tokens, in one transaction. It returns the identity and the
+	// sessions it removed; ErrNotFound when the identity is absent.
+	DeleteIdentity(ctx context.Context, id string) (Identity, []SessionRef, error)
+	// DeleteUser removes a user with its identities, sessions (and their
+	// sealed tokens) and pending login tokens, in one transaction. It
+	// returns the sessions it removed; ErrNotFound when the user is absent.
+	DeleteUser(ctx context.Context, id string) ([]SessionRef, error)
+	// SetUserBlocked writes the user's status (a write to the users row,
+	// which change feeds see). Blocking also unschedules the user's
+	// grants (RefreshAt zero, Version bumped, leases kept so an in-flight
+	// refresh can still store a rotated token); unblocking makes every
+	// unscheduled grant that has a refresh token and an expiry due at now.
+	SetUserBlocked(ctx context.Context, id string, blocked bool, now time.Time) (User, error)
+	// SetUserPrefs replaces the user's preferences (a JSON object).
+	SetUserPrefs(ctx context.Context, id, prefs string, now time.Time) (User, error)
+	// SetUserName sets the user's name; later logins no longer overwrite
+	// a name set this way.
+	SetUserName(ctx context.Context, id, name string, now time.Time) (User, error)
 }
 
 // Sessions stores sessions.

@@ -74,17 +74,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startIssuer runs the fake OpenID provider in this process. Access tokens
-// live an hour, so the background refresher stays idle during the test and
-// every refresh the issuer sees was asked for by a client.
-func startIssuer(t *testing.T, secret string) *devissuer.Issuer {
+// bridgeOptions vary the bridge and issuer of a test.
+type bridgeOptions struct {
+	// accessTokenTTL is the issuer's access-token lifetime; zero is an
+	// hour, so the background refresher stays idle and every refresh the
+	// issuer sees was asked for by a client.
+	accessTokenTTL time.Duration
+	// beforeExpiry is refresh.before_expiry (zero: 5m).
+	beforeExpiry time.Duration
+}
+
+// startIssuer runs the fake OpenID provider in this process.
+func startIssuer(t *testing.T, secret string, ttl time.Duration) *devissuer.Issuer {
 	t.Helper()
+	if ttl == 0 {
+		ttl = time.Hour
+	}
 	return testissuer.Start(t, devissuer.Options{
 		ClientID:            clientID,
 		ClientSecret:        secret,
 		AutoApprove:         &devissuer.User{Subject: "sdk-user-1", Email: "ada@example.test", Name: "Ada Lovelace", EmailVerified: true},
 		RotateRefreshTokens: true,
-		AccessTokenTTL:      time.Hour,
+		AccessTokenTTL:      ttl,
 	})
 }
 
@@ -106,10 +117,13 @@ func (b *bridgeProc) Logs() string { return b.proc.Output.String() }
 // startBridge writes a configuration with one OIDC provider (the fake
 // issuer), allows allowOrigins as redirect targets and CORS origins, runs
 // `sessionbridge serve --config` and waits for /healthz.
-func startBridge(t *testing.T, bin string, allowOrigins ...string) *bridgeProc {
+func startBridge(t *testing.T, bin string, o bridgeOptions, allowOrigins ...string) *bridgeProc {
 	t.Helper()
+	if o.beforeExpiry == 0 {
+		o.beforeExpiry = 5 * time.Minute
+	}
 	clientSecret := testenv.RandomHex(16)
-	iss := startIssuer(t, clientSecret)
+	iss := startIssuer(t, clientSecret, o.accessTokenTTL)
 	dir := t.TempDir()
 	addr := testenv.FreeAddr(t)
 	b := &bridgeProc{
@@ -140,7 +154,7 @@ api_keys:
     scopes: [sessions.read, sessions.write, users.read, users.write]
 refresh:
   enabled: true
-  before_expiry: 5m
+  before_expiry: %s
 log:
   level: info
 providers:
@@ -151,7 +165,7 @@ providers:
     client_id: %s
     client_secret: %q
 `, addr, b.URL, project, allow.String(), filepath.Join(dir, "sessionbridge.db"),
-		testenv.RandomBase64(32), testenv.RandomBase64(32), b.APIKey, providerKey, iss.URL(), clientID, clientSecret)
+		testenv.RandomBase64(32), testenv.RandomBase64(32), b.APIKey, o.beforeExpiry, providerKey, iss.URL(), clientID, clientSecret)
 	cfgPath := filepath.Join(dir, "sessionbridge.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

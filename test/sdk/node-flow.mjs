@@ -15,12 +15,9 @@
 // token or secret is ever printed.
 
 import { Client, Account, Users, AppwriteException } from 'node-appwrite';
+import { env, check, CheckError, follow as walk, expectAppwriteError } from './lib.mjs';
 
-const env = (name, def) => {
-  const v = process.env[name] ?? def;
-  if (v === undefined || v === '') throw new Error(`environment variable ${name} is not set`);
-  return v;
-};
+const follow = (url) => walk(url, successURL, failureURL);
 
 const endpoint = env('SB_ENDPOINT');
 const project = env('SB_PROJECT', 'default');
@@ -31,12 +28,6 @@ const failureURL = env('SB_FAILURE');
 
 let step = 'setup';
 const results = { steps: [] };
-
-class CheckError extends Error {}
-
-function check(cond, msg) {
-  if (!cond) throw new CheckError(msg);
-}
 
 /** The keys and JSON types of Appwrite's Session model (CONTRACT §5). */
 const sessionStringKeys = [
@@ -66,60 +57,6 @@ function checkSession(s, what) {
   check(s.provider === provider, `${what}: provider ${JSON.stringify(s.provider)}, want ${JSON.stringify(provider)}`);
   check(s.providerUid !== '', `${what}: providerUid is empty`);
   check(s.factors.includes('oauth2'), `${what}: factors ${JSON.stringify(s.factors)} lacks "oauth2"`);
-}
-
-/**
- * follow walks a redirect chain like a browser would: manual redirects,
- * cookies kept per origin, stopping when the next hop is the success or
- * failure URL (which need not be served by anyone).
- */
-async function follow(startURL) {
-  const jar = new Map(); // origin -> Map(name -> value)
-  let url = startURL;
-  const hops = [];
-  for (let i = 0; i < 20; i++) {
-    if (url.startsWith(successURL) || url.startsWith(failureURL)) {
-      return { final: url, hops };
-    }
-    const u = new URL(url);
-    const cookies = jar.get(u.origin) ?? new Map();
-    const headers = { accept: 'text/html' };
-    if (cookies.size > 0) {
-      headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    }
-    const res = await fetch(url, { redirect: 'manual', headers });
-    hops.push(`${res.status} ${u.origin}${u.pathname}`);
-    for (const sc of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = sc.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*max-age\s*=\s*(-\d+|0)\s*$/i.test(a)) || value === '';
-      if (!jar.has(u.origin)) jar.set(u.origin, new Map());
-      if (expired) jar.get(u.origin).delete(name);
-      else jar.get(u.origin).set(name, value);
-    }
-    if (res.status < 300 || res.status >= 400) {
-      const body = (await res.text()).slice(0, 300).replace(/\s+/g, ' ');
-      throw new CheckError(`redirect chain stopped at ${u.origin}${u.pathname} with ${res.status}: ${body} (hops: ${hops.join(' -> ')})`);
-    }
-    const loc = res.headers.get('location');
-    check(loc, `${res.status} from ${u.origin}${u.pathname} without Location`);
-    url = new URL(loc, url).toString();
-  }
-  throw new CheckError(`more than 20 redirects (hops: ${hops.join(' -> ')})`);
-}
-
-async function expectAppwriteError(promise, code, type, what) {
-  try {
-    await promise;
-  } catch (e) {
-    check(e instanceof AppwriteException, `${what}: threw ${e?.name}: ${e?.message}, want AppwriteException`);
-    check(e.code === code, `${what}: code ${e.code}, want ${code}`);
-    check(e.type === type, `${what}: type ${JSON.stringify(e.type)}, want ${JSON.stringify(type)}`);
-    return e;
-  }
-  throw new CheckError(`${what}: succeeded, want AppwriteException ${code} ${type}`);
 }
 
 async function main() {

@@ -30,18 +30,15 @@ type nodeResult struct {
 	Hops  []string `json:"hops"`
 }
 
-// TestNodeSDK runs node-appwrite's token login, session API and users API
-// against the bridge (node-flow.mjs does the calls and checks each answer).
-func TestNodeSDK(t *testing.T) {
+// runNode runs a node-appwrite script against b and returns its result;
+// it fails the test when the script reports a failed step.
+func runNode(t *testing.T, b *bridgeProc, script, app string, env ...string) nodeResult {
+	t.Helper()
 	node := requireNode(t)
 	requirePackage(t, "node-appwrite", nodeSDKVersion)
-	bin := bridgeBin.Path(t)
-	const app = "https://app.example.test"
-	b := startBridge(t, bin, app)
-
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "node-flow.mjs")
+	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Dir = sdkDir(t)
 	cmd.Env = append(os.Environ(),
 		"SB_ENDPOINT="+b.Endpoint(),
@@ -51,6 +48,7 @@ func TestNodeSDK(t *testing.T) {
 		"SB_SUCCESS="+app+"/auth/done",
 		"SB_FAILURE="+app+"/auth/failed",
 	)
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
@@ -58,13 +56,34 @@ func TestNodeSDK(t *testing.T) {
 	var res nodeResult
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatalf("node-flow.mjs printed no result (%v): %v\nstdout:\n%s\nstderr:\n%s", runErr, err, stdout.String(), stderr.String())
+		t.Fatalf("%s printed no result (%v): %v\nstdout:\n%s\nstderr:\n%s", script, runErr, err, stdout.String(), stderr.String())
 	}
 	if !res.OK || runErr != nil {
-		t.Fatalf("node-appwrite %s: step %q failed: %s\npassed: %v\nredirects: %v\nstderr:\n%s",
-			nodeSDKVersion, res.Step, res.Error, res.Steps, res.Hops, stderr.String())
+		t.Fatalf("node-appwrite %s, %s: step %q failed: %s\npassed: %v\nredirects: %v\nstderr:\n%s",
+			nodeSDKVersion, script, res.Step, res.Error, res.Steps, res.Hops, stderr.String())
 	}
 	t.Logf("node-appwrite %s passed: %s", nodeSDKVersion, strings.Join(res.Steps, ", "))
+	return res
+}
+
+// checkLogsClean fails when the server log holds the API key or the
+// client secret.
+func checkLogsClean(t *testing.T, b *bridgeProc) {
+	t.Helper()
+	for name, secret := range map[string]string{"API key": b.APIKey, "client secret": b.ClientSecret} {
+		if strings.Contains(b.Logs(), secret) {
+			t.Errorf("the server log contains the %s", name)
+		}
+	}
+}
+
+// TestNodeSDK runs node-appwrite's token login, session API and users API
+// against the bridge (node-flow.mjs does the calls and checks each answer).
+func TestNodeSDK(t *testing.T) {
+	bin := bridgeBin.Path(t)
+	const app = "https://app.example.test"
+	b := startBridge(t, bin, bridgeOptions{}, app)
+	res := runNode(t, b, "node-flow.mjs", app)
 	t.Logf("redirects: %s", strings.Join(res.Hops, " -> "))
 
 	// The provider saw exactly one login, one code exchange and one
@@ -76,11 +95,25 @@ func TestNodeSDK(t *testing.T) {
 	if n := b.Issuer.MaxUsesOfAnyRefreshToken(); n > 1 {
 		t.Errorf("a refresh token was presented %d times", n)
 	}
-	for name, secret := range map[string]string{"API key": b.APIKey, "client secret": b.ClientSecret} {
-		if strings.Contains(b.Logs(), secret) {
-			t.Errorf("the server log contains the %s", name)
-		}
+	checkLogsClean(t, b)
+}
+
+// TestNodeSDKBackend runs what an app backend does with node-appwrite
+// (node-backend.mjs): a JWT from account.createJWT authenticates a second
+// client (setJWT); users.listIdentities hands out an access token the
+// provider accepts right now, after background refreshes (access tokens
+// live 4 s here); users.updateStatus(false) makes the user's cookie
+// answer 401; users.list, prefs, name, deleteIdentity and delete.
+func TestNodeSDKBackend(t *testing.T) {
+	bin := bridgeBin.Path(t)
+	const app = "https://app.example.test"
+	b := startBridge(t, bin, bridgeOptions{accessTokenTTL: 4 * time.Second, beforeExpiry: 2 * time.Second}, app)
+	runNode(t, b, "node-backend.mjs", app, "SB_USERINFO="+b.Issuer.URL()+"/userinfo")
+	st := b.Issuer.Stats()
+	if st.RefreshRequests < 1 || st.Replays != 0 || b.Issuer.MaxUsesOfAnyRefreshToken() > 1 {
+		t.Errorf("provider stats: %+v; want background refreshes and no refresh token sent twice", st)
 	}
+	checkLogsClean(t, b)
 }
 
 // webResult is what page.js publishes as window.__result.
@@ -95,10 +128,15 @@ type webResult struct {
 	Session        *webSession     `json:"session"`
 	UserID         string          `json:"userId"`
 	Listed         []string        `json:"listed"`
-	AfterDelete    struct {
-		Code int    `json:"code"`
-		Type string `json:"type"`
-	} `json:"afterDelete"`
+	AfterDelete    apiError        `json:"afterDelete"`
+	// JWTUserID is account.get's $id with the JWT of account.createJWT.
+	JWTUserID      string   `json:"jwtUserId"`
+	JWTAfterDelete apiError `json:"jwtAfterDelete"`
+}
+
+type apiError struct {
+	Code int    `json:"code"`
+	Type string `json:"type"`
 }
 
 type webSession struct {
@@ -160,7 +198,7 @@ func TestWebSDK(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	sameSite := fmt.Sprintf("http://127.0.0.1:%d", port)
 	crossSite := fmt.Sprintf("http://localhost:%d", port)
-	b := startBridge(t, bin, sameSite, crossSite)
+	b := startBridge(t, bin, bridgeOptions{}, sameSite, crossSite)
 
 	srv := &http.Server{Handler: pageHandler(sdkDir(t), bundle, b.Endpoint()), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
@@ -203,6 +241,12 @@ func TestWebSDK(t *testing.T) {
 			}
 			if res.AfterDelete.Code != http.StatusUnauthorized || res.AfterDelete.Type != "general_unauthorized_scope" {
 				t.Errorf("account.get after deleteSession: %+v, want 401 general_unauthorized_scope", res.AfterDelete)
+			}
+			if res.JWTUserID != res.UserID {
+				t.Errorf("account.get with createJWT's JWT (setJWT) is user %q, want %q", res.JWTUserID, res.UserID)
+			}
+			if res.JWTAfterDelete.Code != http.StatusUnauthorized || res.JWTAfterDelete.Type != "general_unauthorized_scope" {
+				t.Errorf("the JWT after its session was deleted: %+v, want 401 general_unauthorized_scope", res.JWTAfterDelete)
 			}
 			t.Logf("%s flow from %s: session %s for %s/%s, access token present",
 				tc.flow, tc.origin, res.Session.ID, res.Session.ClientName, res.Session.OSName)

@@ -12,17 +12,24 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
-const userCols = "id, created_at, updated_at, name, email, email_verified, accessed_at"
+// userCols are the columns scanUser reads; insertUserCols those a new
+// user is inserted with (status and prefs keep their defaults).
+const (
+	userCols       = "id, created_at, updated_at, name, email, email_verified, accessed_at, status, prefs"
+	insertUserCols = "id, created_at, updated_at, name, email, email_verified, accessed_at"
+)
 
 func scanUser(r pgx.Row) (store.User, error) {
 	var (
 		u                          store.User
 		created, updated, accessed pgtype.Timestamptz
+		active                     bool
 	)
-	if err := r.Scan(&u.ID, &created, &updated, &u.Name, &u.Email, &u.EmailVerified, &accessed); err != nil {
+	if err := r.Scan(&u.ID, &created, &updated, &u.Name, &u.Email, &u.EmailVerified, &accessed, &active, &u.Prefs); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt, u.UpdatedAt, u.AccessedAt = fromTS(created), fromTS(updated), fromTS(accessed)
+	u.Blocked = !active
 	return u, nil
 }
 
@@ -54,7 +61,7 @@ func (s *Store) upsertIdentity(ctx context.Context, in store.IdentityInput, now 
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			userID = store.NewID()
-			if _, err := tx.Exec(ctx, "INSERT INTO users ("+userCols+") VALUES ($1, $2, $2, $3, $4, $5, $2)",
+			if _, err := tx.Exec(ctx, "INSERT INTO users ("+insertUserCols+") VALUES ($1, $2, $2, $3, $4, $5, $2)",
 				userID, ts(now), in.Name, in.Email, in.EmailVerified); err != nil {
 				return fmt.Errorf("insert user: %w", err)
 			}
@@ -78,7 +85,7 @@ func (s *Store) upsertIdentity(ctx context.Context, in store.IdentityInput, now 
 				return fmt.Errorf("update identity: %w", err)
 			}
 			if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $1, accessed_at = $1,
-				name = CASE WHEN $2 = '' THEN name ELSE $2 END,
+				name = CASE WHEN $2 = '' OR name_custom THEN name ELSE $2 END,
 				email = CASE WHEN $3 = '' THEN email ELSE $3 END,
 				email_verified = CASE WHEN $3 = '' THEN email_verified ELSE $4 END
 				WHERE id = $5`,

@@ -10,17 +10,24 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
-const userCols = "id, created_at, updated_at, name, email, email_verified, accessed_at"
+// userCols are the columns scanUser reads; insertUserCols those a new
+// user is inserted with (status and prefs keep their defaults).
+const (
+	userCols       = "id, created_at, updated_at, name, email, email_verified, accessed_at, status, prefs"
+	insertUserCols = "id, created_at, updated_at, name, email, email_verified, accessed_at"
+)
 
 func scanUser(r scanner) (store.User, error) {
 	var (
 		u                          store.User
 		created, updated, accessed sql.NullInt64
+		active                     bool
 	)
-	if err := r.Scan(&u.ID, &created, &updated, &u.Name, &u.Email, &u.EmailVerified, &accessed); err != nil {
+	if err := r.Scan(&u.ID, &created, &updated, &u.Name, &u.Email, &u.EmailVerified, &accessed, &active, &u.Prefs); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt, u.UpdatedAt, u.AccessedAt = fromMicros(created), fromMicros(updated), fromMicros(accessed)
+	u.Blocked = !active
 	return u, nil
 }
 
@@ -36,7 +43,7 @@ func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now 
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			userID = store.NewID()
-			if _, err := tx.ExecContext(ctx, "INSERT INTO users ("+userCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+			if _, err := tx.ExecContext(ctx, "INSERT INTO users ("+insertUserCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
 				userID, micros(now), micros(now), in.Name, in.Email, in.EmailVerified, micros(now)); err != nil {
 				return fmt.Errorf("insert user: %w", err)
 			}
@@ -56,7 +63,7 @@ func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now 
 				return fmt.Errorf("update identity: %w", err)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, accessed_at = ?,
-				name = CASE WHEN ? = '' THEN name ELSE ? END,
+				name = CASE WHEN ? = '' OR name_custom THEN name ELSE ? END,
 				email = CASE WHEN ? = '' THEN email ELSE ? END,
 				email_verified = CASE WHEN ? = '' THEN email_verified ELSE ? END
 				WHERE id = ?`,

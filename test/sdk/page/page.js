@@ -10,6 +10,9 @@
 //                SDK keeps the X-Fallback-Cookies answer in localStorage
 //                and sends it back, which is how Appwrite's web SDK works
 //                when the API is on another site than the page.
+// Both flows then call account.createJWT and use the JWT from a second
+// client (setJWT), and check that it stops working once the session is
+// deleted.
 (async function () {
   'use strict';
   const cfg = window.SB_CONFIG;
@@ -90,8 +93,22 @@
     const list = await account.listSessions();
     r.listed = list.sessions.filter((s) => s.current).map((s) => s.$id);
 
+    stage = 'createJWT';
+    const jwt = (await account.createJWT()).jwt;
+    const jwtAccount = new Appwrite.Account(
+      new Appwrite.Client().setEndpoint(cfg.endpoint).setProject(cfg.project).setJWT(jwt));
+    r.jwtUserId = (await jwtAccount.get()).$id;
+
     stage = 'deleteSession';
     await account.deleteSession({ sessionId: 'current' });
+
+    stage = 'JWT after delete';
+    try {
+      await jwtAccount.get();
+      r.jwtAfterDelete = { code: 200 };
+    } catch (e) {
+      r.jwtAfterDelete = errorOf(e);
+    }
 
     stage = 'get after delete';
     try {
