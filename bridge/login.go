@@ -104,24 +104,53 @@ func (s *Service) BeginLogin(ctx context.Context, in LoginStart) (string, error)
 	return handle, nil
 }
 
+// BeginBoundLogin starts a login in the browser that will finish it (a
+// top-level navigation to the start route): no bind hop is needed, so the
+// flow is stored at once under its state and the caller sets the flow
+// cookie and redirects to the returned authorization URL. One store write
+// and one browser round trip fewer than BeginLogin and BindLogin.
+func (s *Service) BeginBoundLogin(ctx context.Context, in LoginStart) (BoundFlow, string, error) {
+	p, err := s.provider(in.Provider)
+	if err != nil {
+		return BoundFlow{}, "", err
+	}
+	if in.Mode != ModeToken {
+		in.Mode = ModeSession
+	}
+	now := s.now()
+	bound := BoundFlow{State: randomString(32), Nonce: randomString(32), Verifier: randomString(48),
+		Provider: in.Provider, Failure: in.Failure, ExpiresAt: now.Add(s.o.FlowTTL)}
+	authURL, err := p.AuthCodeURL(ctx, s.authRequest(bound, in.Scopes))
+	if err != nil {
+		return bound, "", providerFailure(in.Provider, err)
+	}
+	err = s.o.Store.CreateFlow(ctx, store.LoginFlow{
+		ID: flowID(bound.State), Provider: in.Provider, Mode: in.Mode,
+		Success: in.Success, Failure: in.Failure, Scopes: in.Scopes,
+		CreatedAt: now, ExpiresAt: bound.ExpiresAt,
+	})
+	if err != nil {
+		return bound, "", fmt.Errorf("store login state: %w", err)
+	}
+	return bound, authURL, nil
+}
+
 // BindLogin consumes a begin handle in the browser that will finish the
 // login, creates the login's state, nonce and PKCE verifier, and returns
 // them with the provider's authorization URL. The failure URL of the flow
 // is returned even when binding fails, so the caller can redirect there.
 func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, string, error) {
-	now := s.now()
-	flow, err := s.o.Store.ConsumeFlow(ctx, flowID(handle), now)
+	bound := BoundFlow{State: randomString(32), Nonce: randomString(32), Verifier: randomString(48)}
+	// One write: the handle is used up and the state takes its place.
+	flow, err := s.o.Store.RebindFlow(ctx, flowID(handle), flowID(bound.State), s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return BoundFlow{}, "", newError(http.StatusBadRequest, TypeArgumentInvalid,
 			"This login link has expired or was already used. Start the login again.", nil)
 	}
 	if err != nil {
-		return BoundFlow{}, "", fmt.Errorf("consume login flow: %w", err)
+		return BoundFlow{}, "", fmt.Errorf("bind login flow: %w", err)
 	}
-	bound := BoundFlow{
-		State: randomString(32), Nonce: randomString(32), Verifier: randomString(48),
-		Provider: flow.Provider, Failure: flow.Failure, ExpiresAt: flow.ExpiresAt,
-	}
+	bound.Provider, bound.Failure, bound.ExpiresAt = flow.Provider, flow.Failure, flow.ExpiresAt
 	p, err := s.provider(flow.Provider)
 	if err != nil {
 		return bound, "", err
@@ -129,10 +158,6 @@ func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, stri
 	authURL, err := p.AuthCodeURL(ctx, s.authRequest(bound, flow.Scopes))
 	if err != nil {
 		return bound, "", providerFailure(flow.Provider, err)
-	}
-	flow.ID = flowID(bound.State)
-	if err := s.o.Store.CreateFlow(ctx, flow); err != nil {
-		return bound, "", fmt.Errorf("store login state: %w", err)
 	}
 	return bound, authURL, nil
 }
@@ -239,28 +264,47 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 		return nil, newError(http.StatusFailedDependency, TypeOAuth2BadResponse,
 			"The provider did not identify the user.", nil)
 	}
-	user, err := s.loginUser(ctx, in.Provider, login.Identity, now)
-	if err != nil {
-		return nil, err
+	ident := store.IdentityInput{
+		Provider: in.Provider, ProviderUID: login.Identity.Subject, Email: login.Identity.Email,
+		EmailVerified: login.Identity.EmailVerified, Name: login.Identity.Name,
 	}
-	res := &LoginResult{Mode: flow.Mode, Success: flow.Success, UserID: user.ID}
-	draft, err := s.draftSession(user.ID, in.Provider, login, now)
+	draft, err := s.draftSession(in.Provider, login, now)
 	if err != nil {
 		return nil, err
 	}
 	if flow.Mode == ModeToken {
-		secret := randomString(32)
-		err := s.o.Store.CreateLoginToken(ctx, store.LoginToken{
-			SecretHash: hashSecret(secret), UserID: user.ID, ExpiresAt: now.Add(s.o.TokenTTL), Session: draft,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store login token: %w", err)
-		}
-		res.TokenSecret = secret
-		return res, nil
+		return s.storeLoginToken(ctx, in.Provider, login.Identity, draft, flow.Success, now)
 	}
-	res.Session, res.SessionSecret, err = s.createSession(ctx, draft, client)
+	res := &LoginResult{Mode: flow.Mode, Success: flow.Success}
+	res.Session, res.SessionSecret, err = s.createLoginSession(ctx, ident, draft, client)
+	if errors.Is(err, store.ErrUserBlocked) {
+		// The transaction stored nothing: record the identity as every
+		// login does, and refuse.
+		if _, err = s.loginUser(ctx, in.Provider, login.Identity, now); err == nil {
+			err = ErrUserBlocked()
+		}
+		return nil, err
+	}
+	res.UserID = res.Session.UserID
 	return res, err
+}
+
+// storeLoginToken keeps a token-mode login's drafted session behind a
+// single-use secret until the app redeems it.
+func (s *Service) storeLoginToken(ctx context.Context, provider string, id providers.Identity, draft store.Session, success string, now time.Time) (*LoginResult, error) {
+	user, err := s.loginUser(ctx, provider, id, now)
+	if err != nil {
+		return nil, err
+	}
+	draft.UserID = user.ID
+	secret := randomString(32)
+	err = s.o.Store.CreateLoginToken(ctx, store.LoginToken{
+		SecretHash: hashSecret(secret), UserID: user.ID, ExpiresAt: now.Add(s.o.TokenTTL), Session: draft,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store login token: %w", err)
+	}
+	return &LoginResult{Mode: ModeToken, Success: success, UserID: user.ID, TokenSecret: secret}, nil
 }
 
 // loginUser records the identity a login proved and returns its user,
@@ -328,9 +372,9 @@ func (s *Service) provider(key string) (providers.Provider, error) {
 
 // draftSession seals a login's tokens for a new session ID. The session is
 // not stored yet: token mode keeps the draft until the app redeems it.
-func (s *Service) draftSession(userID, provider string, login *providers.Login, now time.Time) (store.Session, error) {
+func (s *Service) draftSession(provider string, login *providers.Login, now time.Time) (store.Session, error) {
 	d := store.Session{
-		ID: store.NewID(), UserID: userID, Provider: provider, ProviderUID: login.Identity.Subject,
+		ID: store.NewID(), Provider: provider, ProviderUID: login.Identity.Subject,
 		EmailVerified:     login.Identity.EmailVerified && login.Identity.Email != "",
 		AccessTokenExpiry: login.Token.Expiry.UTC(),
 	}
@@ -350,10 +394,26 @@ func (s *Service) draftSession(userID, provider string, login *providers.Login, 
 	return d, nil
 }
 
-// createSession stores a drafted session for the given client, enforces
-// the per-user cap and tells the refresher. It returns the session secret.
-func (s *Service) createSession(ctx context.Context, d store.Session, client ClientMeta) (store.Session, string, error) {
+// createLoginSession stores a login's user and session in one store
+// transaction (CreateLoginSession), counts the sessions the per-user cap
+// removed, and tells the refresher. It returns the session secret.
+func (s *Service) createLoginSession(ctx context.Context, ident store.IdentityInput, d store.Session, client ClientMeta) (store.Session, string, error) {
 	now := s.now()
+	secret := s.fillSession(&d, client, now)
+	_, removed, err := s.o.Store.CreateLoginSession(ctx, ident, &d, s.o.MaxPerUser, now)
+	if err != nil {
+		return store.Session{}, "", fmt.Errorf("store session: %w", err)
+	}
+	for _, r := range removed {
+		s.o.Ended.Ended(r.Provider, lifecycle.OverCap, 1)
+	}
+	s.sessionCreated(d)
+	return d, secret, nil
+}
+
+// fillSession completes a drafted session for the client and returns its
+// new secret.
+func (s *Service) fillSession(d *store.Session, client ClientMeta, now time.Time) string {
 	secret := randomString(32)
 	d.CreatedAt, d.UpdatedAt = now, now
 	d.Expire = now.Add(s.o.SessionDuration)
@@ -364,14 +424,25 @@ func (s *Service) createSession(ctx context.Context, d store.Session, client Cli
 	if d.Client.CountryCode == "" {
 		d.Client.CountryCode, d.Client.CountryName = "--", "Unknown"
 	}
-	if err := s.o.Store.CreateSession(ctx, &d); err != nil {
-		return store.Session{}, "", fmt.Errorf("store session: %w", err)
-	}
-	s.enforceCap(ctx, d.UserID)
+	return secret
+}
+
+func (s *Service) sessionCreated(d store.Session) {
 	if !d.RefreshAt.IsZero() && s.o.Refresher != nil {
 		s.o.Refresher.Notify(d.RefreshAt)
 	}
 	s.o.Logger.Info("session created", "session", d.ID, "user", d.UserID, "provider", d.Provider)
+}
+
+// createSession stores a drafted session for the given client, enforces
+// the per-user cap and tells the refresher. It returns the session secret.
+func (s *Service) createSession(ctx context.Context, d store.Session, client ClientMeta) (store.Session, string, error) {
+	secret := s.fillSession(&d, client, s.now())
+	if err := s.o.Store.CreateSession(ctx, &d); err != nil {
+		return store.Session{}, "", fmt.Errorf("store session: %w", err)
+	}
+	s.enforceCap(ctx, d.UserID)
+	s.sessionCreated(d)
 	return d, secret, nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/sessioncache"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
 )
@@ -44,6 +45,9 @@ type Options struct {
 	Now    func() time.Time
 	// Ended counts ended sessions by reason; nil counts nothing.
 	Ended *lifecycle.Recorder
+	// Cache, when set, answers Authenticate for recently seen sessions
+	// (its Run must be running).
+	Cache *sessioncache.Cache
 
 	// SessionDuration is the absolute lifetime of a session.
 	SessionDuration time.Duration

@@ -10,6 +10,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/sessioncache"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/providers"
 )
@@ -24,12 +25,26 @@ type Credential struct {
 // String redacts the secret.
 func (c Credential) String() string { return "Credential{session:" + c.SessionID + "}" }
 
-// Authenticate returns the live session a credential names. Every call
-// reads the store, so a revocation anywhere takes effect at once. A
-// session of a blocked user fails with ErrUserBlocked.
+// Authenticate returns the live session a credential names. A session of
+// a blocked user fails with ErrUserBlocked. With a session cache
+// (Options.Cache) a recently seen session of an active user is answered
+// from memory: the cache follows the store's change feed (sessions and
+// users alike), so a revocation or a block made here counts at once and
+// one made elsewhere within the cache's staleness bound (1 s).
 func (s *Service) Authenticate(ctx context.Context, c Credential) (store.Session, error) {
 	if c.SessionID == "" || c.Secret == "" {
 		return store.Session{}, ErrUnauthorized()
+	}
+	var ticket sessioncache.Ticket
+	if s.o.Cache != nil {
+		var sess store.Session
+		var ok bool
+		if sess, ok, ticket = s.o.Cache.Get(ctx, c.SessionID); ok {
+			if !sess.Expire.After(s.now()) || subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 {
+				return store.Session{}, ErrUnauthorized()
+			}
+			return sess, nil
+		}
 	}
 	sess, err := s.liveSession(ctx, c.SessionID)
 	if err != nil {
@@ -38,7 +53,15 @@ func (s *Service) Authenticate(ctx context.Context, c Credential) (store.Session
 	if subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 {
 		return store.Session{}, ErrUnauthorized()
 	}
-	return sess, s.userActive(ctx, sess.UserID)
+	if err := s.userActive(ctx, sess.UserID); err != nil {
+		return sess, err
+	}
+	if s.o.Cache != nil {
+		// Cached only once its user is known to be active; a later
+		// block or delete of the user evicts it (a user change).
+		s.o.Cache.Put(ticket, sess)
+	}
+	return sess, nil
 }
 
 // AuthenticateJWT returns the session a verified JWT is bound to, if it
@@ -266,6 +289,16 @@ func (s *Service) Tokens(sess store.Session) (access, refresh string, err error)
 		return "", "", fmt.Errorf("open refresh token of session %s: %w", sess.ID, err)
 	}
 	return access, refresh, nil
+}
+
+// AccessToken opens only a session's provider access token (a session
+// check shows its owner no refresh token: one decryption instead of two).
+func (s *Service) AccessToken(sess store.Session) (string, error) {
+	access, err := s.o.Keys.Open(sess.AccessTokenSealed, seal.AAD(sess.ID, "access"))
+	if err != nil {
+		return "", fmt.Errorf("open access token of session %s: %w", sess.ID, err)
+	}
+	return access, nil
 }
 
 // Ready reports whether the store is reachable.

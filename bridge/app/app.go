@@ -23,6 +23,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
+	"github.com/sessionbridge/sessionbridge/bridge/sessioncache"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
@@ -34,7 +35,9 @@ type App struct {
 	Store     store.Store
 	Service   *bridge.Service
 	Refresher *refresh.Refresher
-	Registry  *prometheus.Registry
+	// Cache is the session cache; nil when session.cache_size is 0.
+	Cache    *sessioncache.Cache
+	Registry *prometheus.Registry
 	// Handler serves the API and pages (serve); nil for refresh-only apps.
 	Handler http.Handler
 	// OpsHandler serves /healthz, /readyz and /metrics (the refresh daemon).
@@ -110,8 +113,9 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if err != nil {
 		return nil, err
 	}
+	a.Cache = a.startCache(st, cfg.Session.SessionCacheSize(), log)
 	a.Service = bridge.New(bridge.Options{
-		Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
+		Cache: a.Cache, Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
 		Schedule: func(issued, expiry time.Time) time.Time {
 			return a.Refresher.Schedule(issued, expiry, true)
 		},
@@ -131,6 +135,28 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	ok = true
 	return a, nil
 }
+
+// startCache starts the session cache's poller until Close (size 0: no
+// cache). A backend that pushes changes (PostgreSQL) also wakes it.
+func (a *App) startCache(st store.Store, size int, log *slog.Logger) *sessioncache.Cache {
+	log = log.With("component", "session-cache")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
+	if size <= 0 {
+		// No cache here, but other processes may follow the feed: keep
+		// pruning it.
+		go func() { defer close(done); sessioncache.RunPruner(ctx, st, changesKept, log) }()
+		return nil
+	}
+	listener, _ := st.(store.ChangeListener)
+	c := sessioncache.New(sessioncache.Options{Feed: st, Listener: listener, Size: size, Prune: changesKept, Logger: log})
+	go func() { defer close(done); c.Run(ctx) }()
+	return c
+}
+
+// changesKept is how long the store keeps its change feed.
+const changesKept = 10 * time.Minute
 
 // Close releases the store and other resources, in reverse order.
 func (a *App) Close() {

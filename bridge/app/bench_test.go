@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -34,4 +36,16 @@ func BenchmarkSessionCheck(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLogin measures whole browser logins (start, bind hop, the
+// provider's authorize, callback, cookie) against an ES256 dev issuer, on
+// real loopback HTTP and the SQLite store.
+func BenchmarkLogin(b *testing.B) {
+	h := newHarness(b, harnessOptions{noRefresh: true, issuer: devissuer.Options{ES256: true},
+		mutateConf: func(c *config.Config) { off := false; c.RateLimits.Enabled = &off }})
+	b.ReportAllocs()
+	for b.Loop() {
+		h.login(b, h.browser())
+	}
 }

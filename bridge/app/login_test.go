@@ -259,7 +259,7 @@ func TestProviderVerificationRefusals(t *testing.T) {
 		{"missing iat", devissuer.Faults{MissingIat: true}, false},
 		{"wrong nonce", devissuer.Faults{WrongNonce: true}, false},
 		{"expired id token", devissuer.Faults{Expired: true}, false},
-		{"userinfo sub mismatch", devissuer.Faults{UserinfoSubMismatch: true}, false},
+		{"userinfo sub mismatch", devissuer.Faults{UserinfoSubMismatch: true, NoProfileClaims: true}, false},
 		{"token endpoint error", devissuer.Faults{TokenError: "invalid_grant"}, false},
 		{"token endpoint html", devissuer.Faults{TokenHTML: 502}, false},
 	}

@@ -67,6 +67,17 @@ type Session struct {
 	// ExposeRefreshToken shows providerRefreshToken to the session's owner
 	// (by default only API keys see it).
 	ExposeRefreshToken bool `yaml:"expose_refresh_token"`
+	// CacheSize caps the per-instance cache of authenticated sessions
+	// (entries); 0 turns it off. Nil: DefaultCacheSize.
+	CacheSize *int `yaml:"cache_size"`
+}
+
+// SessionCacheSize returns the effective session.cache_size.
+func (s Session) SessionCacheSize() int {
+	if s.CacheSize == nil {
+		return DefaultCacheSize
+	}
+	return *s.CacheSize
 }
 
 // Cookies configures the session cookie's attributes.

@@ -9,10 +9,12 @@ import (
 
 // Defaults of contract §4 and the extra keys.
 const (
-	DefaultListen         = "127.0.0.1:8080"
-	DefaultProject        = "default"
-	DefaultSessionLength  = 8760 * time.Hour
-	DefaultMaxPerUser     = 10
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultProject       = "default"
+	DefaultSessionLength = 8760 * time.Hour
+	DefaultMaxPerUser    = 10
+	// DefaultCacheSize: about 20 MB of cached sessions at most.
+	DefaultCacheSize      = 20000
 	DefaultSameSite       = "lax"
 	DefaultStoreDriver    = "sqlite"
 	DefaultSQLiteDSN      = "./sessionbridge-data/sessionbridge.db"

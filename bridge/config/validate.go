@@ -85,8 +85,7 @@ func (l Loader) validate(c *Config, col *collector) {
 			col.add(index("redirect_allowlist", i), fmt.Sprintf("%q %v", p, err))
 		}
 	}
-	positiveDuration(col, "session.duration", c.Session.Duration)
-	positive(col, "session.max_per_user", c.Session.MaxPerUser)
+	checkSession(c.Session, col)
 	checkCookies(c, publicOK, col)
 	oneOf(col, "store.driver", c.Store.Driver, drivers)
 	if c.Store.DSN == "" {
@@ -322,5 +321,13 @@ func hostOf(rawURL string) string {
 func notNegative(col *collector, key string, n float64) {
 	if n < 0 {
 		col.add(key, "must not be negative (0 means the default)")
+	}
+}
+
+func checkSession(s Session, col *collector) {
+	positiveDuration(col, "session.duration", s.Duration)
+	positive(col, "session.max_per_user", s.MaxPerUser)
+	if n := s.SessionCacheSize(); n < 0 {
+		col.add("session.cache_size", fmt.Sprintf("must be 0 (off) or more (got %d)", n))
 	}
 }

@@ -73,13 +73,20 @@ func sessionID(r *http.Request, c caller) string {
 
 // render turns a stored session into its JSON for this caller.
 func (s *Server) render(sess store.Session, c caller, secret string) (sessionJSON, error) {
-	access, refresh, err := s.svc.Tokens(sess)
+	showRefresh := c.apiKey != nil || s.o.ExposeRefreshToken
+	var access, refresh string
+	var err error
+	if showRefresh {
+		access, refresh, err = s.svc.Tokens(sess)
+	} else {
+		access, err = s.svc.AccessToken(sess)
+	}
 	if err != nil {
 		return sessionJSON{}, err
 	}
 	return newSessionJSON(sess, sessionView{
 		current:      c.apiKey == nil && sess.ID == c.session.ID,
-		showRefresh:  c.apiKey != nil || s.o.ExposeRefreshToken,
+		showRefresh:  showRefresh,
 		secret:       secret,
 		access:       access,
 		refreshToken: refresh,
@@ -92,7 +99,7 @@ func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, status int
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, status, out)
+	writeSessionJSON(w, status, &out)
 }
 
 func (s *Server) writeSessionList(w http.ResponseWriter, r *http.Request, list []store.Session, c caller) {

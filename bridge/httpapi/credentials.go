@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
-	"github.com/gorilla/sessions"
+	lru "github.com/hashicorp/golang-lru"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 )
@@ -38,7 +38,14 @@ func keyPairs(keys [][]byte, purpose string) [][]byte {
 type credentialCodec struct {
 	name   string
 	codecs []securecookie.Codec
+	// decoded remembers values already authenticated and decrypted:
+	// decoding is deterministic (no max age), and the HMAC, AES and JSON
+	// of securecookie were the largest cost of a session check.
+	decoded *lru.Cache
 }
+
+// decodedCacheSize bounds decoded (about 300 bytes an entry).
+const decodedCacheSize = 20000
 
 func newCredentialCodec(name string, keys [][]byte) *credentialCodec {
 	codecs := securecookie.CodecsFromPairs(keyPairs(keys, "session credential")...)
@@ -48,7 +55,8 @@ func newCredentialCodec(name string, keys [][]byte) *credentialCodec {
 		sc.SetSerializer(securecookie.JSONEncoder{})
 		sc.MaxLength(1024)
 	}
-	return &credentialCodec{name: name, codecs: codecs}
+	decoded, _ := lru.New(decodedCacheSize) // fails only for a size <= 0
+	return &credentialCodec{name: name, codecs: codecs, decoded: decoded}
 }
 
 func (c *credentialCodec) encode(cred bridge.Credential) (string, error) {
@@ -60,10 +68,17 @@ func (c *credentialCodec) decode(value string) (bridge.Credential, bool) {
 	if value == "" || len(value) > 1024 {
 		return cred, false
 	}
+	if v, ok := c.decoded.Get(value); ok {
+		return v.(bridge.Credential), true
+	}
 	if err := securecookie.DecodeMulti(c.name, value, &cred, c.codecs...); err != nil {
 		return bridge.Credential{}, false
 	}
-	return cred, cred.SessionID != "" && cred.Secret != ""
+	if cred.SessionID == "" || cred.Secret == "" {
+		return bridge.Credential{}, false
+	}
+	c.decoded.Add(value, cred)
+	return cred, true
 }
 
 // credentialsFrom lists the session values a request carries, in the
@@ -161,37 +176,50 @@ const flowCookieName = "sb_flow"
 // maxPendingFlows bounds the pending logins one browser may have (tabs).
 const maxPendingFlows = 3
 
-// newFlowStore is the gorilla/sessions store of the short-lived, encrypted
-// login-flow cookie. It is host-only (no Domain): only the bridge reads it.
-// Its SameSite does not follow cookies.same_site, because the callback is
-// always a cross-site arrival from the provider: Strict would never be
-// sent there, and a form_post callback (Sign in with Apple) is a
-// cross-site POST that only a SameSite=None cookie survives. So it is
-// None when the public URL is https (None requires Secure), and Lax on
-// plain http, where browsers refuse None. Sending it cross-site is safe:
-// it only lets a callback whose state matches one of its flows succeed.
-func newFlowStore(keys [][]byte, secure bool) *sessions.CookieStore {
-	st := sessions.NewCookieStore(keyPairs(keys, "login flow")...)
-	sameSite := http.SameSiteLaxMode
-	if secure {
-		sameSite = http.SameSiteNoneMode
+// flowCookie is the short-lived, encrypted login-flow cookie: the pending
+// logins as JSON under securecookie (AES and HMAC from the session keys),
+// host-only (no Domain): only the bridge reads it. Its SameSite does not
+// follow cookies.same_site, because the callback is always a cross-site
+// arrival from the provider: Strict would never be sent there, and a
+// form_post callback (Sign in with Apple) is a cross-site POST that only a
+// SameSite=None cookie survives. So it is None when the public URL is
+// https (None requires Secure), and Lax on plain http, where browsers
+// refuse None. Sending it cross-site is safe: it only lets a callback
+// whose state matches one of its flows succeed.
+type flowCookie struct {
+	codecs   []securecookie.Codec
+	secure   bool
+	sameSite http.SameSite
+}
+
+// flowCookieMaxAge bounds the cookie (and, through securecookie's
+// timestamp, the value) to the 10 minutes a login may take.
+const flowCookieMaxAge = 600
+
+func newFlowCookie(keys [][]byte, secure bool) *flowCookie {
+	codecs := securecookie.CodecsFromPairs(keyPairs(keys, "login flow")...)
+	for _, c := range codecs {
+		sc := c.(*securecookie.SecureCookie)
+		sc.MaxAge(flowCookieMaxAge)
+		sc.SetSerializer(securecookie.JSONEncoder{}) // no gob: a fraction of the cost
 	}
-	st.Options = &sessions.Options{Path: "/", MaxAge: 600, HttpOnly: true, Secure: secure, SameSite: sameSite}
-	st.MaxAge(600)
-	return st
+	f := &flowCookie{codecs: codecs, secure: secure, sameSite: http.SameSiteLaxMode}
+	if secure {
+		f.sameSite = http.SameSiteNoneMode
+	}
+	return f
 }
 
 // pendingFlows reads the browser's pending logins, dropping expired ones.
 // A missing or undecodable cookie yields none.
-func (s *Server) pendingFlows(r *http.Request) ([]bridge.BoundFlow, *sessions.Session) {
-	sess, err := s.flows.Get(r, flowCookieName)
-	if err != nil && sess == nil {
-		sess = sessions.NewSession(s.flows, flowCookieName)
+func (s *Server) pendingFlows(r *http.Request) []bridge.BoundFlow {
+	c, err := r.Cookie(flowCookieName)
+	if err != nil {
+		return nil
 	}
-	raw, _ := sess.Values["flows"].(string)
 	var all []bridge.BoundFlow
-	if raw != "" && json.Unmarshal([]byte(raw), &all) != nil {
-		all = nil
+	if securecookie.DecodeMulti(flowCookieName, c.Value, &all, s.flows.codecs...) != nil {
+		return nil
 	}
 	now := s.o.Now()
 	live := all[:0]
@@ -200,26 +228,27 @@ func (s *Server) pendingFlows(r *http.Request) ([]bridge.BoundFlow, *sessions.Se
 			live = append(live, f)
 		}
 	}
-	return live, sess
+	return live
 }
 
 // savePendingFlows writes the pending logins back (or clears the cookie).
-func (s *Server) savePendingFlows(w http.ResponseWriter, r *http.Request, sess *sessions.Session, flows []bridge.BoundFlow) error {
+func (s *Server) savePendingFlows(w http.ResponseWriter, flows []bridge.BoundFlow) error {
 	if len(flows) > maxPendingFlows {
 		flows = flows[len(flows)-maxPendingFlows:]
 	}
+	c := &http.Cookie{Name: flowCookieName, Path: "/", HttpOnly: true, Secure: s.flows.secure, SameSite: s.flows.sameSite}
 	if len(flows) == 0 {
-		sess.Options.MaxAge = -1
-		sess.Values = map[any]any{}
-		return sess.Save(r, w)
+		c.MaxAge = -1
+		c.Expires = time.Unix(1, 0)
+		http.SetCookie(w, c)
+		return nil
 	}
-	raw, err := json.Marshal(flows)
+	value, err := securecookie.EncodeMulti(flowCookieName, flows, s.flows.codecs...)
 	if err != nil {
-		return err
-	}
-	sess.Values["flows"] = string(raw)
-	if err := sess.Save(r, w); err != nil {
 		return errors.New("could not save the login cookie")
 	}
+	c.Value, c.MaxAge = value, flowCookieMaxAge
+	c.Expires = s.o.Now().Add(flowCookieMaxAge * time.Second)
+	http.SetCookie(w, c)
 	return nil
 }

@@ -53,14 +53,42 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, mode string)
 		s.refuse(w, r, bridge.ErrArgument("Invalid `scopes` param: too many scopes."))
 		return
 	}
-	handle, err := s.svc.BeginLogin(r.Context(), bridge.LoginStart{
-		Provider: r.PathValue("provider"), Mode: mode, Success: success, Failure: failure, Scopes: scopes,
-	})
+	start := bridge.LoginStart{Provider: r.PathValue("provider"), Mode: mode, Success: success, Failure: failure, Scopes: scopes}
+	if mode == bridge.ModeSession && isNavigation(r) {
+		s.startBound(w, r, start)
+		return
+	}
+	handle, err := s.svc.BeginLogin(r.Context(), start)
 	if err != nil {
 		s.refuse(w, r, err)
 		return
 	}
 	http.Redirect(w, r, s.o.PublicURL+"/v1/oauth2/bind/"+handle, http.StatusFound)
+}
+
+// isNavigation reports whether the browser itself is navigating to this
+// URL (Fetch Metadata, sent by current browsers): then this response's
+// flow cookie reaches the browser that will come back to the callback,
+// and the bind hop can be skipped. A server that fetched the route and
+// claimed to navigate only fails its own login (the browser arrives at
+// the callback without the flow cookie).
+func isNavigation(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document"
+}
+
+// startBound starts a login bound to this browser at once (no bind hop).
+func (s *Server) startBound(w http.ResponseWriter, r *http.Request, start bridge.LoginStart) {
+	bound, authURL, err := s.svc.BeginBoundLogin(r.Context(), start)
+	if err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	if err := s.savePendingFlows(w, append(s.pendingFlows(r), bound)); err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, authURL, http.StatusFound)
 }
 
 // scopesParam reads the requested scopes in every shape clients send
@@ -119,8 +147,7 @@ func (s *Server) bindLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, bound.Failure, err)
 		return
 	}
-	pending, sess := s.pendingFlows(r)
-	if err := s.savePendingFlows(w, r, sess, append(pending, bound)); err != nil {
+	if err := s.savePendingFlows(w, append(s.pendingFlows(r), bound)); err != nil {
 		s.fail(w, r, bound.Failure, err)
 		return
 	}
@@ -134,7 +161,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if !s.allow(w, r, s.limits.callback, s.clientIP(r)) {
 		// The pending login stays in the flow cookie: nothing is consumed,
 		// and the app learns why through its failure URL when it gave one.
-		pending, _ := s.pendingFlows(r)
+		pending := s.pendingFlows(r)
 		failure := ""
 		if bound, ok := bridge.FindBound(pending, r.URL.Query().Get("state")); ok {
 			failure = bound.Failure
@@ -155,7 +182,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	provider := r.PathValue("provider")
 	state := params.Get("state")
-	pending, cookieSess := s.pendingFlows(r)
+	pending := s.pendingFlows(r)
 	bound, ok := bridge.FindBound(pending, state)
 	if !ok {
 		// The state is not one this browser started. If the bridge knows it,
@@ -180,7 +207,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	// the flow left behind is already consumed in the store (a replay
 	// fails there) and expires with the cookie.
 	dropFlow := func() {
-		if err := s.savePendingFlows(w, r, cookieSess, rest); err != nil {
+		if err := s.savePendingFlows(w, rest); err != nil {
 			s.log.Warn("could not update the login cookie", "err", err)
 		}
 	}

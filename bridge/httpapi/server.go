@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/sessions"
-
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/bridge/jwtauth"
@@ -73,7 +71,7 @@ type Server struct {
 	sameSite   http.SameSite
 	origin     string
 	codec      *credentialCodec
-	flows      *sessions.CookieStore
+	flows      *flowCookie
 	apiKeys    []apiKey
 	limits     limiters
 	jwt        *jwtauth.Signer
@@ -128,7 +126,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
-	s.flows = newFlowStore(o.SessionKeys, s.secure)
+	s.flows = newFlowCookie(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
 	if s.jwt, err = jwtauth.New(o.SessionKeys, o.Now); err != nil {
 		return nil, err
@@ -194,6 +192,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) projectMatches(r *http.Request) bool {
 	if p := r.Header.Get("X-Appwrite-Project"); p != "" && p != s.o.Project {
 		return false
+	}
+	if r.URL.RawQuery == "" {
+		return true // spares parsing a query on every session check
 	}
 	if p := r.URL.Query().Get("project"); p != "" && p != s.o.Project {
 		return false

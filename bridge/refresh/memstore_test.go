@@ -24,6 +24,8 @@ type memStore struct {
 	tokens     []store.LoginToken
 	writes     int             // successful CompareAndSwapSession calls
 	named      map[string]bool // users whose name was set by SetUserName
+	changes    []memChange
+	written    uint64 // every write (LocalWrites)
 }
 
 func newMemStore() *memStore {
@@ -69,6 +71,9 @@ func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now
 	if in.Name != "" && !m.named[u.ID] {
 		u.Name = in.Name
 	}
+	if ok {
+		m.changed("u", u.ID)
+	}
 	u.UpdatedAt, u.AccessedAt, id.UpdatedAt = now, now, now
 	m.users[u.ID] = u
 	m.identities[key] = id
@@ -113,6 +118,7 @@ func (m *memStore) TouchUser(_ context.Context, id string, now time.Time) error 
 func (m *memStore) CreateSession(_ context.Context, s *store.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.written++
 	if _, dup := m.sessions[s.ID]; dup {
 		return store.ErrConflict
 	}
@@ -156,6 +162,7 @@ func (m *memStore) DeleteSession(_ context.Context, id string) error {
 		return store.ErrNotFound
 	}
 	delete(m.sessions, id)
+	m.changed("s", id)
 	return nil
 }
 
@@ -166,6 +173,7 @@ func (m *memStore) DeleteUserSessions(_ context.Context, userID string) (int, er
 	for id, s := range m.sessions {
 		if s.UserID == userID {
 			delete(m.sessions, id)
+			m.changed("s", id)
 			n++
 		}
 	}
@@ -183,6 +191,9 @@ func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) er
 		return store.ErrConflict
 	}
 	n := copySession(*s)
+	if visibleChange(cur, n) {
+		m.changed("s", s.ID)
+	}
 	// Only the mutable fields are written.
 	cur.Expire, cur.UpdatedAt = n.Expire, n.UpdatedAt
 	cur.AccessTokenSealed, cur.RefreshTokenSealed, cur.AccessTokenExpiry = n.AccessTokenSealed, n.RefreshTokenSealed, n.AccessTokenExpiry
@@ -202,6 +213,7 @@ func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time) (int,
 	for id, s := range m.sessions {
 		if s.Expire.Before(now) {
 			delete(m.sessions, id)
+			m.changed("s", id)
 			n++
 		}
 	}

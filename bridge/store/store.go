@@ -26,6 +26,9 @@ var (
 	ErrConflict = errors.New("concurrent update")
 	// ErrLeased: the grant is leased by another owner whose lease has not run out.
 	ErrLeased = errors.New("grant is leased by another refresher")
+	// ErrUserBlocked: CreateLoginSession found the user blocked and
+	// stored nothing.
+	ErrUserBlocked = errors.New("user is blocked")
 )
 
 // User is a person known to the bridge. Email and Name come from the most
@@ -187,6 +190,7 @@ type Store interface {
 	Sessions
 	Grants
 	Flows
+	Changes
 	// Ping reports whether the database is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
@@ -237,6 +241,9 @@ type Users interface {
 type Sessions interface {
 	// CreateSession inserts s (ID set by the caller; Version is set to 1).
 	CreateSession(ctx context.Context, s *Session) error
+	// CreateSessions inserts many sessions in one transaction (imports,
+	// load tests): all or none. Each Version is set to 1.
+	CreateSessions(ctx context.Context, list []*Session) error
 	GetSession(ctx context.Context, id string) (Session, error)
 	// ListSessions returns a user's sessions, oldest first.
 	ListSessions(ctx context.Context, userID string) ([]Session, error)
@@ -252,6 +259,13 @@ type Sessions interface {
 	CompareAndSwapSession(ctx context.Context, s *Session) error
 	// DeleteExpiredSessions removes sessions whose Expire is before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// CreateLoginSession is a finished login's writes in one transaction
+	// (one commit instead of three): UpsertIdentity(in, now), then
+	// CreateSession(sess) for that user (it sets sess.UserID and
+	// sess.Version), then it deletes the user's oldest sessions beyond
+	// maxPerUser (> 0; ListSessions order) and returns them. A blocked
+	// user gets no session: ErrUserBlocked, and nothing is stored.
+	CreateLoginSession(ctx context.Context, in IdentityInput, sess *Session, maxPerUser int, now time.Time) (User, []Session, error)
 }
 
 // Grants are the refresh side of sessions.
@@ -278,10 +292,52 @@ type Flows interface {
 	// ConsumeFlow deletes and returns the flow; ErrNotFound if it is
 	// absent, already consumed or expired (at now).
 	ConsumeFlow(ctx context.Context, id string, now time.Time) (LoginFlow, error)
+	// RebindFlow moves the unexpired flow id to newID in one atomic step
+	// (the bind hop: the start handle is used up and the state takes its
+	// place) and returns it as now stored; ErrNotFound if it is absent,
+	// already used or expired (at now).
+	RebindFlow(ctx context.Context, id, newID string, now time.Time) (LoginFlow, error)
 	CreateLoginToken(ctx context.Context, t LoginToken) error
 	// ConsumeLoginToken deletes and returns the token whose SecretHash
 	// and UserID match; ErrNotFound if absent, used or expired.
 	ConsumeLoginToken(ctx context.Context, userID string, secretHash []byte, now time.Time) (LoginToken, error)
 	// DeleteExpiredFlows removes expired flows and login tokens.
 	DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error)
+}
+
+// ChangeBatch is what ChangesSince found: the sessions and users written
+// since the cursor (an ID may repeat), and the cursor to pass next.
+type ChangeBatch struct {
+	Sessions []string
+	Users    []string
+	Cursor   int64
+}
+
+// Changes is the store's change feed: every write that can change what a
+// session check answers (a session deleted or updated in a field a reader
+// sees, a user updated other than its access stamp, or deleted) is
+// recorded by the database itself, whichever process or code path made it.
+// Per-instance session caches (bridge/sessioncache) follow it.
+type Changes interface {
+	// ChangesSince returns the changes committed after cursor. Cursor 0
+	// returns no changes, only the cursor of now. A change may be
+	// reported more than once, never missed (while it is not pruned).
+	ChangesSince(ctx context.Context, cursor int64) (ChangeBatch, error)
+	// PruneChanges deletes changes recorded before before.
+	PruneChanges(ctx context.Context, before time.Time) (int, error)
+	// LocalWrites counts the write statements and commits this Store
+	// value has completed. A reader that saw it unchanged since its last
+	// ChangesSince knows this process wrote nothing since: this is how a
+	// cache sees its own process's writes at once.
+	LocalWrites() uint64
+}
+
+// ChangeListener is implemented by backends that can push a wake-up when
+// changes are committed (PostgreSQL LISTEN/NOTIFY).
+type ChangeListener interface {
+	// ListenChanges calls wake once it listens (changes committed before
+	// may have been missed: the caller polls then), and after changes
+	// are committed by any process, until ctx ends or the listening connection fails (then it
+	// returns the error; notifications may have been lost).
+	ListenChanges(ctx context.Context, wake func()) error
 }

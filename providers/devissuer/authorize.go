@@ -41,7 +41,7 @@ func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"response_types_supported":                   []string{"code"},
 		"response_modes_supported":                   []string{"query"},
 		"subject_types_supported":                    []string{"public"},
-		"id_token_signing_alg_values_supported":      []string{"RS256"},
+		"id_token_signing_alg_values_supported":      []string{string(i.alg)},
 		"token_endpoint_auth_methods_supported":      []string{AuthBasic, AuthPost},
 		"revocation_endpoint_auth_methods_supported": []string{AuthBasic, AuthPost},
 		"grant_types_supported":                      []string{"authorization_code", "refresh_token"},

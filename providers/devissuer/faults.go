@@ -20,6 +20,9 @@ type Faults struct {
 	MissingIat              bool // no iat claim
 	WrongNonce              bool // nonce differs from the one in the request
 	Expired                 bool // exp (and iat) in the past
+	// NoProfileClaims leaves email, email_verified and name out of ID
+	// tokens (as some providers do), so a relying party must ask user-info.
+	NoProfileClaims bool
 
 	// UserinfoSubMismatch makes /userinfo answer with another sub than the
 	// ID token's.

@@ -2,6 +2,8 @@ package devissuer
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -17,19 +19,28 @@ import (
 // initSigner derives the key ID (the RFC 7638 thumbprint, so the same key
 // always has the same kid) and builds the RS256 signer.
 func (i *Issuer) initSigner() error {
-	pub := jose.JSONWebKey{Key: &i.key.PublicKey}
+	if i.opts.ES256 {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return fmt.Errorf("devissuer: generate key: %w", err)
+		}
+		i.signKey, i.pubKey, i.alg = k, &k.PublicKey, jose.ES256
+	} else {
+		i.signKey, i.pubKey, i.alg = i.key, &i.key.PublicKey, jose.RS256
+	}
+	pub := jose.JSONWebKey{Key: i.pubKey}
 	tp, err := pub.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return fmt.Errorf("devissuer: key thumbprint: %w", err)
 	}
 	i.kid = base64.RawURLEncoding.EncodeToString(tp)
-	i.signer, err = newSigner(i.key, i.kid)
+	i.signer, err = newSigner(i.signKey, i.alg, i.kid)
 	return err
 }
 
-func newSigner(k *rsa.PrivateKey, kid string) (jose.Signer, error) {
+func newSigner(k crypto.Signer, alg jose.SignatureAlgorithm, kid string) (jose.Signer, error) {
 	s, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k, KeyID: kid, Algorithm: string(jose.RS256)}},
+		jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: k, KeyID: kid, Algorithm: string(alg)}},
 		(&jose.SignerOptions{}).WithType("JWT"),
 	)
 	if err != nil {
@@ -43,12 +54,18 @@ func newSigner(k *rsa.PrivateKey, kid string) (jose.Signer, error) {
 // first use: most issuers never need it.
 func (i *Issuer) badSigner() (jose.Signer, error) {
 	i.badOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		var k crypto.Signer
+		var err error
+		if i.alg == jose.ES256 {
+			k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		} else {
+			k, err = rsa.GenerateKey(rand.Reader, 2048)
+		}
 		if err != nil {
 			i.badErr = err
 			return
 		}
-		i.badSign, i.badErr = newSigner(k, i.kid)
+		i.badSign, i.badErr = newSigner(k, i.alg, i.kid)
 	})
 	return i.badSign, i.badErr
 }
@@ -56,9 +73,9 @@ func (i *Issuer) badSigner() (jose.Signer, error) {
 // JWKS returns the public key set served at /jwks.
 func (i *Issuer) JWKS() jose.JSONWebKeySet {
 	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
-		Key:       &i.key.PublicKey,
+		Key:       i.pubKey,
 		KeyID:     i.kid,
-		Algorithm: string(jose.RS256),
+		Algorithm: string(i.alg),
 		Use:       "sig",
 	}}}
 }
@@ -97,8 +114,10 @@ func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
 		sum := sha256.Sum256([]byte(p.accessToken))
 		c["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 	}
-	for k, v := range userClaims(p.user, p.scope) {
-		c[k] = v
+	if !f.NoProfileClaims {
+		for k, v := range userClaims(p.user, p.scope) {
+			c[k] = v
+		}
 	}
 	if f.WrongIssuer {
 		c["iss"] = p.issuer + "/not-this-issuer"

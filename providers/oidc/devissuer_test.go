@@ -169,8 +169,8 @@ func TestLoginHappyPath(t *testing.T) {
 				t.Errorf("Expiry = %v, want now+%v", l.Token.Expiry, devissuer.DefaultAccessTokenTTL)
 			}
 			s := e.iss.Stats()
-			if s.TokenRequests != 1 || s.UserinfoRequests != 1 {
-				t.Errorf("stats = %+v", s)
+			if s.TokenRequests != 1 || s.UserinfoRequests != 0 {
+				t.Errorf("stats = %+v, want one token request and no user-info (the ID token names the user)", s)
 			}
 			recs := e.iss.TokenRequestRecords()
 			if len(recs) != 1 || recs[0].ClientAuth != devissuer.AuthBasic {
@@ -198,7 +198,7 @@ func TestIDTokenFaults(t *testing.T) {
 		{"iat", devissuer.Faults{MissingIat: true}},
 		{"nonce", devissuer.Faults{WrongNonce: true}},
 		{"exp", devissuer.Faults{Expired: true}},
-		{"userinfo_sub", devissuer.Faults{UserinfoSubMismatch: true}},
+		{"userinfo_sub", devissuer.Faults{UserinfoSubMismatch: true, NoProfileClaims: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.check, func(t *testing.T) {
@@ -276,5 +276,24 @@ func TestExchangeTokenEndpointFaults(t *testing.T) {
 				t.Errorf("TokenRequests = %d, want 1", n)
 			}
 		})
+	}
+}
+
+// TestUserinfoWhenIDTokenLacksProfile: an ID token without email or name
+// makes the login ask user-info, and its answer fills the identity.
+func TestUserinfoWhenIDTokenLacksProfile(t *testing.T) {
+	e := start(t, nil)
+	e.provider(t, oidc.Options{})
+	e.iss.SetFaults(devissuer.Faults{NoProfileClaims: true})
+	req := newAuthRequest()
+	l, err := e.p.Exchange(context.Background(), e.authorize(t, req), req)
+	if err != nil {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if s := e.iss.Stats(); s.UserinfoRequests != 1 {
+		t.Errorf("user-info requests = %d, want 1", s.UserinfoRequests)
+	}
+	if l.Identity.Email == "" || !l.Identity.EmailVerified || l.Identity.Name == "" {
+		t.Errorf("identity %+v, want email, email_verified and name from user-info", l.Identity)
 	}
 }

@@ -58,7 +58,7 @@ func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req prov
 		return nil, &providers.VerificationError{Check: "nonce", Err: errors.New("the ID token's nonce does not match the login's")}
 	}
 	ident := c.identity()
-	if m.userinfoURL != "" {
+	if m.userinfoURL != "" && !c.hasProfile() {
 		ui, err := p.userinfo(ctx, m, tok.AccessToken, c.sub)
 		if err != nil {
 			return nil, err

@@ -156,6 +156,15 @@ func (c *idClaims) identity() providers.Identity {
 	}
 }
 
+// hasProfile reports whether the ID token alone names the user fully: an
+// email with its email_verified, and a display name. Then the login skips
+// the user-info request (a round trip to the provider), as other relying
+// parties do; when user-info is asked, its sub must still match.
+func (c *idClaims) hasProfile() bool {
+	_, verified := c.raw["email_verified"]
+	return str(c.raw, "email") != "" && verified && displayName(c.raw) != ""
+}
+
 // mergeUserinfo lets the user-info answer override the ID token's email
 // (with its own email_verified) and fill a missing name.
 func mergeUserinfo(id providers.Identity, ui map[string]any) providers.Identity {

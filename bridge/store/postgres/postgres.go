@@ -37,6 +37,8 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	cas  casQueue
+	// writes is the pool's tracer (store.Changes.LocalWrites).
+	writes *writeCounter
 }
 
 var _ store.Store = (*Store)(nil)
@@ -54,11 +56,13 @@ func Open(ctx context.Context, dsn string, maxConns int) (*Store, error) {
 	if maxConns > 0 {
 		cfg.MaxConns = int32(min(maxConns, math.MaxInt32))
 	}
+	writes := &writeCounter{}
+	cfg.ConnConfig.Tracer = writes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, writes: writes}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, connectError(cfg.ConnConfig, err)

@@ -25,6 +25,28 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 	return nil
 }
 
+// CreateSessions implements store.Sessions: one transaction, one
+// pipelined batch.
+func (s *Store) CreateSessions(ctx context.Context, list []*store.Session) error {
+	q := "INSERT INTO sessions (" + sessionCols + ") VALUES (" + placeholders(strings.Count(sessionCols, ",")+1) + ")"
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, sess := range list {
+			row := *sess
+			row.Version = 1
+			b.Queue(q, sessionrow.Args(&row, ts)...)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: create sessions: %w", err)
+	}
+	for _, sess := range list {
+		sess.Version = 1
+	}
+	return nil
+}
+
 // GetSession implements store.Sessions.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
 	sess, err := scanSession(s.pool.QueryRow(ctx, "SELECT "+sessionCols+" FROM sessions WHERE id = $1", id))

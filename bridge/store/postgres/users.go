@@ -54,49 +54,55 @@ func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now 
 
 func (s *Store) upsertIdentity(ctx context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
 	var u store.User
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var identityID, userID string
-		err := tx.QueryRow(ctx, "SELECT id, user_id FROM identities WHERE provider = $1 AND provider_uid = $2 FOR UPDATE",
-			in.Provider, in.ProviderUID).Scan(&identityID, &userID)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			userID = store.NewID()
-			if _, err := tx.Exec(ctx, "INSERT INTO users ("+insertUserCols+") VALUES ($1, $2, $2, $3, $4, $5, $2)",
-				userID, ts(now), in.Name, in.Email, in.EmailVerified); err != nil {
-				return fmt.Errorf("insert user: %w", err)
-			}
-			tag, err := tx.Exec(ctx, `INSERT INTO identities (id, user_id, provider, provider_uid, email, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (provider, provider_uid) DO NOTHING`,
-				store.NewID(), userID, in.Provider, in.ProviderUID, in.Email, ts(now))
-			if err != nil {
-				return fmt.Errorf("insert identity: %w", err)
-			}
-			if tag.RowsAffected() == 0 {
-				return errRaced
-			}
-		case err != nil:
-			return fmt.Errorf("find identity: %w", err)
-		default:
-			// Empty values keep what is stored: some providers send the
-			// name or email only on the first login.
-			if _, err := tx.Exec(ctx, `UPDATE identities SET updated_at = $1,
-				email = CASE WHEN $2 = '' THEN email ELSE $2 END WHERE id = $3`,
-				ts(now), in.Email, identityID); err != nil {
-				return fmt.Errorf("update identity: %w", err)
-			}
-			if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $1, accessed_at = $1,
-				name = CASE WHEN $2 = '' OR name_custom THEN name ELSE $2 END,
-				email = CASE WHEN $3 = '' THEN email ELSE $3 END,
-				email_verified = CASE WHEN $3 = '' THEN email_verified ELSE $4 END
-				WHERE id = $5`,
-				ts(now), in.Name, in.Email, in.EmailVerified, userID); err != nil {
-				return fmt.Errorf("update user: %w", err)
-			}
-		}
-		u, err = scanUser(tx.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE id = $1", userID))
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		u, err = upsertIdentityTx(ctx, tx, in, now)
 		return err
 	})
 	return u, err
+}
+
+// upsertIdentityTx is one attempt of UpsertIdentity inside the caller's
+// transaction; errRaced means the caller rolls back and tries again.
+func upsertIdentityTx(ctx context.Context, tx pgx.Tx, in store.IdentityInput, now time.Time) (store.User, error) {
+	var identityID, userID string
+	err := tx.QueryRow(ctx, "SELECT id, user_id FROM identities WHERE provider = $1 AND provider_uid = $2 FOR UPDATE",
+		in.Provider, in.ProviderUID).Scan(&identityID, &userID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		userID = store.NewID()
+		if _, err := tx.Exec(ctx, "INSERT INTO users ("+insertUserCols+") VALUES ($1, $2, $2, $3, $4, $5, $2)",
+			userID, ts(now), in.Name, in.Email, in.EmailVerified); err != nil {
+			return store.User{}, fmt.Errorf("insert user: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO identities (id, user_id, provider, provider_uid, email, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (provider, provider_uid) DO NOTHING`,
+			store.NewID(), userID, in.Provider, in.ProviderUID, in.Email, ts(now))
+		if err != nil {
+			return store.User{}, fmt.Errorf("insert identity: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return store.User{}, errRaced
+		}
+	case err != nil:
+		return store.User{}, fmt.Errorf("find identity: %w", err)
+	default:
+		// Empty values keep what is stored: some providers send the
+		// name or email only on the first login.
+		if _, err := tx.Exec(ctx, `UPDATE identities SET updated_at = $1,
+			email = CASE WHEN $2 = '' THEN email ELSE $2 END WHERE id = $3`,
+			ts(now), in.Email, identityID); err != nil {
+			return store.User{}, fmt.Errorf("update identity: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $1, accessed_at = $1,
+			name = CASE WHEN $2 = '' OR name_custom THEN name ELSE $2 END,
+			email = CASE WHEN $3 = '' THEN email ELSE $3 END,
+			email_verified = CASE WHEN $3 = '' THEN email_verified ELSE $4 END
+			WHERE id = $5`,
+			ts(now), in.Name, in.Email, in.EmailVerified, userID); err != nil {
+			return store.User{}, fmt.Errorf("update user: %w", err)
+		}
+	}
+	return scanUser(tx.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE id = $1", userID))
 }
 
 // GetUser implements store.Users.

@@ -11,10 +11,18 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store/internal/codec"
 )
 
+const (
+	createFlowQuery = `INSERT INTO login_flows (id, provider, mode, success, failure, scopes, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	consumeFlowQuery = `DELETE FROM login_flows WHERE id = ?
+		RETURNING id, provider, mode, success, failure, scopes, created_at, expires_at`
+	rebindFlowQuery = `UPDATE login_flows SET id = ? WHERE id = ? AND expires_at > ?
+		RETURNING id, provider, mode, success, failure, scopes, created_at, expires_at`
+)
+
 // CreateFlow implements store.Flows.
 func (s *Store) CreateFlow(ctx context.Context, f store.LoginFlow) error {
-	_, err := s.exec(ctx, `INSERT INTO login_flows (id, provider, mode, success, failure, scopes, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.execStmt(ctx, s.stmts.createFlow,
 		f.ID, f.Provider, f.Mode, f.Success, f.Failure, codec.EncodeScopes(f.Scopes), micros(f.CreatedAt), f.ExpiresAt.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("sqlite: create flow: %w", err)
@@ -26,15 +34,13 @@ func (s *Store) CreateFlow(ctx context.Context, f store.LoginFlow) error {
 // atomic, so of many concurrent consumers exactly one gets the row. An
 // expired flow is deleted as well, but reported as absent.
 func (s *Store) ConsumeFlow(ctx context.Context, id string, now time.Time) (store.LoginFlow, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.lockWriter()()
 	var (
 		f                store.LoginFlow
 		scopes           string
 		created, expires sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, `DELETE FROM login_flows WHERE id = ?
-		RETURNING id, provider, mode, success, failure, scopes, created_at, expires_at`, id).
+	err := s.stmts.consumeFlow.QueryRowContext(ctx, id).
 		Scan(&f.ID, &f.Provider, &f.Mode, &f.Success, &f.Failure, &scopes, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.LoginFlow{}, store.ErrNotFound
@@ -68,8 +74,7 @@ func (s *Store) CreateLoginToken(ctx context.Context, t store.LoginToken) error 
 // ConsumeLoginToken implements store.Flows like ConsumeFlow. A wrong
 // userID leaves the token in place.
 func (s *Store) ConsumeLoginToken(ctx context.Context, userID string, secretHash []byte, now time.Time) (store.LoginToken, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.lockWriter()()
 	var (
 		t       store.LoginToken
 		expires int64

@@ -105,9 +105,9 @@ func (s *Store) ClaimDueGrants(ctx context.Context, owner string, now time.Time,
 // ClaimGrant implements store.Grants: one prepared autocommit UPDATE; a
 // miss costs a second query to tell a deleted row from a leased one.
 func (s *Store) ClaimGrant(ctx context.Context, id, owner string, now time.Time, lease time.Duration) (store.Session, error) {
-	s.wmu.Lock()
+	unlock := s.lockWriter()
 	claimed, err := scanSession(s.stmts.claimGrant.QueryRowContext(ctx, owner, micros(now.Add(lease)), id, micros(now)))
-	s.wmu.Unlock()
+	unlock()
 	if errors.Is(err, sql.ErrNoRows) {
 		err = s.missingOr(ctx, nil, id, store.ErrLeased)
 	}

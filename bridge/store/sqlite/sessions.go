@@ -27,6 +27,28 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session) error {
 	return nil
 }
 
+// CreateSessions implements store.Sessions.
+func (s *Store) CreateSessions(ctx context.Context, list []*store.Session) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt := tx.StmtContext(ctx, s.stmts.insertSession)
+		for _, sess := range list {
+			row := *sess
+			row.Version = 1
+			if _, err := stmt.ExecContext(ctx, sessionrow.Args(&row, micros)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create sessions: %w", err)
+	}
+	for _, sess := range list {
+		sess.Version = 1
+	}
+	return nil
+}
+
 // GetSession implements store.Sessions.
 func (s *Store) GetSession(ctx context.Context, id string) (store.Session, error) {
 	sess, err := scanSession(s.stmts.getSession.QueryRowContext(ctx, id))

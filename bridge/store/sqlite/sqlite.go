@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -51,6 +52,9 @@ type Store struct {
 	// the refresher's CPU profile when done on every compare-and-swap.
 	stmts statements
 	cas   casQueue
+	// writes counts completed writes (store.Changes.LocalWrites); every
+	// write holds the writer mutex through lockWriter.
+	writes atomic.Uint64
 }
 
 // statements are the prepared hot statements; see prepare.
@@ -58,6 +62,11 @@ type statements struct {
 	getSession, getUser, nextRefresh, countDue, sessionExists *sql.Stmt
 	insertSession, deleteSession, casSession                  *sql.Stmt
 	dueIDs, claim, claimGrant                                 *sql.Stmt
+	changes                                                   *sql.Stmt
+	// A login's statements (see login.go).
+	createFlow, consumeFlow, rebindFlow      *sql.Stmt
+	findIdentity, insertUser, insertIdentity *sql.Stmt
+	updateIdentity, updateUser, overCap      *sql.Stmt
 }
 
 // maxIdleConns keeps enough connections (each with its compiled
@@ -200,6 +209,16 @@ func (st *statements) all() []struct {
 		{&st.dueIDs, dueQuery},
 		{&st.claim, claimQuery},
 		{&st.claimGrant, claimGrantQuery},
+		{&st.changes, "SELECT seq, kind, id FROM changes WHERE seq >= ? ORDER BY seq LIMIT ?"},
+		{&st.createFlow, createFlowQuery},
+		{&st.consumeFlow, consumeFlowQuery},
+		{&st.rebindFlow, rebindFlowQuery},
+		{&st.findIdentity, findIdentityQuery},
+		{&st.insertUser, insertUserQuery},
+		{&st.insertIdentity, insertIdentityQuery},
+		{&st.updateIdentity, updateIdentityQuery},
+		{&st.updateUser, updateUserQuery},
+		{&st.overCap, overCapQuery},
 	}
 }
 
@@ -213,11 +232,20 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
+// lockWriter takes the process's writer mutex; the returned func releases
+// it and counts the write (LocalWrites). Every write holds it.
+func (s *Store) lockWriter() (unlock func()) {
+	s.wmu.Lock()
+	return func() {
+		s.writes.Add(1)
+		s.wmu.Unlock()
+	}
+}
+
 // write runs fn in a BEGIN IMMEDIATE transaction, holding the process's
 // writer mutex, and commits when fn returns nil.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.lockWriter()()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -235,15 +263,13 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // exec runs one autocommit write statement under the writer mutex and
 // returns the number of rows it changed.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (int, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.lockWriter()()
 	return rowsAffected(s.db.ExecContext(ctx, query, args...))
 }
 
 // execStmt is exec with a prepared statement.
 func (s *Store) execStmt(ctx context.Context, stmt *sql.Stmt, args ...any) (int, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	defer s.lockWriter()()
 	return rowsAffected(stmt.ExecContext(ctx, args...))
 }
 

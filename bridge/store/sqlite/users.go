@@ -31,53 +31,67 @@ func scanUser(r scanner) (store.User, error) {
 	return u, nil
 }
 
+// A login's user statements, prepared (see statements).
+const (
+	findIdentityQuery   = "SELECT id, user_id FROM identities WHERE provider = ? AND provider_uid = ?"
+	insertUserQuery     = "INSERT INTO users (" + insertUserCols + ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+	insertIdentityQuery = `INSERT INTO identities (id, user_id, provider, provider_uid, email, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
+	updateIdentityQuery = `UPDATE identities SET updated_at = ?,
+		email = CASE WHEN ? = '' THEN email ELSE ? END WHERE id = ?`
+	updateUserQuery = `UPDATE users SET updated_at = ?, accessed_at = ?,
+		name = CASE WHEN ? = '' OR name_custom THEN name ELSE ? END,
+		email = CASE WHEN ? = '' THEN email ELSE ? END,
+		email_verified = CASE WHEN ? = '' THEN email_verified ELSE ? END
+		WHERE id = ?`
+)
+
 // UpsertIdentity implements store.Users. The lookup and the insert run in
 // one immediate transaction, so racing first logins of one account across
 // processes end with a single user.
 func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
 	var u store.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var identityID, userID string
-		err := tx.QueryRowContext(ctx, "SELECT id, user_id FROM identities WHERE provider = ? AND provider_uid = ?",
-			in.Provider, in.ProviderUID).Scan(&identityID, &userID)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			userID = store.NewID()
-			if _, err := tx.ExecContext(ctx, "INSERT INTO users ("+insertUserCols+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-				userID, micros(now), micros(now), in.Name, in.Email, in.EmailVerified, micros(now)); err != nil {
-				return fmt.Errorf("insert user: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO identities (id, user_id, provider, provider_uid, email, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				store.NewID(), userID, in.Provider, in.ProviderUID, in.Email, micros(now), micros(now)); err != nil {
-				return fmt.Errorf("insert identity: %w", err)
-			}
-		case err != nil:
-			return fmt.Errorf("find identity: %w", err)
-		default:
-			// Empty values keep what is stored: some providers send the
-			// name or email only on the first login.
-			if _, err := tx.ExecContext(ctx, `UPDATE identities SET updated_at = ?,
-				email = CASE WHEN ? = '' THEN email ELSE ? END WHERE id = ?`,
-				micros(now), in.Email, in.Email, identityID); err != nil {
-				return fmt.Errorf("update identity: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = ?, accessed_at = ?,
-				name = CASE WHEN ? = '' OR name_custom THEN name ELSE ? END,
-				email = CASE WHEN ? = '' THEN email ELSE ? END,
-				email_verified = CASE WHEN ? = '' THEN email_verified ELSE ? END
-				WHERE id = ?`,
-				micros(now), micros(now), in.Name, in.Name, in.Email, in.Email, in.Email, in.EmailVerified, userID); err != nil {
-				return fmt.Errorf("update user: %w", err)
-			}
-		}
-		u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", userID))
+	err := s.write(ctx, func(tx *sql.Tx) (err error) {
+		u, err = s.upsertIdentityTx(ctx, tx, in, now)
 		return err
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("sqlite: upsert identity: %w", err)
 	}
 	return u, nil
+}
+
+// upsertIdentityTx is UpsertIdentity inside the caller's write transaction.
+func (s *Store) upsertIdentityTx(ctx context.Context, tx *sql.Tx, in store.IdentityInput, now time.Time) (store.User, error) {
+	stmt := func(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) }
+	var identityID, userID string
+	err := stmt(s.stmts.findIdentity).QueryRowContext(ctx, in.Provider, in.ProviderUID).Scan(&identityID, &userID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		userID = store.NewID()
+		if _, err := stmt(s.stmts.insertUser).ExecContext(ctx,
+			userID, micros(now), micros(now), in.Name, in.Email, in.EmailVerified, micros(now)); err != nil {
+			return store.User{}, fmt.Errorf("insert user: %w", err)
+		}
+		if _, err := stmt(s.stmts.insertIdentity).ExecContext(ctx,
+			store.NewID(), userID, in.Provider, in.ProviderUID, in.Email, micros(now), micros(now)); err != nil {
+			return store.User{}, fmt.Errorf("insert identity: %w", err)
+		}
+	case err != nil:
+		return store.User{}, fmt.Errorf("find identity: %w", err)
+	default:
+		// Empty values keep what is stored: some providers send the
+		// name or email only on the first login.
+		if _, err := stmt(s.stmts.updateIdentity).ExecContext(ctx,
+			micros(now), in.Email, in.Email, identityID); err != nil {
+			return store.User{}, fmt.Errorf("update identity: %w", err)
+		}
+		if _, err := stmt(s.stmts.updateUser).ExecContext(ctx,
+			micros(now), micros(now), in.Name, in.Name, in.Email, in.Email, in.Email, in.EmailVerified, userID); err != nil {
+			return store.User{}, fmt.Errorf("update user: %w", err)
+		}
+	}
+	return scanUser(stmt(s.stmts.getUser).QueryRowContext(ctx, userID))
 }
 
 // GetUser implements store.Users.

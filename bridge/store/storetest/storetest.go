@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", sessionTests},
 		{"Grants", grantTests},
 		{"Flows", flowTests},
+		{"Changes", changeTests},
+		{"Login", loginTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,145 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionbridge/sessionbridge/bridge/store"
+)
+
+var loginTests = []test{
+	{"RebindFlow", testRebindFlow},
+	{"RebindFlowConcurrent", testRebindFlowConcurrent},
+	{"CreateLoginSession", testCreateLoginSession},
+	{"CreateLoginSessionCap", testCreateLoginSessionCap},
+	{"CreateSessions", testCreateSessions},
+	{"CreateLoginSessionBlocked", testCreateLoginSessionBlocked},
+}
+
+func testCreateLoginSessionBlocked(t *testing.T, s store.Store) {
+	in := store.IdentityInput{Provider: "test", ProviderUID: "blocked"}
+	uid := newUser(t, s, "blocked")
+	if _, err := s.SetUserBlocked(ctx(t), uid, true, base); err != nil {
+		t.Fatalf("SetUserBlocked: %v", err)
+	}
+	sess := minimalSession("b1", "")
+	_, _, err := s.CreateLoginSession(ctx(t), in, &sess, 10, base)
+	wantErr(t, "CreateLoginSession of a blocked user", err, store.ErrUserBlocked)
+	if _, err := s.GetSession(ctx(t), "b1"); err == nil {
+		t.Fatal("a blocked user's login stored a session")
+	}
+}
+
+func testCreateSessions(t *testing.T, s store.Store) {
+	uid := newUser(t, s, "many")
+	a, b := fullSession("m1", uid), minimalSession("m2", uid)
+	if err := s.CreateSessions(ctx(t), []*store.Session{&a, &b}); err != nil {
+		t.Fatalf("CreateSessions: %v", err)
+	}
+	if a.Version != 1 || b.Version != 1 {
+		t.Fatalf("versions %d, %d; want 1", a.Version, b.Version)
+	}
+	wantEqual(t, "first of the batch", a, mustGet(t, s, "m1"))
+	wantEqual(t, "second of the batch", b, mustGet(t, s, "m2"))
+	dup, fresh := minimalSession("m1", uid), minimalSession("m3", uid)
+	if err := s.CreateSessions(ctx(t), []*store.Session{&fresh, &dup}); err == nil {
+		t.Fatal("CreateSessions with a duplicate ID succeeded")
+	}
+	if _, err := s.GetSession(ctx(t), "m3"); err == nil {
+		t.Fatal("a failed CreateSessions kept part of its batch")
+	}
+}
+
+func testRebindFlow(t *testing.T, s store.Store) {
+	f := newFlow("handle", base.Add(10*time.Minute))
+	mustCreateFlow(t, s, f)
+	got, err := s.RebindFlow(ctx(t), "handle", "state", base.Add(time.Minute))
+	if err != nil {
+		t.Fatalf("RebindFlow: %v", err)
+	}
+	want := f
+	want.ID = "state"
+	wantEqual(t, "rebound flow", want, got)
+	_, err = s.RebindFlow(ctx(t), "handle", "other", base.Add(time.Minute))
+	wantErr(t, "second RebindFlow of the used handle", err, store.ErrNotFound)
+	consumed, err := s.ConsumeFlow(ctx(t), "state", base.Add(2*time.Minute))
+	if err != nil {
+		t.Fatalf("ConsumeFlow(state): %v", err)
+	}
+	wantEqual(t, "flow consumed by its new ID", want, consumed)
+
+	mustCreateFlow(t, s, newFlow("old", base.Add(time.Minute)))
+	_, err = s.RebindFlow(ctx(t), "old", "late", base.Add(time.Minute))
+	wantErr(t, "RebindFlow at expiry", err, store.ErrNotFound)
+	_, err = s.ConsumeFlow(ctx(t), "late", base)
+	wantErr(t, "ConsumeFlow of an expired flow's would-be ID", err, store.ErrNotFound)
+}
+
+func testRebindFlowConcurrent(t *testing.T, s store.Store) {
+	mustCreateFlow(t, s, newFlow("handle", base.Add(10*time.Minute)))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := range 8 {
+		wg.Go(func() {
+			if _, err := s.RebindFlow(ctx(t), "handle", "state-"+string(rune('a'+i)), base); err == nil {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Fatalf("%d concurrent RebindFlow calls won, want exactly 1", won)
+	}
+}
+
+func testCreateLoginSession(t *testing.T, s store.Store) {
+	in := store.IdentityInput{Provider: "test", ProviderUID: "u1", Email: "u1@example.com", EmailVerified: true, Name: "U One"}
+	sess := fullSession("s1", "")
+	u, removed, err := s.CreateLoginSession(ctx(t), in, &sess, 10, base)
+	if err != nil {
+		t.Fatalf("CreateLoginSession: %v", err)
+	}
+	if len(removed) != 0 || sess.UserID != u.ID || sess.Version != 1 {
+		t.Fatalf("removed %d, session user %q (user %q), version %d", len(removed), sess.UserID, u.ID, sess.Version)
+	}
+	wantEqual(t, "the login's user", store.User{ID: u.ID, CreatedAt: base, UpdatedAt: base, AccessedAt: base,
+		Name: "U One", Email: "u1@example.com", EmailVerified: true}, u)
+	wantEqual(t, "the login's session", sess, mustGet(t, s, "s1"))
+	// The same account again: the same user, updated.
+	again := fullSession("s2", "")
+	in.Name = "U 1"
+	u2, _, err := s.CreateLoginSession(ctx(t), in, &again, 10, base.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("second CreateLoginSession: %v", err)
+	}
+	if u2.ID != u.ID || u2.Name != "U 1" || again.UserID != u.ID {
+		t.Fatalf("second login: user %+v, session user %q; want the first user renamed", u2, again.UserID)
+	}
+}
+
+func testCreateLoginSessionCap(t *testing.T, s store.Store) {
+	in := store.IdentityInput{Provider: "test", ProviderUID: "capped"}
+	for i, id := range []string{"c1", "c2", "c3", "c4"} {
+		sess := minimalSession(id, "")
+		sess.CreatedAt = base.Add(time.Duration(i) * time.Minute)
+		_, removed, err := s.CreateLoginSession(ctx(t), in, &sess, 2, base)
+		if err != nil {
+			t.Fatalf("CreateLoginSession(%s): %v", id, err)
+		}
+		wantRemoved := map[string]string{"c3": "c1", "c4": "c2"}[id]
+		if got := ids(removed); got != wantRemoved {
+			t.Fatalf("login %s removed %q, want %q", id, got, wantRemoved)
+		}
+	}
+	list, err := s.ListSessions(ctx(t), mustGet(t, s, "c4").UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(list); got != "c3,c4" {
+		t.Fatalf("sessions left %q, want c3,c4", got)
+	}
+}
