@@ -377,6 +377,7 @@ func (s *Service) draftSession(provider string, login *providers.Login, now time
 		ID: store.NewID(), Provider: provider, ProviderUID: login.Identity.Subject,
 		EmailVerified:     login.Identity.EmailVerified && login.Identity.Email != "",
 		AccessTokenExpiry: login.Token.Expiry.UTC(),
+		RefreshedAt:       now,
 	}
 	if login.Token.Expiry.IsZero() {
 		d.AccessTokenExpiry = time.Time{}
@@ -389,7 +390,7 @@ func (s *Service) draftSession(provider string, login *providers.Login, now time
 		return d, fmt.Errorf("seal refresh token: %w", err)
 	}
 	if login.Token.RefreshToken != "" && !d.AccessTokenExpiry.IsZero() && s.o.Schedule != nil {
-		d.RefreshAt = s.o.Schedule(now, d.AccessTokenExpiry)
+		d.RefreshAt = s.o.Schedule(provider, now, d.AccessTokenExpiry)
 	}
 	return d, nil
 }

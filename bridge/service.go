@@ -29,8 +29,9 @@ type Refresher interface {
 	RefreshNow(ctx context.Context, sessionID string) (store.Session, error)
 }
 
-// Scheduler computes when a grant should be refreshed; zero means never.
-type Scheduler func(issued, expiry time.Time) time.Time
+// Scheduler computes when a grant of provider should be refreshed; zero
+// means never.
+type Scheduler func(provider string, issued, expiry time.Time) time.Time
 
 // Options configures a Service. Store, Keys and Providers are required.
 type Options struct {
@@ -71,7 +72,8 @@ type Options struct {
 
 // Service is the bridge's domain API. It is safe for concurrent use.
 type Service struct {
-	o Options
+	o       Options
+	touched touches
 }
 
 // New returns a Service with defaults filled in.
@@ -122,4 +124,14 @@ func hashSecret(secret string) []byte {
 func flowID(handle string) string {
 	sum := sha256.Sum256([]byte(handle))
 	return hex.EncodeToString(sum[:])
+}
+
+// ParkedProviders returns the providers whose refreshes are parked because
+// they refused the bridge's client or configuration, each with the error
+// code; empty when none (readiness detail).
+func (s *Service) ParkedProviders() map[string]string {
+	if p, ok := s.o.Refresher.(interface{ Parked() map[string]string }); ok {
+		return p.Parked()
+	}
+	return nil
 }

@@ -43,6 +43,7 @@ func (s *Service) Authenticate(ctx context.Context, c Credential) (store.Session
 			if !sess.Expire.After(s.now()) || subtle.ConstantTimeCompare(sess.SecretHash, hashSecret(c.Secret)) != 1 {
 				return store.Session{}, ErrUnauthorized()
 			}
+			s.touchUser(ctx, sess.UserID) // in memory unless a day has passed
 			return sess, nil
 		}
 	}
@@ -91,6 +92,7 @@ func (s *Service) liveSession(ctx context.Context, id string) (store.Session, er
 	if !sess.Expire.After(s.now()) {
 		return store.Session{}, ErrUnauthorized()
 	}
+	s.touchUser(ctx, sess.UserID)
 	return sess, nil
 }
 

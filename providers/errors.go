@@ -95,6 +95,40 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &ve)
 }
 
+// IsGrantDead reports whether a refresh failure is about the grant itself
+// (invalid_grant: revoked, expired or superseded): the only answer after
+// which a session's grant is gone.
+func IsGrantDead(err error) bool {
+	return oauthCode(err) == "invalid_grant"
+}
+
+// IsMisconfiguration reports whether a refresh failure says the client or
+// the configuration is broken rather than the grant: a permanent OAuth
+// error other than invalid_grant (invalid_client, unauthorized_client,
+// unsupported_grant_type, invalid_scope, invalid_request), or a refreshed
+// ID token that fails verification (an edited issuer fails the iss check
+// for every grant). Such an answer must not end sessions.
+func IsMisconfiguration(err error) bool {
+	if code := oauthCode(err); code != "" {
+		return permanentCodes[code] && code != "invalid_grant"
+	}
+	var ve *VerificationError
+	return errors.As(err, &ve)
+}
+
+// oauthCode is the RFC 6749 error code of err, or "".
+func oauthCode(err error) string {
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		return oe.Code
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return re.ErrorCode
+	}
+	return ""
+}
+
 // RetryAfter returns the delay the provider asked for, if any.
 func RetryAfter(err error) time.Duration {
 	var oe *OAuthError

@@ -282,14 +282,14 @@ func TestAPIKeyScopes(t *testing.T) {
 		{"GET", "/v1/users/" + uid, full + "x", 401},
 		{"GET", "/v1/users/" + uid, reader, 401},
 		{"GET", "/v1/users/" + uid, users, 200},
-		{"GET", "/v1/users/" + uid + "/sessions", reader, 200},
-		{"GET", "/v1/users/" + uid + "/sessions", users, 401},
+		{"GET", "/v1/users/" + uid + "/sessions", reader, 401}, // Appwrite: users.read
+		{"GET", "/v1/users/" + uid + "/sessions", users, 200},
 		{"GET", "/v1/users/" + uid + "/sessions", "", 401},
 		{"DELETE", "/v1/users/" + uid + "/sessions", reader, 401},
 		{"DELETE", "/v1/users/" + uid + "/sessions/" + sess["$id"].(string), reader, 401},
 		{"POST", "/v1/users/" + uid + "/sessions", reader, 401},
 		{"POST", "/v1/users/" + uid + "/sessions", "", 401},
-		{"POST", "/v1/users/" + uid + "/sessions", users, 201}, // Appwrite accepts users.write or sessions.write
+		{"POST", "/v1/users/" + uid + "/sessions", users, 201},
 		{"GET", "/v1/users", reader, 401},
 		{"GET", "/v1/users", users, 200},
 		{"GET", "/v1/users/identities", reader, 401},
@@ -331,6 +331,72 @@ func TestAPIKeyScopes(t *testing.T) {
 	}
 	if logs := h.logs.String(); strings.Contains(logs, reader) || strings.Contains(logs, full) {
 		t.Fatal("an API key reached the logs")
+	}
+}
+
+// TestAPIKeyScopesPerRoute: every /v1/users route refuses a key holding
+// every scope but the ones Appwrite requires for it, and serves a key
+// holding only those. sessions.write does not create sessions.
+func TestAPIKeyScopesPerRoute(t *testing.T) {
+	all := []string{config.ScopeSessionsRead, config.ScopeSessionsWrite, config.ScopeUsersRead, config.ScopeUsersWrite}
+	but := func(scope string) []string {
+		var out []string
+		for _, s := range all {
+			if s != scope {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: func(c *config.Config) {
+		for _, sc := range []string{config.ScopeUsersRead, config.ScopeUsersWrite} {
+			c.APIKeys = append(c.APIKeys,
+				config.APIKey{ID: "all-but-" + sc, Secret: "all-but-" + sc + "-0123456789", Scopes: but(sc)},
+				config.APIKey{ID: "only-" + sc, Secret: "only-" + sc + "-0123456789", Scopes: []string{sc}})
+		}
+	}})
+	_, value := h.loggedIn(t)
+	_, sess := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+	uid, sid := sess["userId"].(string), sess["$id"].(string)
+	// status 0: only the refusal is checked (the route needs a body or
+	// would end the test's user).
+	routes := []struct {
+		method, path, scope string
+		status              int
+	}{
+		{"GET", "/v1/users", config.ScopeUsersRead, 200},
+		{"GET", "/v1/users/identities", config.ScopeUsersRead, 200},
+		{"GET", "/v1/users/" + uid, config.ScopeUsersRead, 200},
+		{"GET", "/v1/users/" + uid + "/prefs", config.ScopeUsersRead, 200},
+		{"GET", "/v1/users/" + uid + "/sessions", config.ScopeUsersRead, 200},
+		{"PATCH", "/v1/users/" + uid + "/status", config.ScopeUsersWrite, 0},
+		{"PATCH", "/v1/users/" + uid + "/name", config.ScopeUsersWrite, 0},
+		{"PATCH", "/v1/users/" + uid + "/prefs", config.ScopeUsersWrite, 0},
+		{"POST", "/v1/users/" + uid + "/jwts", config.ScopeUsersWrite, 0},
+		{"POST", "/v1/users/" + uid + "/sessions", config.ScopeUsersWrite, 201},
+		{"DELETE", "/v1/users/" + uid + "/sessions/" + sid, config.ScopeUsersWrite, 204},
+		{"DELETE", "/v1/users/" + uid + "/sessions", config.ScopeUsersWrite, 204},
+		{"DELETE", "/v1/users/identities/nonexistent", config.ScopeUsersWrite, 0},
+		{"DELETE", "/v1/users/" + uid, config.ScopeUsersWrite, 0},
+	}
+	for _, rt := range routes {
+		r := send(t, h.request(rt.method, rt.path, nil, "X-Appwrite-Key", "all-but-"+rt.scope+"-0123456789"))
+		wantError(t, r, 401, "general_unauthorized_scope")
+		if !strings.Contains(r.json["message"].(string), rt.scope) {
+			t.Errorf("%s %s: the refusal does not name %s: %v", rt.method, rt.path, rt.scope, r.json["message"])
+		}
+		if rt.method != "GET" && h.countSessions(t) != 1 {
+			t.Fatalf("%s %s with the wrong scopes changed the sessions", rt.method, rt.path)
+		}
+	}
+	for _, rt := range routes {
+		if rt.status == 0 {
+			continue
+		}
+		r := send(t, h.request(rt.method, rt.path, nil, "X-Appwrite-Key", "only-"+rt.scope+"-0123456789"))
+		if r.StatusCode != rt.status {
+			t.Errorf("%s %s with only %s: HTTP %d %v, want %d", rt.method, rt.path, rt.scope, r.StatusCode, r.json, rt.status)
+		}
 	}
 }
 

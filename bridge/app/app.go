@@ -5,9 +5,11 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/device"
 	"github.com/sessionbridge/sessionbridge/bridge/geo"
 	"github.com/sessionbridge/sessionbridge/bridge/httpapi"
+	"github.com/sessionbridge/sessionbridge/bridge/janitor"
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
@@ -27,6 +30,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
+	"github.com/sessionbridge/sessionbridge/providers/presets"
 )
 
 // App is a wired sessionbridge process.
@@ -35,6 +39,9 @@ type App struct {
 	Store     store.Store
 	Service   *bridge.Service
 	Refresher *refresh.Refresher
+	// Janitor deletes expired flows, login tokens and sessions (serve and
+	// refresh both run it; the store lets one process per minute work).
+	Janitor *janitor.Janitor
 	// Cache is the session cache; nil when session.cache_size is 0.
 	Cache    *sessioncache.Cache
 	Registry *prometheus.Registry
@@ -109,6 +116,13 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if err != nil {
 		return nil, fmt.Errorf("refresher: %w", err)
 	}
+	a.Janitor, err = janitor.New(janitor.Options{
+		Store: st, Owner: processName(o.Owner), Ended: ended, Registerer: a.Registry,
+		Logger: log.With("component", "janitor"), Now: o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("janitor: %w", err)
+	}
 	detect, err := newDetector(cfg)
 	if err != nil {
 		return nil, err
@@ -116,13 +130,13 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	a.Cache = a.startCache(st, cfg.Session.SessionCacheSize(), log)
 	a.Service = bridge.New(bridge.Options{
 		Cache: a.Cache, Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
-		Schedule: func(issued, expiry time.Time) time.Time {
-			return a.Refresher.Schedule(issued, expiry, true)
+		Schedule: func(provider string, issued, expiry time.Time) time.Time {
+			return a.Refresher.ScheduleFor(provider, issued, expiry)
 		},
 		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended,
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
-		RefreshWait: cfg.Refresh.Timeout + 5*time.Second,
+		RefreshWait: refreshWait(cfg),
 		FreshWithin: cfg.Refresh.BeforeExpiry,
 	})
 	a.closers = append(a.closers, detect.close)
@@ -201,6 +215,18 @@ func ProbeStore(ctx context.Context, cfg *config.Config) (note string, err error
 	return r.Note(), nil
 }
 
+// processName names this process in the store's chores table.
+func processName(owner string) string {
+	if owner != "" {
+		return owner
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// refreshWait bounds how long an API call waits for an on-demand refresh.
+func refreshWait(cfg *config.Config) time.Duration { return cfg.Refresh.Timeout + 5*time.Second }
+
 // callbackURL is the redirect URI registered at a provider.
 func callbackURL(cfg *config.Config, provider string) string {
 	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project
@@ -226,7 +252,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, lo
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), TrustedProxies: cfg.TrustedProxyPrefixes(), Logger: log, Now: o.Now,
+		Templates: tmpl, Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
 	})
 }
 
@@ -244,7 +270,11 @@ func opsHandler(svc *bridge.Service, metrics http.Handler) http.Handler {
 			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"store unreachable"}` + "\n"))
 			return
 		}
-		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+		out := map[string]any{"status": "ok"}
+		if parked := svc.ParkedProviders(); len(parked) > 0 {
+			out["providers_misconfigured"] = parked
+		}
+		_ = json.NewEncoder(w).Encode(out)
 	})
 	m.Handle("GET /metrics", metrics)
 	return m
@@ -302,9 +332,23 @@ func rateLimits(c config.RateLimits, override httpapi.RateLimits) httpapi.RateLi
 func providerLimits(cfg *config.Config) map[string]refresh.ProviderLimit {
 	out := map[string]refresh.ProviderLimit{}
 	for key, p := range cfg.Providers {
-		if p.RefreshConcurrency > 0 || p.RefreshRate > 0 || p.RefreshBurst > 0 {
-			out[key] = refresh.ProviderLimit{Concurrency: p.RefreshConcurrency, Rate: p.RefreshRate, Burst: p.RefreshBurst}
+		l := refresh.ProviderLimit{Concurrency: p.RefreshConcurrency, Rate: p.RefreshRate, Burst: p.RefreshBurst,
+			MinInterval: minRefreshInterval(p)}
+		if l != (refresh.ProviderLimit{}) {
+			out[key] = l
 		}
 	}
 	return out
+}
+
+// minRefreshInterval is the provider's min_refresh_interval, or else its
+// preset's default.
+func minRefreshInterval(p config.Provider) time.Duration {
+	if p.MinRefreshInterval != nil {
+		return *p.MinRefreshInterval
+	}
+	if pre, ok := presets.Lookup(p.Type); ok {
+		return pre.MinRefreshInterval
+	}
+	return 0
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
@@ -26,10 +28,23 @@ type devKeys struct {
 	ClientSecret string `json:"dev_client_secret"`
 }
 
+// DevOptions tune development mode.
+type DevOptions struct {
+	// TokenTTL is the dev issuer's access-token lifetime (0:
+	// devissuer.DefaultAccessTokenTTL, 2 minutes); tests shorten it.
+	TokenTTL time.Duration
+}
+
+// devIssuerFile keeps the dev issuer's key, URL and grants in the data
+// folder, so that sessions survive a restart.
+const devIssuerFile = "dev-issuer.json"
+
 // PrepareDev completes a development-mode configuration: the data folder
 // (0700) with generated keys (0600), and a real OpenID Connect issuer on
-// loopback registered as provider "dev". The caller closes the issuer.
-func PrepareDev(cfg *config.Config, dataDir string, log *slog.Logger) (*devissuer.Issuer, error) {
+// loopback registered as provider "dev", whose state (signing key, URL,
+// grants) is kept in the data folder so sessions survive a restart. The
+// caller closes the issuer.
+func PrepareDev(cfg *config.Config, dataDir string, log *slog.Logger, o DevOptions) (*devissuer.Issuer, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
@@ -49,19 +64,24 @@ func PrepareDev(cfg *config.Config, dataDir string, log *slog.Logger) (*devissue
 	cfg.Secrets.TokenKeyBytes = [][]byte{tk}
 
 	const clientID = "sessionbridge-dev"
+	ttl := o.TokenTTL
+	if ttl <= 0 {
+		ttl = devissuer.DefaultAccessTokenTTL
+	}
 	iss, err := devissuer.New(devissuer.Options{
 		ClientID: clientID, ClientSecret: keys.ClientSecret,
 		RedirectURIs:        []string{callbackURL(cfg, DevProvider)},
-		AccessTokenTTL:      devissuer.DefaultAccessTokenTTL,
+		AccessTokenTTL:      ttl,
 		RotateRefreshTokens: true, DetectReuse: true, AdvertiseIssParameter: true,
-		Logger: log.With("component", "dev-issuer"),
+		Logger:    log.With("component", "dev-issuer"),
+		StateFile: filepath.Join(dataDir, devIssuerFile),
 	})
 	if err != nil {
 		return nil, err
 	}
-	issuerURL, err := iss.Start("127.0.0.1:0")
+	issuerURL, err := startDevIssuer(iss, log)
 	if err != nil {
-		return nil, fmt.Errorf("start the development issuer: %w", err)
+		return nil, err
 	}
 	if cfg.Providers == nil {
 		cfg.Providers = map[string]config.Provider{}
@@ -72,6 +92,28 @@ func PrepareDev(cfg *config.Config, dataDir string, log *slog.Logger) (*devissue
 	}
 	cfg.ProviderOrder = []string{DevProvider}
 	return iss, nil
+}
+
+// startDevIssuer listens on the port the issuer had before (its URL is in
+// every session's ID tokens), or, the first time or when that port is
+// taken, on a new one with a fresh state.
+func startDevIssuer(iss *devissuer.Issuer, log *slog.Logger) (string, error) {
+	if saved := iss.URL(); saved != "" {
+		u, err := url.Parse(saved)
+		if err == nil && u.Host != "" {
+			if got, err := iss.Start(u.Host); err == nil {
+				return got, nil
+			}
+			log.Warn("the development issuer's port "+u.Port()+" (from the last run) is taken by another program; starting it afresh on a new port. "+
+				"Sessions from earlier runs cannot be refreshed any more and will end; sign in again.", "old_issuer", saved)
+		}
+		iss.ResetState()
+	}
+	got, err := iss.Start("127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("start the development issuer: %w", err)
+	}
+	return got, nil
 }
 
 func loadOrCreateDevKeys(path string) (devKeys, error) {

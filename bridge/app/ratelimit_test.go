@@ -35,6 +35,7 @@ func wantLimitHeaders(t *testing.T, r reply, limit int) int {
 func TestConfiguredRateLimits(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: func(c *config.Config) {
 		c.RateLimits = config.RateLimits{Window: time.Hour, Login: 50, Token: 10}
+		c.TrustedProxies = []string{"127.0.0.1/32"} // the test client plays a same-host proxy
 	}})
 	start := "/v1/account/sessions/oauth2/corp?success=" + appOrigin + "/ok"
 	for i := 1; i <= 50; i++ {
@@ -55,7 +56,7 @@ func TestConfiguredRateLimits(t *testing.T) {
 	if page.StatusCode != 429 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("browser: HTTP %d %s", page.StatusCode, page.Header.Get("Content-Type"))
 	}
-	// Another client (behind the loopback proxy) and the token start route
+	// Another client (behind the same-host proxy) and the token start route
 	// have their own budgets; an API key is not limited.
 	if r := send(t, h.request("GET", start, nil, "X-Forwarded-For", "203.0.113.9")); r.StatusCode != 302 || wantLimitHeaders(t, r, 50) != 49 {
 		t.Fatalf("another client: HTTP %d", r.StatusCode)

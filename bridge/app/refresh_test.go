@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,5 +225,63 @@ func TestPatchWhenTheProviderIsGone(t *testing.T) {
 	}
 	if n := h.iss.Stats().RefreshRequests; n != 0 {
 		t.Errorf("%d refresh requests", n)
+	}
+}
+
+// TestMisconfiguredClientKeepsSessions: the provider answers a refresh
+// with invalid_client (an expired client secret), or a refreshed ID token
+// fails the iss check (an edited issuer): the session stays, PATCH still
+// extends it, and /readyz and /metrics say which provider to fix.
+func TestMisconfiguredClientKeepsSessions(t *testing.T) {
+	for name, faults := range map[string]devissuer.Faults{
+		"invalid_client": {RefreshError: "invalid_client"},
+		"wrong issuer":   {WrongIssuer: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{noRefresh: true})
+			b := h.browser()
+			h.login(t, b)
+			value := h.sessionCookie(t, b)
+			_, before := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
+			h.iss.SetFaults(faults)
+			status, after := h.api(t, "PATCH", "/v1/account/sessions/current", value, nil)
+			if status != http.StatusOK || after["providerAccessToken"] != before["providerAccessToken"] {
+				t.Fatalf("PATCH against a misconfigured client: %d %v", status, after)
+			}
+			if status, _ := h.api(t, "GET", "/v1/account", value, nil); status != 200 {
+				t.Fatalf("the session ended: %d", status)
+			}
+			r := send(t, h.request("GET", "/readyz", nil))
+			detail, _ := r.json["providers_misconfigured"].(map[string]any)
+			if r.StatusCode != 200 || detail["corp"] == nil {
+				t.Fatalf("/readyz = %d %v", r.StatusCode, r.json)
+			}
+			m := send(t, h.request("GET", "/metrics", nil))
+			if !strings.Contains(string(m.body), `sessionbridge_provider_misconfigured{provider="corp"} 1`) {
+				t.Fatal("metrics lack sessionbridge_provider_misconfigured{provider=\"corp\"} 1")
+			}
+			if h.countSessions(t) != 1 {
+				t.Fatal("the session row is gone")
+			}
+		})
+	}
+}
+
+// TestMinRefreshIntervalDefaults: Apple's preset waits a day between
+// refreshes of a grant; a provider's own key wins, 0s turns it off.
+func TestMinRefreshIntervalDefaults(t *testing.T) {
+	zero, hour := time.Duration(0), time.Hour
+	for _, c := range []struct {
+		p    config.Provider
+		want time.Duration
+	}{
+		{config.Provider{Type: "apple"}, 24 * time.Hour},
+		{config.Provider{Type: "apple", MinRefreshInterval: &zero}, 0},
+		{config.Provider{Type: "oidc", MinRefreshInterval: &hour}, time.Hour},
+		{config.Provider{Type: "github"}, 0},
+	} {
+		if got := minRefreshInterval(c.p); got != c.want {
+			t.Errorf("%s (%v): %v, want %v", c.p.Type, c.p.MinRefreshInterval, got, c.want)
+		}
 	}
 }

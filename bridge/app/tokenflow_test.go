@@ -81,11 +81,11 @@ func TestTokenFlow(t *testing.T) {
 		t.Fatalf("sessions = %d, want 1", n)
 	}
 
-	// Form-encoded bodies work too, and an API-key caller gets the secret.
+	// An API-key caller gets the secret (form bodies are refused: see
+	// TestCrossSiteTokenRedemptionRefused).
 	_, secret3 := h.tokenLogin(t)
-	form := url.Values{"userId": {userID}, "secret": {secret3}}
-	r = send(t, h.request("POST", "/v1/account/sessions/token", strings.NewReader(form.Encode()),
-		"Content-Type", "application/x-www-form-urlencoded", "X-Appwrite-Key", "api-key-secret-0123456789"))
+	r = send(t, h.request("POST", "/v1/account/sessions/token", tokenBody(userID, secret3),
+		"Content-Type", "application/json", "X-Appwrite-Key", "api-key-secret-0123456789"))
 	if r.StatusCode != 201 {
 		t.Fatalf("redeem with key: HTTP %d %v", r.StatusCode, r.json)
 	}

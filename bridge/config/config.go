@@ -210,6 +210,10 @@ type Provider struct {
 	RefreshConcurrency int     `yaml:"refresh_concurrency"`
 	RefreshRate        float64 `yaml:"refresh_rate"`
 	RefreshBurst       int     `yaml:"refresh_burst"`
+	// MinRefreshInterval is the least time between two refreshes of one
+	// grant (unset: the preset's default, e.g. 24h for Apple; 0s: none).
+	// Access tokens may lapse until it has passed.
+	MinRefreshInterval *time.Duration `yaml:"min_refresh_interval"`
 
 	// Line is the line of the provider's key in the file, for messages.
 	Line int `yaml:"-"`

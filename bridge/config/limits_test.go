@@ -43,3 +43,25 @@ func TestTrustedProxies(t *testing.T) {
 		t.Fatalf("Validate = %v", err)
 	}
 }
+
+func TestMinRefreshIntervalDecodes(t *testing.T) {
+	base := "secrets:\n  session_keys: [\"MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=\"]\n  token_keys: [\"MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=\"]\n" +
+		"providers:\n  corp:\n    type: oidc\n    issuer: https://login.example\n    client_id: c\n"
+	env := func(string) (string, bool) { return "", false }
+	c, err := Parse("sb.yaml", []byte(base), env)
+	if err != nil || c.Providers["corp"].MinRefreshInterval != nil {
+		t.Fatalf("unset: %v %v", err, c.Providers["corp"].MinRefreshInterval)
+	}
+	c, err = Parse("sb.yaml", []byte(base+"    min_refresh_interval: 24h\n"), env)
+	if err != nil || c.Providers["corp"].MinRefreshInterval == nil || c.Providers["corp"].MinRefreshInterval.Hours() != 24 {
+		t.Fatalf("24h: %v %v", err, c.Providers["corp"].MinRefreshInterval)
+	}
+	c, err = Parse("sb.yaml", []byte(base+"    min_refresh_interval: 0s\n"), env)
+	if err != nil || c.Providers["corp"].MinRefreshInterval == nil || *c.Providers["corp"].MinRefreshInterval != 0 {
+		t.Fatalf("0s (turns a preset's default off): %v", err)
+	}
+	_, err = Parse("sb.yaml", []byte(base+"    min_refresh_interval: -1h\n"), env)
+	if err == nil || !strings.Contains(err.Error(), "providers.corp.min_refresh_interval: must not be negative") {
+		t.Fatalf("-1h: %v", err)
+	}
+}

@@ -107,11 +107,7 @@ func (l Loader) validate(c *Config, col *collector) {
 	notNegative(col, "refresh.provider_rate", c.Refresh.ProviderRate)
 	notNegative(col, "refresh.provider_burst", float64(c.Refresh.ProviderBurst))
 	for _, key := range c.ProviderOrder {
-		p := c.Providers[key]
-		base := "providers." + key + "."
-		notNegative(col, base+"refresh_concurrency", float64(p.RefreshConcurrency))
-		notNegative(col, base+"refresh_rate", p.RefreshRate)
-		notNegative(col, base+"refresh_burst", float64(p.RefreshBurst))
+		validateProviderRefresh(col, "providers."+key+".", c.Providers[key])
 	}
 	positiveDuration(col, "rate_limits.window", c.RateLimits.Window)
 	for i, v := range c.TrustedProxies {
@@ -329,5 +325,15 @@ func checkSession(s Session, col *collector) {
 	positive(col, "session.max_per_user", s.MaxPerUser)
 	if n := s.SessionCacheSize(); n < 0 {
 		col.add("session.cache_size", fmt.Sprintf("must be 0 (off) or more (got %d)", n))
+	}
+}
+
+// validateProviderRefresh checks a provider's own refresh settings.
+func validateProviderRefresh(col *collector, base string, p Provider) {
+	notNegative(col, base+"refresh_concurrency", float64(p.RefreshConcurrency))
+	notNegative(col, base+"refresh_rate", p.RefreshRate)
+	notNegative(col, base+"refresh_burst", float64(p.RefreshBurst))
+	if p.MinRefreshInterval != nil {
+		notNegative(col, base+"min_refresh_interval", float64(*p.MinRefreshInterval))
 	}
 }

@@ -96,7 +96,9 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, l *ratelimit.Limi
 	if !d.Allowed {
 		wait := int64(d.Reset.Sub(s.o.Now()).Seconds() + 0.999)
 		h.Set("Retry-After", strconv.FormatInt(max(wait, 1), 10))
-		s.log.Info("rate limit exceeded", "route", r.Pattern, "ip", s.clientIP(r))
+		if d.FirstRefusal { // once per client and window: a flood does not flood the log
+			s.log.Info("rate limit exceeded", "route", r.Pattern, "ip", s.clientIP(r))
+		}
 	}
 	return d.Allowed
 }

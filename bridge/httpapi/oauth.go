@@ -16,8 +16,22 @@ import (
 // maxCallbackBody bounds a form_post callback body.
 const maxCallbackBody = 64 << 10
 
+// Bounds of what a login start may ask the bridge to store (login_flows
+// rows are written before anyone has authenticated). Appwrite caps a
+// scope at 4096 characters and the list at 100 (APP_LIMIT_ARRAY_*) and
+// leaves URLs to its web server's request-line limit (8 KiB); the bridge
+// is tighter because nothing legitimate comes near: 2 KiB per URL
+// (what older browsers and many proxies accept), 256 bytes per scope, 50
+// scopes and 4 KiB of scopes in all.
+const (
+	maxRedirectURL  = 2048
+	maxScope        = 256
+	maxScopes       = 50
+	maxScopesLength = 4096
+)
+
 func (s *Server) startOAuth2Session(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.sessionStart, s.clientIP(r)) {
+	if !s.allow(w, r, s.limits.sessionStart, rateKey(s.clientIP(r))) {
 		s.refuse(w, r, errRateLimited)
 		return
 	}
@@ -25,7 +39,7 @@ func (s *Server) startOAuth2Session(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startOAuth2Token(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.tokenStart, s.clientIP(r)) {
+	if !s.allow(w, r, s.limits.tokenStart, rateKey(s.clientIP(r))) {
 		s.refuse(w, r, errRateLimited)
 		return
 	}
@@ -39,19 +53,13 @@ func (s *Server) startOAuth2Token(w http.ResponseWriter, r *http.Request) {
 func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, mode string) {
 	q := r.URL.Query()
 	success, failure := q.Get("success"), q.Get("failure")
-	for _, target := range []struct{ name, value string }{{"success", success}, {"failure", failure}} {
-		if target.value != "" && !s.o.Allowlist.AllowsURL(target.value) {
-			s.refuse(w, r, bridge.ErrArgument("Invalid `"+target.name+"` param: URL host must be one of: "+s.allowedHint()))
-			return
-		}
+	scopes := scopesParam(q)
+	if err := s.checkLoginStart(success, failure, scopes); err != nil {
+		s.refuse(w, r, err)
+		return
 	}
 	if success == "" {
 		success = s.o.PublicURL + "/account"
-	}
-	scopes := scopesParam(q)
-	if len(scopes) > 50 {
-		s.refuse(w, r, bridge.ErrArgument("Invalid `scopes` param: too many scopes."))
-		return
 	}
 	start := bridge.LoginStart{Provider: r.PathValue("provider"), Mode: mode, Success: success, Failure: failure, Scopes: scopes}
 	if mode == bridge.ModeSession && isNavigation(r) {
@@ -64,6 +72,33 @@ func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, mode string)
 		return
 	}
 	http.Redirect(w, r, s.o.PublicURL+"/v1/oauth2/bind/"+handle, http.StatusFound)
+}
+
+// checkLoginStart refuses redirect targets outside the allowlist and
+// anything over the storage bounds, before anything is stored.
+func (s *Server) checkLoginStart(success, failure string, scopes []string) error {
+	for _, target := range []struct{ name, value string }{{"success", success}, {"failure", failure}} {
+		if len(target.value) > maxRedirectURL {
+			return bridge.ErrArgument("Invalid `" + target.name + "` param: the URL is longer than " + strconv.Itoa(maxRedirectURL) + " bytes.")
+		}
+		if target.value != "" && !s.o.Allowlist.AllowsURL(target.value) {
+			return bridge.ErrArgument("Invalid `" + target.name + "` param: URL host must be one of: " + s.allowedHint())
+		}
+	}
+	if len(scopes) > maxScopes {
+		return bridge.ErrArgument("Invalid `scopes` param: at most " + strconv.Itoa(maxScopes) + " scopes are allowed.")
+	}
+	total := 0
+	for _, sc := range scopes {
+		total += len(sc)
+		if len(sc) > maxScope {
+			return bridge.ErrArgument("Invalid `scopes` param: a scope is longer than " + strconv.Itoa(maxScope) + " bytes.")
+		}
+	}
+	if total > maxScopesLength {
+		return bridge.ErrArgument("Invalid `scopes` param: the scopes are longer than " + strconv.Itoa(maxScopesLength) + " bytes in all.")
+	}
+	return nil
 }
 
 // isNavigation reports whether the browser itself is navigating to this
@@ -158,7 +193,7 @@ func (s *Server) bindLogin(w http.ResponseWriter, r *http.Request) {
 // callback finishes a login. The browser's flow cookie must hold the
 // state; the flow is removed from the cookie whatever the outcome.
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.limits.callback, s.clientIP(r)) {
+	if !s.allow(w, r, s.limits.callback, rateKey(s.clientIP(r))) {
 		// The pending login stays in the flow cookie: nothing is consumed,
 		// and the app learns why through its failure URL when it gave one.
 		pending := s.pendingFlows(r)
@@ -326,7 +361,7 @@ func (s *Server) createSessionFromToken(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	if !s.allow(w, r, s.limits.token, s.clientIP(r)+" "+truncate(in.UserID, 64)) {
+	if !s.allow(w, r, s.limits.token, rateKey(s.clientIP(r))+" "+truncate(in.UserID, 64)) {
 		s.writeError(w, r, errRateLimited)
 		return
 	}
@@ -359,17 +394,11 @@ func (s *Server) createSessionFromToken(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusCreated, out)
 }
 
-// decodeBody reads a JSON (or form-encoded) request body into v.
+// decodeBody reads a JSON request body into v. Form bodies never get
+// here: ServeHTTP refuses any body that is not JSON (see jsonBodyAllowed),
+// which is what a cross-site <form> could send.
 func decodeBody(r *http.Request, v *tokenRequest) error {
 	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
-	ct := r.Header.Get("Content-Type")
-	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
-		if err := r.ParseForm(); err != nil {
-			return bridge.ErrArgument("The request body could not be read.")
-		}
-		v.UserID, v.Secret = r.PostForm.Get("userId"), r.PostForm.Get("secret")
-		return nil
-	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return bridge.ErrArgument("The request body could not be read.")

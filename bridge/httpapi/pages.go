@@ -3,17 +3,16 @@ package httpapi
 import (
 	"bytes"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/munnerz/goautoneg"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/templates"
 )
-
-// assets serves the embedded static files.
-var assets = http.StripPrefix("/assets/", http.FileServerFS(templates.Assets()))
 
 // pageData is what every page template receives.
 type pageData struct {
@@ -77,6 +76,10 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Frame-Options", "DENY")
+	// Same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" with the page's own forms, which the cross-site check
+	// refuses.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
@@ -198,4 +201,22 @@ func (s *Server) displayName(key string) string {
 		}
 	}
 	return key
+}
+
+// assets serves the embedded static files, and nothing else: no
+// directory listings.
+var assets = http.StripPrefix("/assets/", filesOnly(templates.Assets()))
+
+// filesOnly serves the regular files of fsys; a directory or a missing
+// name is a plain 404 (http.FileServerFS would list directories).
+func filesOnly(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st, err := fs.Stat(fsys, strings.TrimPrefix(r.URL.Path, "/"))
+		if err != nil || !st.Mode().IsRegular() {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }

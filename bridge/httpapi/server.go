@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
@@ -51,14 +52,21 @@ type Options struct {
 	Templates          *template.Template
 	Branding           Branding
 	Metrics            http.Handler // served at /metrics when set
-	// TrustedProxies are the proxies whose X-Forwarded-For is believed
-	// (loopback always is).
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// TrustLoopback also believes loopback peers (development mode only).
+	TrustLoopback bool
 	// RateLimits bound the login, callback and token routes per client;
 	// the zero value is Appwrite's limits.
 	RateLimits RateLimits
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// ProviderWait is the longest an API request may wait on a provider:
+	// a login's token exchange and user info, or a token refresh (PATCH of
+	// a session, a read that finds an expired token). The write deadline
+	// of /v1/ requests is extended past it; the server's WriteTimeout
+	// bounds everything else (pages, assets, health).
+	ProviderWait time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Server is the HTTP front of the bridge.
@@ -79,6 +87,7 @@ type Server struct {
 	text       *pageText
 	icons      map[string]bool
 	brandCSS   string
+	xffWarn    sync.Once
 }
 
 type apiKey struct {
@@ -177,8 +186,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
-	if !s.cors(w, r) {
+	if !s.cors(w, r) || !s.refuseCrossSite(w, r) {
 		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/") && s.o.ProviderWait > 0 {
+		// Writers that cannot (recorders) keep the server's own bound.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.o.ProviderWait + 10*time.Second))
 	}
 	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.projectMatches(r) {
 		s.writeError(w, r, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
@@ -224,20 +237,25 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /v1/account/sessions/{id}", s.withSession(s.deleteSession))
 	m.HandleFunc("DELETE /v1/account/sessions", s.withSession(s.deleteSessions))
 
-	m.HandleFunc("GET /v1/users", s.withKey("users.read", s.listUsers))
-	m.HandleFunc("GET /v1/users/identities", s.withKey("users.read", s.listAllIdentities))
-	m.HandleFunc("GET /v1/users/{userId}", s.withKey("users.read", s.getUser))
-	m.HandleFunc("DELETE /v1/users/{userId}", s.withKey("users.write", s.deleteUser))
-	m.HandleFunc("PATCH /v1/users/{userId}/status", s.withKey("users.write", s.updateUserStatus))
-	m.HandleFunc("PATCH /v1/users/{userId}/name", s.withKey("users.write", s.updateUserName))
-	m.HandleFunc("GET /v1/users/{userId}/prefs", s.withKey("users.read", s.getUserPrefs))
-	m.HandleFunc("PATCH /v1/users/{userId}/prefs", s.withKey("users.write", s.updateUserPrefs))
-	m.HandleFunc("POST /v1/users/{userId}/jwts", s.withKey("users.write", s.createUserJWT))
-	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey("sessions.read", s.listUserSessions))
-	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey("sessions.write|users.write", s.createUserSession))
+	// API-key scopes are Appwrite's (app/controllers/api/users.php):
+	// users.read to read, users.write to change. Creating a session for a
+	// user lets the key act as that user, so it needs users.write; newer
+	// Appwrite versions also accept sessions.write there, which the bridge
+	// deliberately does not (an operator reads it as "may end sessions").
+	m.HandleFunc("GET /v1/users", s.withKey(config.ScopeUsersRead, s.listUsers))
+	m.HandleFunc("GET /v1/users/identities", s.withKey(config.ScopeUsersRead, s.listAllIdentities))
+	m.HandleFunc("GET /v1/users/{userId}", s.withKey(config.ScopeUsersRead, s.getUser))
+	m.HandleFunc("DELETE /v1/users/{userId}", s.withKey(config.ScopeUsersWrite, s.deleteUser))
+	m.HandleFunc("PATCH /v1/users/{userId}/status", s.withKey(config.ScopeUsersWrite, s.updateUserStatus))
+	m.HandleFunc("PATCH /v1/users/{userId}/name", s.withKey(config.ScopeUsersWrite, s.updateUserName))
+	m.HandleFunc("GET /v1/users/{userId}/prefs", s.withKey(config.ScopeUsersRead, s.getUserPrefs))
+	m.HandleFunc("PATCH /v1/users/{userId}/prefs", s.withKey(config.ScopeUsersWrite, s.updateUserPrefs))
+	m.HandleFunc("POST /v1/users/{userId}/jwts", s.withKey(config.ScopeUsersWrite, s.createUserJWT))
+	m.HandleFunc("GET /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersRead, s.listUserSessions))
+	m.HandleFunc("POST /v1/users/{userId}/sessions", s.withKey(config.ScopeUsersWrite, s.createUserSession))
 	// DELETE /v1/users/{userId}/sessions and /v1/users/identities/{id}.
 	m.HandleFunc("DELETE /v1/users/{userId}/{sub}", s.deleteUserSub)
-	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey("sessions.write", s.deleteUserSession))
+	m.HandleFunc("DELETE /v1/users/{userId}/sessions/{id}", s.withKey(config.ScopeUsersWrite, s.deleteUserSession))
 
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -271,7 +289,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	out := map[string]any{"status": "ok"}
+	if parked := s.svc.ParkedProviders(); len(parked) > 0 {
+		// Still ready: the other providers, logins and sessions work; the
+		// detail tells the operator which client to fix.
+		out["providers_misconfigured"] = parked
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // apiKeyFor returns the API key a request presents, comparing hashes in
@@ -292,7 +316,11 @@ func (s *Server) apiKeyFor(r *http.Request) (apiKey, bool) {
 	return found, ok
 }
 
+// maxUserAgent bounds the User-Agent a session's device fields are
+// parsed from (and so what a client can make the bridge store).
+const maxUserAgent = 512
+
 // clientMeta describes the caller for a new session (see clientIP).
 func (s *Server) clientMeta(r *http.Request) bridge.ClientMeta {
-	return bridge.ClientMeta{IP: s.clientIP(r), UserAgent: r.UserAgent()}
+	return bridge.ClientMeta{IP: s.clientIP(r), UserAgent: truncate(r.UserAgent(), maxUserAgent)}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
+	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/bridge/httpapi/queries"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
@@ -154,7 +155,7 @@ func (s *Server) deleteOwnIdentity(w http.ResponseWriter, r *http.Request, c cal
 func (s *Server) deleteUserSub(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.PathValue("userId") == "identities":
-		s.withKey("users.write", func(w http.ResponseWriter, r *http.Request, c caller) {
+		s.withKey(config.ScopeUsersWrite, func(w http.ResponseWriter, r *http.Request, c caller) {
 			if _, err := s.svc.DeleteIdentity(r.Context(), "", r.PathValue("sub")); err != nil {
 				s.writeError(w, r, err)
 				return
@@ -162,7 +163,7 @@ func (s *Server) deleteUserSub(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 		})(w, r)
 	case r.PathValue("sub") == "sessions":
-		s.withKey("sessions.write", s.deleteUserSessions)(w, r)
+		s.withKey(config.ScopeUsersWrite, s.deleteUserSessions)(w, r)
 	default:
 		s.writeError(w, r, errNotFound)
 	}

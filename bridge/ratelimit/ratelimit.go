@@ -27,6 +27,10 @@ type Decision struct {
 	Remaining int
 	// Reset is when the current window ends and the counts start over.
 	Reset time.Time
+	// FirstRefusal is set on the first refused hit of a key in a window,
+	// so a caller can log a client hammering the limit once, not once
+	// per request.
+	FirstRefusal bool
 }
 
 // Limiter is a fixed-window counter per key. It is safe for concurrent use.
@@ -82,6 +86,10 @@ func (l *Limiter) Allow(key string) Decision {
 	d := Decision{Limit: l.limit, Reset: time.Unix(0, (index+1)*int64(l.window))}
 	n, tracked := l.counts[key]
 	if n >= l.limit {
+		if n == l.limit {
+			l.counts[key] = n + 1 // marks the refusal as seen
+			d.FirstRefusal = true
+		}
 		return d
 	}
 	if !tracked && len(l.counts) >= l.maxKeys {

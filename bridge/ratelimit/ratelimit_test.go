@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -94,5 +95,26 @@ func TestDegenerateSettings(t *testing.T) {
 	}
 	if !l.Allow("").Allowed || l.Allow("").Allowed {
 		t.Fatal("limit of one not enforced")
+	}
+}
+
+// TestFirstRefusalOncePerWindow: the first refused hit of a key in a
+// window is marked (callers log it), the following ones are not.
+func TestFirstRefusalOncePerWindow(t *testing.T) {
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	l := New(2, time.Minute, 0, c.now)
+	var first []bool
+	for range 5 {
+		d := l.Allow("a")
+		first = append(first, d.FirstRefusal)
+	}
+	if want := []bool{false, false, true, false, false}; !slices.Equal(first, want) {
+		t.Fatalf("FirstRefusal per hit = %v, want %v", first, want)
+	}
+	c.add(time.Minute)
+	l.Allow("a")
+	l.Allow("a")
+	if d := l.Allow("a"); !d.FirstRefusal || d.Allowed {
+		t.Fatalf("next window's first refusal: %+v", d)
 	}
 }

@@ -10,9 +10,13 @@ import (
 // provState is what the refresher keeps per provider: its in-flight slots,
 // its request rate limiter and its circuit breaker.
 type provState struct {
-	sem chan struct{}
-	lim *rate.Limiter // nil: unlimited
-	br  breaker
+	sem  chan struct{}
+	lim  *rate.Limiter // nil: unlimited
+	br   breaker
+	park parking
+	// minInterval is the provider's minimum time between refreshes of a
+	// grant (0: none).
+	minInterval time.Duration
 }
 
 func (r *Refresher) provState(key string) *provState {
@@ -21,7 +25,7 @@ func (r *Refresher) provState(key string) *provState {
 	ps := r.provs[key]
 	if ps == nil {
 		lim := r.providerLimit(key)
-		ps = &provState{sem: make(chan struct{}, lim.Concurrency)}
+		ps = &provState{sem: make(chan struct{}, lim.Concurrency), minInterval: lim.MinInterval}
 		if lim.Rate > 0 {
 			ps.lim = rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
 		}
@@ -36,6 +40,10 @@ type ProviderLimit struct {
 	Concurrency int     // in flight at once
 	Rate        float64 // per second; 0: unlimited
 	Burst       int     // bucket size for Rate
+	// MinInterval is the least time between two refreshes of one grant
+	// (Apple asks for at most one a day); 0: none. Access tokens may
+	// lapse meanwhile.
+	MinInterval time.Duration
 }
 
 // providerLimit is the general limit with the provider's overrides applied.
@@ -51,6 +59,7 @@ func (r *Refresher) providerLimit(key string) ProviderLimit {
 		if o.Burst > 0 {
 			l.Burst = o.Burst
 		}
+		l.MinInterval = o.MinInterval
 	}
 	if l.Burst <= 0 {
 		l.Burst = 1

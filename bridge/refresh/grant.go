@@ -42,51 +42,90 @@ type outcome struct {
 // refreshGrant processes one claimed grant: at most one token request,
 // then one conditional write of the result.
 func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
+	g, out, done := r.prepare(ctx, j)
+	if done {
+		return out
+	}
+	release, out, ok := r.acquire(ctx, j, g)
+	if !ok {
+		if g.probe {
+			g.ps.park.endProbe()
+		}
+		return out
+	}
+	return r.send(ctx, g, release)
+}
+
+// grant is a claimed grant that passed the checks before sending.
+type grant struct {
+	s     store.Session
+	p     providers.Provider
+	label string
+	rt    string
+	ps    *provState
+	probe bool // this request probes a parked provider
+}
+
+// prepare runs the checks that need no slot: the session still lasts,
+// its provider is configured, its refresh token opens, the provider's
+// minimum interval has passed, its circuit is closed and it is not parked
+// (or this grant is its probe). done reports that the grant was handled.
+func (r *Refresher) prepare(ctx context.Context, j job) (grant, outcome, bool) {
 	s := j.s
 	now := r.now()
 	p, err := r.providers.Get(s.Provider)
-	label := s.Provider
+	g := grant{s: s, p: p, label: s.Provider}
 	if err != nil {
-		label = unknownProvider
+		g.label = unknownProvider
 	}
 	if !s.Expire.IsZero() && !now.Before(s.Expire) {
-		r.m.result(label, resultSkipped)
-		return r.reschedule(ctx, s, time.Time{}, false, nil) // the session is over: nothing to keep fresh
+		r.m.result(g.label, resultSkipped)
+		return g, r.reschedule(ctx, s, time.Time{}, false, nil), true // the session is over: nothing to keep fresh
 	}
 	if err != nil {
 		// The provider was removed from the configuration; keep the grant
 		// (it may come back) but look at it rarely.
-		r.m.result(label, resultSkipped)
+		r.m.result(g.label, resultSkipped)
 		r.log.Warn("refresher: grant of an unconfigured provider", "session", s.ID, "provider", s.Provider)
-		return r.reschedule(ctx, s, r.afterConfigFix(now), true, fmt.Errorf("%w: %w", ErrNotConfigured, err))
+		return g, r.reschedule(ctx, s, r.afterConfigFix(now), true, fmt.Errorf("%w: %w", ErrNotConfigured, err)), true
 	}
-	rt, err := r.keys.Open(s.RefreshTokenSealed, seal.AAD(s.ID, "refresh"))
-	if err != nil {
-		r.m.result(label, resultSkipped)
-		r.log.Error("refresher: refresh token cannot be opened with the configured token keys", "session", s.ID, "provider", label)
-		return r.reschedule(ctx, s, r.afterConfigFix(now), true, fmt.Errorf("%w: %w", ErrNotConfigured, err))
+	if g.rt, err = r.keys.Open(s.RefreshTokenSealed, seal.AAD(s.ID, "refresh")); err != nil {
+		r.m.result(g.label, resultSkipped)
+		r.log.Error("refresher: refresh token cannot be opened with the configured token keys", "session", s.ID, "provider", g.label)
+		return g, r.reschedule(ctx, s, r.afterConfigFix(now), true, fmt.Errorf("%w: %w", ErrNotConfigured, err)), true
 	}
-	if rt == "" {
-		r.m.result(label, resultSkipped)
-		return r.reschedule(ctx, s, time.Time{}, false, nil)
+	if g.rt == "" {
+		r.m.result(g.label, resultSkipped)
+		return g, r.reschedule(ctx, s, time.Time{}, false, nil), true
 	}
+	g.ps = r.provState(g.label)
+	if out, held := r.holdForInterval(ctx, j, g, now); held {
+		return g, out, true
+	}
+	if until, open := g.ps.br.openUntil(now); open {
+		r.m.result(g.label, resultSkipped)
+		return g, r.giveBack(ctx, j, until.Add(r.jitter(r.brCool/10+time.Second)), ErrCircuitOpen), true
+	}
+	out, parked, probe := r.admitParked(ctx, j, g.ps, g.label, now)
+	g.probe = probe
+	return g, out, parked
+}
 
-	ps := r.provState(label)
-	if until, open := ps.br.openUntil(now); open {
-		r.m.result(label, resultSkipped)
-		return r.giveBack(ctx, j, until.Add(r.jitter(r.brCool/10+time.Second)), ErrCircuitOpen)
-	}
-	// Background requests need one of the process's Concurrency slots and
-	// a slot of the provider; on-demand ones (a caller is waiting) only
-	// the provider's. Both are given back as soon as the response is in,
-	// before the write: they bound requests in flight.
+// acquire takes the slots, waits for the rate limiter and the breaker,
+// and checks the lease still outlives the request. Background requests
+// need one of the process's Concurrency slots and a slot of the provider;
+// on-demand ones (a caller is waiting) only the provider's. Both are given
+// back by release as soon as the response is in, before the write: they
+// bound requests in flight. When ok is false the grant was given back.
+func (r *Refresher) acquire(ctx context.Context, j job, g grant) (release func(), out outcome, ok bool) {
+	ps, label := g.ps, g.label
 	if !j.onDemand {
-		if res := r.wait(r.slots, r.sendBudget(s, r.now()), j.stop); res != acquired {
+		if res := r.wait(r.slots, r.sendBudget(g.s, r.now()), j.stop); res != acquired {
 			r.m.result(label, resultSkipped)
-			return r.giveBack(ctx, j, r.now(), ErrBusy)
+			return nil, r.giveBack(ctx, j, r.now(), ErrBusy), false
 		}
 	}
-	release := func() {
+	release = func() {
 		<-ps.sem
 		if !j.onDemand {
 			<-r.slots
@@ -95,67 +134,74 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 			j.released()
 		}
 	}
-	if res := r.wait(ps.sem, r.sendBudget(s, r.now()), j.stop); res != acquired {
+	if res := r.wait(ps.sem, r.sendBudget(g.s, r.now()), j.stop); res != acquired {
 		if !j.onDemand {
 			<-r.slots
 		}
 		r.m.result(label, resultSkipped)
-		return r.giveBack(ctx, j, r.now(), ErrBusy)
+		return nil, r.giveBack(ctx, j, r.now(), ErrBusy), false
 	}
-	sent := false
-	defer func() {
-		if !sent {
-			release()
-		}
-	}()
-	if ps.lim != nil {
-		now = r.now()
-		res := ps.lim.ReserveN(now, 1)
+	at, why := r.readyToSend(j, g)
+	if why != nil {
+		release()
+		r.m.result(label, resultSkipped)
+		return nil, r.giveBack(ctx, j, at, why), false
+	}
+	return release, outcome{}, true
+}
+
+// readyToSend waits for the provider's rate limiter and checks, last, that
+// the process is not stopping, that the lease still outlives the request
+// and the write of its result (otherwise another process could claim the
+// grant, and send the refresh token this request is about to rotate,
+// before the rotated one is stored), and that the breaker lets it through.
+// A non-nil error says why not, and at when to retry.
+func (r *Refresher) readyToSend(j job, g grant) (at time.Time, why error) {
+	if lim := g.ps.lim; lim != nil {
+		now := r.now()
+		res := lim.ReserveN(now, 1)
 		delay := res.DelayFrom(now)
-		if !res.OK() || delay > r.sendBudget(s, now) {
+		if !res.OK() || delay > r.sendBudget(g.s, now) {
 			res.CancelAt(now)
-			r.m.result(label, resultSkipped)
-			return r.giveBack(ctx, j, now.Add(delay), ErrRateLimited)
+			return now.Add(delay), ErrRateLimited
 		}
 		if delay > 0 && r.wait(nil, delay, j.stop) == stopped {
 			res.CancelAt(r.now())
-			r.m.result(label, resultSkipped)
-			return r.giveBack(ctx, j, r.now(), ErrBusy)
+			return r.now(), ErrBusy
 		}
 	}
 	select {
 	case <-j.stop:
-		r.m.result(label, resultSkipped)
-		return r.giveBack(ctx, j, r.now(), ErrBusy) // shutting down: unstarted work goes back
+		return r.now(), ErrBusy // shutting down: unstarted work goes back
 	default:
 	}
-	now = r.now()
-	if r.sendBudget(s, now) < 0 {
-		// Too little lease left to outlive the request and the write of
-		// its result: another process could claim the grant (and send
-		// the refresh token this request is about to rotate) before the
-		// rotated one is stored.
-		r.m.result(label, resultSkipped)
-		return r.giveBack(ctx, j, now, ErrBusy)
+	now := r.now()
+	if r.sendBudget(g.s, now) < 0 {
+		return now, ErrBusy
 	}
-	if ok, retryAt := ps.br.allow(now); !ok {
-		r.m.result(label, resultSkipped)
-		return r.giveBack(ctx, j, retryAt.Add(r.jitter(time.Second)), ErrCircuitOpen)
+	if ok, retryAt := g.ps.br.allow(now); !ok {
+		return retryAt.Add(r.jitter(time.Second)), ErrCircuitOpen
 	}
+	return time.Time{}, nil
+}
 
-	sent = true
+// send makes the one token request and hands its answer on.
+func (r *Refresher) send(ctx context.Context, g grant, release func()) outcome {
+	s, label, ps := g.s, g.label, g.ps
+	now := r.now()
 	if !s.AccessTokenExpiry.IsZero() {
 		r.m.lead.Observe(max(s.AccessTokenExpiry.Sub(now), 0).Seconds())
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.timeout)
-	tok, err := p.Refresh(rctx, providers.RefreshRequest{RefreshToken: rt, Subject: s.ProviderUID})
+	tok, err := g.p.Refresh(rctx, providers.RefreshRequest{RefreshToken: g.rt, Subject: s.ProviderUID})
 	cancel()
 	r.m.duration.WithLabelValues(label).Observe(r.now().Sub(now).Seconds())
 	if err == nil && (tok == nil || tok.AccessToken == "") {
 		err = &providers.OAuthError{Description: "token response without access_token"}
 	}
-	// The breaker learns the outcome before the slots are freed, so a
-	// grant waiting for a slot sees an opened circuit.
+	// The breaker and the parking learn the outcome before the slots are
+	// freed, so a grant waiting for a slot sees an opened circuit or a
+	// parked provider.
 	transient := err != nil && !providers.IsPermanent(err)
 	if transient {
 		if ps.br.failure(r.now()) {
@@ -165,14 +211,17 @@ func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
 	} else if ps.br.success() {
 		r.m.setCircuit(label, false)
 	}
+	r.learnParking(ps, label, err)
 	release()
 	switch {
 	case err == nil:
-		return r.succeeded(ctx, s, label, rt, tok)
+		return r.succeeded(ctx, s, label, g.rt, tok)
 	case transient:
 		return r.failed(ctx, s, label, err)
+	case providers.IsMisconfiguration(err):
+		return r.misconfigured(ctx, s, label, err)
 	default:
-		return r.rejected(ctx, s, label, rt, err)
+		return r.rejected(ctx, s, label, g.rt, err)
 	}
 }
 
@@ -258,6 +307,10 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 		return r.reschedule(ctx, s, now.Add(backoff(s.RefreshFailures, r.jitter)), true, err)
 	}
 	next := r.nextRefresh(now, tok.Expiry, true)
+	interval := r.provState(label).minInterval
+	if interval > 0 && !next.IsZero() {
+		next = maxTime(next, now.Add(interval))
+	}
 	if tok.RefreshToken != "" && tok.RefreshToken != rt {
 		// A rotated refresh token exists only in this process until it
 		// is written: keep trying past the lease (a store outage can
@@ -271,6 +324,7 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 	w, err := r.write(ctx, s, func(x *store.Session) {
 		x.AccessTokenSealed, x.RefreshTokenSealed = at, rts
 		x.AccessTokenExpiry = tok.Expiry
+		x.RefreshedAt = now
 		x.RefreshAt = next
 		x.RefreshFailures = 0
 		x.LeaseOwner, x.LeaseUntil = "", time.Time{}
@@ -289,7 +343,7 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 	// Measured when the new token is stored, the moment it becomes
 	// usable: an old token that ran out while the request was in flight
 	// (or while it waited for a slot) did expire before its refresh.
-	if !s.AccessTokenExpiry.IsZero() && !r.now().Before(s.AccessTokenExpiry) {
+	if expiredBeforeRefresh(s, interval, r.now()) {
 		r.m.expired.WithLabelValues(label).Inc()
 	}
 	r.log.Debug("refresher: token refreshed", "session", s.ID, "provider", label,

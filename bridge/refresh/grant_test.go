@@ -62,12 +62,10 @@ func TestRotationStored(t *testing.T) {
 	})
 }
 
+// Only invalid_grant ends a session (the other permanent answers park the
+// provider: parking_test.go).
 func TestPermanentErrorEndsSession(t *testing.T) {
-	for _, perr := range []error{
-		oauthErr("invalid_grant", 400), oauthErr("invalid_client", 401), oauthErr("unauthorized_client", 400),
-		oauthErr("unsupported_grant_type", 400), oauthErr("invalid_scope", 400),
-		&providers.VerificationError{Check: "sub"},
-	} {
+	for _, perr := range []error{oauthErr("invalid_grant", 400)} {
 		code, _ := errorCode(perr)
 		t.Run(code, func(t *testing.T) {
 			h := newHarness(t, hopt{})

@@ -24,6 +24,7 @@ type memStore struct {
 	tokens     []store.LoginToken
 	writes     int             // successful CompareAndSwapSession calls
 	named      map[string]bool // users whose name was set by SetUserName
+	chores     map[string]time.Time
 	changes    []memChange
 	written    uint64 // every write (LocalWrites)
 }
@@ -43,7 +44,7 @@ func copySession(s store.Session) store.Session {
 	s.SecretHash = slices.Clone(s.SecretHash)
 	s.AccessTokenSealed = slices.Clone(s.AccessTokenSealed)
 	s.RefreshTokenSealed = slices.Clone(s.RefreshTokenSealed)
-	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil} {
+	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil, &s.RefreshedAt} {
 		*t = norm(*t)
 	}
 	return s
@@ -103,12 +104,15 @@ func (m *memStore) ListIdentities(_ context.Context, userID string) ([]store.Ide
 	return out, nil
 }
 
-func (m *memStore) TouchUser(_ context.Context, id string, now time.Time) error {
+func (m *memStore) TouchUser(_ context.Context, id string, now time.Time, every time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
 	if !ok {
 		return store.ErrNotFound
+	}
+	if u.AccessedAt.After(now.Add(-every)) {
+		return nil
 	}
 	u.AccessedAt = norm(now)
 	m.users[id] = u
@@ -197,6 +201,7 @@ func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) er
 	// Only the mutable fields are written.
 	cur.Expire, cur.UpdatedAt = n.Expire, n.UpdatedAt
 	cur.AccessTokenSealed, cur.RefreshTokenSealed, cur.AccessTokenExpiry = n.AccessTokenSealed, n.RefreshTokenSealed, n.AccessTokenExpiry
+	cur.RefreshedAt = n.RefreshedAt
 	cur.RefreshAt, cur.RefreshFailures, cur.LeaseOwner, cur.LeaseUntil = n.RefreshAt, n.RefreshFailures, n.LeaseOwner, n.LeaseUntil
 	cur.Client, cur.EmailVerified = n.Client, n.EmailVerified
 	cur.Version++
@@ -206,18 +211,31 @@ func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) er
 	return nil
 }
 
-func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time) (int, error) {
+func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time, limit int) ([]store.SessionRef, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
+	var out []store.SessionRef
 	for id, s := range m.sessions {
-		if s.Expire.Before(now) {
+		if s.Expire.Before(now) && len(out) < limit {
 			delete(m.sessions, id)
+			out = append(out, store.SessionRef{ID: id, UserID: s.UserID, Provider: s.Provider})
 			m.changed("s", id)
-			n++
 		}
 	}
-	return n, nil
+	return out, nil
+}
+
+func (m *memStore) ClaimChore(_ context.Context, chore, _ string, now time.Time, every time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.chores == nil {
+		m.chores = map[string]time.Time{}
+	}
+	if next, ok := m.chores[chore]; ok && now.Before(next) {
+		return false, nil
+	}
+	m.chores[chore] = now.Add(every)
+	return true, nil
 }
 
 func (m *memStore) lease(s *store.Session, owner string, now time.Time, lease time.Duration) {
@@ -340,24 +358,26 @@ func (m *memStore) ConsumeLoginToken(_ context.Context, userID string, secretHas
 	return store.LoginToken{}, store.ErrNotFound
 }
 
-func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time) (int, error) {
+func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time, limit int) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
+	n, flows := 0, 0
 	for id, f := range m.flows {
-		if !f.ExpiresAt.After(now) {
+		if !f.ExpiresAt.After(now) && flows < limit {
 			delete(m.flows, id)
-			n++
+			flows++
 		}
 	}
-	kept := m.tokens[:0]
+	n += flows
+	kept, tokens := m.tokens[:0], 0
 	for _, t := range m.tokens {
-		if t.ExpiresAt.After(now) {
+		if t.ExpiresAt.After(now) || tokens >= limit {
 			kept = append(kept, t)
 		} else {
-			n++
+			tokens++
 		}
 	}
+	n += tokens
 	m.tokens = kept
 	return n, nil
 }

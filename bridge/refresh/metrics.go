@@ -13,6 +13,9 @@ const (
 	resultPermanent = "permanent"
 	resultConflict  = "conflict" // the session was deleted or changed meanwhile; the result was dropped
 	resultSkipped   = "skipped"  // no request was sent (circuit open, rate limit, no token, ...)
+	// resultMisconfigured: the provider refused the bridge's client or
+	// configuration (the provider is parked; the session is kept).
+	resultMisconfigured = "misconfigured"
 )
 
 // unknownProvider labels grants whose provider key is not configured, so
@@ -28,6 +31,7 @@ type metrics struct {
 	expired  *prometheus.CounterVec
 	inflight prometheus.Gauge
 	circuit  *prometheus.GaugeVec
+	parked   *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -66,12 +70,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "sessionbridge_circuit_open",
 			Help: "1 while a provider's refresh circuit breaker is open or half-open.",
 		}, []string{"provider"}),
+		parked: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sessionbridge_provider_misconfigured",
+			Help: "1 while a provider's refreshes are parked because it refused the bridge's client or configuration (invalid_client & co).",
+		}, []string{"provider"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.due, m.overdue, m.lead, m.expired, m.inflight, m.circuit} {
+	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.due, m.overdue, m.lead, m.expired, m.inflight, m.circuit, m.parked} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)
@@ -87,4 +95,12 @@ func (m *metrics) setCircuit(provider string, open bool) {
 		v = 1
 	}
 	m.circuit.WithLabelValues(provider).Set(v)
+}
+
+func (m *metrics) setParked(provider string, parked bool) {
+	v := 0.0
+	if parked {
+		v = 1
+	}
+	m.parked.WithLabelValues(provider).Set(v)
 }

@@ -107,67 +107,99 @@ func (r *Refresher) refreshNow(ctx context.Context, id string) (store.Session, e
 		if len(cur.RefreshTokenSealed) == 0 {
 			return cur, nil
 		}
+		if _, held := intervalHolds(cur, r.provState(cur.Provider).minInterval, r.now()); held {
+			// The provider's minimum interval has not passed: the
+			// current token is the answer (it may have lapsed).
+			return cur, nil
+		}
 		if done := r.activeChan(id); done != nil {
 			// This process's loop is refreshing the grant right now.
-			if r.testWaiting != nil {
-				r.testWaiting(id)
-			}
-			select {
-			case <-done:
-			case <-ctx.Done():
-				return cur, ctx.Err()
-			}
-			after, err := r.store.GetSession(ctx, id)
-			if err != nil {
+			after, retry, err := r.awaitOwnLoop(ctx, id, cur, done, attempt)
+			if !retry {
 				return after, err
-			}
-			untried, err := outcomeOfOtherAttempt(cur, after)
-			if !untried {
-				return after, err
-			}
-			if attempt >= 2 {
-				return after, ErrBusy
 			}
 			continue // given back untried: claim it ourselves
 		}
 		claimed, err := r.store.ClaimGrant(ctx, id, r.nowOwner, r.now(), r.lease)
 		if errors.Is(err, store.ErrLeased) {
-			if attempt >= 2 {
-				return cur, ErrBusy
-			}
-			if r.testWaiting != nil {
-				r.testWaiting(id)
-			}
-			after, released, err := r.awaitLease(ctx, id)
-			if err != nil {
+			after, retry, err := r.awaitOtherLease(ctx, id, cur, attempt)
+			if !retry {
 				return after, err
-			}
-			if released {
-				if untried, err := outcomeOfOtherAttempt(cur, after); !untried {
-					return after, err
-				}
 			}
 			continue // the lease ran out, or the grant came back untried: claim it ourselves
 		}
 		if err != nil {
 			return store.Session{}, err
 		}
-		if done := r.markActive(id); done != nil {
-			defer r.unmarkActive(id, done)
-		}
-		restore := r.now() // unknown: due now, the loop will take it
-		if claimed.Version == cur.Version+1 {
-			restore = cur.RefreshAt
-		}
-		// The claim starts a lease: the refresh gets the whole of it, as
-		// the loop's do, whatever the waits before the claim used of the
-		// flight's time. Otherwise a request sent late could rotate the
-		// token and leave no time to store the new one.
-		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lease)
-		defer cancel()
-		out := r.refreshGrant(gctx, job{s: claimed, onDemand: true, restoreAt: restore})
-		return out.s, out.err
+		return r.refreshClaimed(ctx, id, cur, claimed)
 	}
+}
+
+// awaitOwnLoop waits for this process's loop to finish its refresh of the
+// grant (done) and reports its outcome; retry says the grant came back
+// untried and may be claimed.
+func (r *Refresher) awaitOwnLoop(ctx context.Context, id string, cur store.Session, done <-chan struct{}, attempt int) (store.Session, bool, error) {
+	if r.testWaiting != nil {
+		r.testWaiting(id)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return cur, false, ctx.Err()
+	}
+	after, err := r.store.GetSession(ctx, id)
+	if err != nil {
+		return after, false, err
+	}
+	untried, err := outcomeOfOtherAttempt(cur, after)
+	if !untried {
+		return after, false, err
+	}
+	if attempt >= 2 {
+		return after, false, ErrBusy
+	}
+	return after, true, nil
+}
+
+// awaitOtherLease waits while another owner holds the grant's lease and
+// reports that owner's outcome; retry says the lease ran out or the grant
+// came back untried, so it may be claimed.
+func (r *Refresher) awaitOtherLease(ctx context.Context, id string, cur store.Session, attempt int) (store.Session, bool, error) {
+	if attempt >= 2 {
+		return cur, false, ErrBusy
+	}
+	if r.testWaiting != nil {
+		r.testWaiting(id)
+	}
+	after, released, err := r.awaitLease(ctx, id)
+	if err != nil {
+		return after, false, err
+	}
+	if released {
+		if untried, err := outcomeOfOtherAttempt(cur, after); !untried {
+			return after, false, err
+		}
+	}
+	return after, true, nil
+}
+
+// refreshClaimed refreshes a grant this call has just claimed.
+func (r *Refresher) refreshClaimed(ctx context.Context, id string, cur, claimed store.Session) (store.Session, error) {
+	if done := r.markActive(id); done != nil {
+		defer r.unmarkActive(id, done)
+	}
+	restore := r.now() // unknown: due now, the loop will take it
+	if claimed.Version == cur.Version+1 {
+		restore = cur.RefreshAt
+	}
+	// The claim starts a lease: the refresh gets the whole of it, as
+	// the loop's do, whatever the waits before the claim used of the
+	// flight's time. Otherwise a request sent late could rotate the
+	// token and leave no time to store the new one.
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lease)
+	defer cancel()
+	out := r.refreshGrant(gctx, job{s: claimed, onDemand: true, restoreAt: restore})
+	return out.s, out.err
 }
 
 // outcomeOfOtherAttempt tells, from the row before and after another

@@ -331,6 +331,16 @@ func (r *Refresher) Schedule(issued, expiry time.Time, hasRefreshToken bool) tim
 	return Schedule(issued, expiry, r.before, r.jitter)
 }
 
+// ScheduleFor is Schedule for a new grant of provider with a refresh
+// token, never sooner than the provider's minimum refresh interval.
+func (r *Refresher) ScheduleFor(provider string, issued, expiry time.Time) time.Time {
+	at := r.Schedule(issued, expiry, true)
+	if m := r.provState(provider).minInterval; m > 0 && !at.IsZero() {
+		at = maxTime(at, issued.Add(m))
+	}
+	return at
+}
+
 // Ready reports nil while Run is running and its last store access worked.
 func (r *Refresher) Ready() error {
 	if !r.running.Load() {

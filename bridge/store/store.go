@@ -139,6 +139,10 @@ type Session struct {
 	RefreshTokenSealed []byte
 	// AccessTokenExpiry is zero when the provider gave no expiry.
 	AccessTokenExpiry time.Time
+	// RefreshedAt is when the provider last issued the grant's tokens (the
+	// login or the last refresh); a provider's minimum refresh interval
+	// counts from it. Zero for sessions stored before it was recorded.
+	RefreshedAt time.Time
 
 	// RefreshAt is when the refresher should next act on this grant; zero
 	// means never (no refresh token, or no expiry). While leased it equals
@@ -190,6 +194,7 @@ type Store interface {
 	Sessions
 	Grants
 	Flows
+	Housekeeping
 	Changes
 	// Ping reports whether the database is reachable (readiness).
 	Ping(ctx context.Context) error
@@ -204,8 +209,11 @@ type Users interface {
 	UpsertIdentity(ctx context.Context, in IdentityInput, now time.Time) (User, error)
 	GetUser(ctx context.Context, id string) (User, error)
 	ListIdentities(ctx context.Context, userID string) ([]Identity, error)
-	// TouchUser sets AccessedAt.
-	TouchUser(ctx context.Context, id string, now time.Time) error
+	// TouchUser sets AccessedAt to now unless it is already later than
+	// now-every (Appwrite updates accessedAt at most once per period), so
+	// that most calls change no row. It returns ErrNotFound for an
+	// unknown user.
+	TouchUser(ctx context.Context, id string, now time.Time, every time.Duration) error
 
 	// ListUsers returns a page of users and, when asked, how many match.
 	// Search looks in the ID, name and email.
@@ -257,8 +265,10 @@ type Sessions interface {
 	// equals s.Version; on success s.Version is incremented. It returns
 	// ErrConflict when the version moved and ErrNotFound when the row is gone.
 	CompareAndSwapSession(ctx context.Context, s *Session) error
-	// DeleteExpiredSessions removes sessions whose Expire is before now.
-	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// DeleteExpiredSessions removes up to limit sessions whose Expire is
+	// before now, in one short transaction, and returns what it removed
+	// (so callers can count and announce each ending). Users stay.
+	DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) ([]SessionRef, error)
 	// CreateLoginSession is a finished login's writes in one transaction
 	// (one commit instead of three): UpsertIdentity(in, now), then
 	// CreateSession(sess) for that user (it sets sess.UserID and
@@ -301,8 +311,18 @@ type Flows interface {
 	// ConsumeLoginToken deletes and returns the token whose SecretHash
 	// and UserID match; ErrNotFound if absent, used or expired.
 	ConsumeLoginToken(ctx context.Context, userID string, secretHash []byte, now time.Time) (LoginToken, error)
-	// DeleteExpiredFlows removes expired flows and login tokens.
-	DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error)
+	// DeleteExpiredFlows removes up to limit expired flows and up to limit
+	// expired login tokens, in short transactions, and returns how many
+	// rows it removed in all.
+	DeleteExpiredFlows(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
+// Housekeeping coordinates periodic cluster-wide chores (the janitor).
+type Housekeeping interface {
+	// ClaimChore grants owner the run of chore now when no process ran it
+	// within the last every: of many processes sharing the store calling
+	// at once, exactly one gets true. The claim is recorded in the store.
+	ClaimChore(ctx context.Context, chore, owner string, now time.Time, every time.Duration) (bool, error)
 }
 
 // ChangeBatch is what ChangesSince found: the sessions and users written

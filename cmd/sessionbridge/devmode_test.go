@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -181,4 +183,117 @@ func firstOffOriginRedirect(t *testing.T, s *server, path string) *url.URL {
 		t.Fatalf("GET %s ended at %d on the bridge, want a redirect to the provider", path, resp.StatusCode)
 	}
 	return off
+}
+
+// devLogin signs in through the dev issuer's "who are you" form with plain
+// HTTP and returns the session value and the issuer's host.
+func devLogin(t *testing.T, s *server, email string) (session, issuerHost string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	base, _ := url.Parse(s.url)
+	client := &http.Client{Jar: jar, Timeout: 20 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host != base.Host {
+				return http.ErrUseLastResponse // stop at the provider
+			}
+			return nil
+		}}
+	resp, err := client.Get(s.url + "/v1/account/sessions/oauth2/dev?success=" + url.QueryEscape(s.url+"/account"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	authz, err := resp.Location()
+	if err != nil || authz.Path != "/authorize" {
+		t.Fatalf("login start: HTTP %d %v", resp.StatusCode, authz)
+	}
+	form := authz.Query()
+	form.Set("email", email)
+	form.Set("name", "Ada")
+	form.Set("action", "approve")
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error { return nil }
+	resp, err = client.PostForm("http://"+authz.Host+"/authorize", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/account" || resp.StatusCode != 200 {
+		t.Fatalf("login ended at %s with HTTP %d", resp.Request.URL.Path, resp.StatusCode)
+	}
+	for _, c := range jar.Cookies(base) {
+		if c.Name == sessionCookie {
+			return c.Value, authz.Host
+		}
+	}
+	t.Fatal("no session cookie after the dev login")
+	return "", ""
+}
+
+// currentSession reads the session a value authenticates: HTTP status and body.
+func currentSession(t *testing.T, s *server, value string) (int, map[string]any) {
+	t.Helper()
+	resp, body := s.get("/v1/account/sessions/current", http.Header{"X-Appwrite-Session": {value}, "Accept": {"application/json"}})
+	var out map[string]any
+	_ = json.Unmarshal([]byte(body), &out)
+	return resp.StatusCode, out
+}
+
+// TestDevModeSessionSurvivesRestart: development mode promises that
+// sessions survive a restart. Log in, restart, wait past a token lifetime:
+// the session is still there, with a refreshed token, from the dev issuer
+// on the same port. When that port is taken, the server says so and starts
+// afresh.
+func TestDevModeSessionSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := []string{"SESSIONBRIDGE_DEV_TOKEN_TTL=3s"}
+	s := startServe(t, dir, env)
+	value, issHost := devLogin(t, s, "ada@example.com")
+	status, before := currentSession(t, s, value)
+	if status != 200 {
+		t.Fatalf("session after login: %d", status)
+	}
+	s.stop()
+
+	s2 := startServe(t, dir, env)
+	var now map[string]any
+	deadline := time.Now().Add(45 * time.Second) // liveness bound: 3s tokens refresh every couple of seconds
+	for {
+		status, now = currentSession(t, s2, value)
+		if status != 200 {
+			t.Fatalf("the session ended after a restart: HTTP %d %v\n%s", status, now, s2.log.String())
+		}
+		if now["providerAccessToken"] != before["providerAccessToken"] && now["providerAccessTokenExpiry"].(string) > before["providerAccessTokenExpiry"].(string) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the token was never refreshed after the restart: %v\n%s", now["providerAccessTokenExpiry"], s2.log.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	// Past another token lifetime, still there.
+	time.Sleep(4 * time.Second)
+	if status, _ := currentSession(t, s2, value); status != 200 {
+		t.Fatalf("the session ended later: %d", status)
+	}
+	if strings.Contains(s2.log.String(), "is taken") {
+		t.Fatal("the issuer did not get its port back")
+	}
+	s2.stop()
+
+	t.Run("port taken", func(t *testing.T) {
+		// Hold the issuer's port (if another test took it meanwhile, it
+		// is just as taken).
+		if ln, err := net.Listen("tcp", issHost); err == nil {
+			defer ln.Close()
+		}
+		s3 := startServe(t, dir, env)
+		defer s3.stop()
+		if !strings.Contains(s3.log.String(), "is taken by another program; starting it afresh") {
+			t.Fatalf("no plain message about the taken port:\n%s", s3.log.String())
+		}
+		if _, host := devLogin(t, s3, "bob@example.com"); host == issHost {
+			t.Fatal("the issuer claims the taken port")
+		}
+	})
 }

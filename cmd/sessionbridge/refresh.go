@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/app"
 )
@@ -49,8 +46,7 @@ func cmdRefresh(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Refresh.Listen, err)
 	}
-	srv := &http.Server{Handler: a.OpsHandler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := app.NewHTTPServer(a.OpsHandler, log)
 	log.Info("sessionbridge refresh daemon", "addr", ln.Addr().String(), "store", cfg.Store.Driver)
 	return runUntilSignal(ctx, log, srv, ln, a, true)
 }

@@ -67,7 +67,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		cfg.Store.DSN = filepath.Join(devDataDir, "sessionbridge.db")
 		cfg.RedirectAllowlist = loopbackAliases(cfg.Listen)
 		log := newLogger(cfg, stderr)
-		iss, err := app.PrepareDev(cfg, devDataDir, log)
+		devOpts, err := devOptions()
+		if err != nil {
+			return err
+		}
+		iss, err := app.PrepareDev(cfg, devDataDir, log, devOpts)
 		if err != nil {
 			return err
 		}
@@ -91,8 +95,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := app.NewHTTPServer(a.Handler, log)
 	log.Info("sessionbridge listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"project", cfg.Project, "store", cfg.Store.Driver, "refresher", cfg.Refresh.RefreshEnabled(), "dev", cfg.Dev)
 	if cfg.Dev {
@@ -107,6 +110,7 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 	refreshCtx, stopRefresh := context.WithCancel(context.Background())
 	defer stopRefresh()
 	var wg sync.WaitGroup
+	wg.Go(func() { a.Janitor.Run(refreshCtx) })
 	if refresher {
 		wg.Go(func() {
 			if err := a.Refresher.Run(refreshCtx); err != nil {
@@ -150,6 +154,23 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 		log.Info("stopped")
 	}
 	return err
+}
+
+// devTokenTTLEnv shortens the development issuer's access-token lifetime
+// (a Go duration; default 2m), so that tests and demos need not wait.
+const devTokenTTLEnv = "SESSIONBRIDGE_DEV_TOKEN_TTL"
+
+// devOptions reads the development-mode settings from the environment.
+func devOptions() (app.DevOptions, error) {
+	var o app.DevOptions
+	if v := os.Getenv(devTokenTTLEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return o, usagef("%s=%q: want a positive duration such as 20s", devTokenTTLEnv, v)
+		}
+		o.TokenTTL = d
+	}
+	return o, nil
 }
 
 // newLogger builds the process logger from the log section.

@@ -16,10 +16,10 @@ func (i *Issuer) routes() http.Handler {
 	mux.Handle("GET /jwks", i.record("jwks", i.handleJWKS))
 	mux.Handle("GET /authorize", i.record("authorize", i.handleAuthorize))
 	mux.Handle("POST /authorize", i.record("authorize", i.handleAuthorize))
-	mux.Handle("POST /token", i.record("token", i.handleToken))
+	mux.Handle("POST /token", i.record("token", i.savingAfter(i.handleToken)))
 	mux.Handle("GET /userinfo", i.record("userinfo", i.handleUserinfo))
 	mux.Handle("POST /userinfo", i.record("userinfo", i.handleUserinfo))
-	mux.Handle("POST /revoke", i.record("revoke", i.handleRevoke))
+	mux.Handle("POST /revoke", i.record("revoke", i.savingAfter(i.handleRevoke)))
 	return mux
 }
 

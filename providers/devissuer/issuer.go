@@ -95,6 +95,11 @@ type Options struct {
 	ES256 bool
 	// Logger receives debug logs; it never sees tokens, codes or secrets.
 	Logger *slog.Logger
+	// StateFile, when set, keeps the issuer's signing key, URL and grants
+	// (token hashes only) across restarts: New loads it when present and
+	// every token request saves it (0600). Development mode uses it so
+	// that sessions survive a restart.
+	StateFile string
 }
 
 // User is an identity the issuer signs in. Subject defaults to a stable hash
@@ -125,6 +130,7 @@ type Issuer struct {
 	handler  http.Handler
 	faults   atomic.Pointer[Faults]
 	url      atomic.Pointer[string]
+	saveMu   sync.Mutex // serializes saves of StateFile
 	mu       sync.Mutex // guards everything below
 	st       state
 	stats    Stats
@@ -148,12 +154,15 @@ func New(opts Options) (*Issuer, error) {
 			return nil, fmt.Errorf("devissuer: redirect URI %q: %w", u, err)
 		}
 	}
-	i := &Issuer{opts: opts, now: opts.Now, log: opts.Logger, key: opts.SigningKey}
+	i := &Issuer{opts: opts, now: opts.Now, log: opts.Logger, key: opts.SigningKey, st: newState()}
 	if i.now == nil {
 		i.now = time.Now
 	}
 	if i.log == nil {
 		i.log = slog.New(slog.DiscardHandler)
+	}
+	if err := i.load(); err != nil {
+		return nil, err
 	}
 	if i.key == nil && !opts.ES256 {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -165,7 +174,6 @@ func New(opts Options) (*Issuer, error) {
 	if err := i.initSigner(); err != nil {
 		return nil, err
 	}
-	i.st = newState()
 	i.faults.Store(&Faults{})
 	i.handler = i.routes()
 	return i, nil
@@ -213,6 +221,7 @@ func (i *Issuer) Start(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	i.save() // the URL (its port is part of iss) is state too
 	go func() { _ = srv.Serve(l) }()
 	return u, nil
 }
@@ -236,6 +245,9 @@ func (i *Issuer) register(l net.Listener) (*http.Server, error) {
 	srv := &http.Server{
 		Handler:           i.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(i.log.Handler(), slog.LevelDebug),
 	}
 	i.mu.Lock()

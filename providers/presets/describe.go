@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // envPrefix is the environment-variable prefix suggested for a preset.
@@ -61,7 +62,18 @@ func Describe(name string) string {
 	if !p.PKCE {
 		b.WriteString("    # PKCE is off for this provider; refresh: " + yesNo(p.Refresh) + "\n")
 	}
+	if p.MinRefreshInterval > 0 {
+		fmt.Fprintf(&b, "    # min_refresh_interval: %s  # the default: a grant is refreshed at most this often\n", shortDuration(p.MinRefreshInterval))
+	}
 	return b.String()
+}
+
+// shortDuration writes whole hours as "24h" rather than "24h0m0s".
+func shortDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
 }
 
 func kindLabel(kind string) string {

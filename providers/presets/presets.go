@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -54,6 +55,10 @@ type Preset struct {
 	AuthStyle  string            `yaml:"auth_style"`
 	PKCE       bool              `yaml:"pkce"`
 	Refresh    bool              `yaml:"refresh"`
+	// MinRefreshInterval is the provider's own limit on refreshing one
+	// grant (Apple: validate a refresh token at most once a day); a
+	// provider's min_refresh_interval overrides it.
+	MinRefreshInterval time.Duration `yaml:"min_refresh_interval"`
 	// NoClientSecret: the provider authenticates the client another way
 	// (Apple's signed assertion) or not at all (Etsy, a public client).
 	NoClientSecret bool `yaml:"no_client_secret"`

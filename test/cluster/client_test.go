@@ -23,7 +23,7 @@ const sessionCookie = "a_session_" + project
 // share one public URL: a request to the public host goes to the instance
 // pick chooses, with the Host header left as the browser sent it and the
 // browser's address in X-Forwarded-For (the bridge trusts it from
-// loopback; its login rate limits are per client address). Other hosts
+// 127.0.0.1, listed in trusted_proxies; its login rate limits are per client address). Other hosts
 // (the provider) are dialled directly.
 type lbTransport struct {
 	base       http.RoundTripper

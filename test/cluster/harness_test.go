@@ -92,6 +92,7 @@ func writeConfig(t testing.TB, dir string, s settings, listen, opsListen string)
 public_url: %s
 project: %s
 redirect_allowlist: [%q]
+trusted_proxies: [127.0.0.1/32]
 session:
   duration: 8760h
   max_per_user: 1000

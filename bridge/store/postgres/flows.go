@@ -92,15 +92,32 @@ func (s *Store) ConsumeLoginToken(ctx context.Context, userID string, secretHash
 	return t, nil
 }
 
-// DeleteExpiredFlows implements store.Flows.
-func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
+// DeleteExpiredFlows implements store.Flows: one short statement per
+// table, each bounded by limit; SKIP LOCKED lets concurrent janitors (or a
+// login consuming its flow) pass each other instead of waiting.
+func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time, limit int) (int, error) {
 	var total int64
-	for _, q := range []string{"DELETE FROM login_flows WHERE expires_at <= $1", "DELETE FROM login_tokens WHERE expires_at <= $1"} {
-		tag, err := s.pool.Exec(ctx, q, ts(now))
+	for _, q := range []string{
+		"DELETE FROM login_flows WHERE id IN (SELECT id FROM login_flows WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+		"DELETE FROM login_tokens WHERE secret_hash IN (SELECT secret_hash FROM login_tokens WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+	} {
+		tag, err := s.pool.Exec(ctx, q, ts(now), limit)
 		if err != nil {
-			return 0, fmt.Errorf("postgres: delete expired flows: %w", err)
+			return int(total), fmt.Errorf("postgres: delete expired flows: %w", err)
 		}
 		total += tag.RowsAffected()
 	}
 	return int(total), nil
+}
+
+// ClaimChore implements store.Housekeeping. The upsert only moves
+// next_run when it has passed, so one of many concurrent callers wins.
+func (s *Store) ClaimChore(ctx context.Context, chore, owner string, now time.Time, every time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO chores (name, owner, next_run) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, next_run = excluded.next_run
+		WHERE chores.next_run <= $4`, chore, owner, ts(now.Add(every)), ts(now))
+	if err != nil {
+		return false, fmt.Errorf("postgres: claim chore: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
 }

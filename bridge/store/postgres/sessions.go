@@ -101,8 +101,8 @@ const casQuery = `UPDATE sessions SET
 	email_verified = $10, ip = $11, os_code = $12, os_name = $13, os_version = $14, client_type = $15,
 	client_code = $16, client_name = $17, client_version = $18, client_engine = $19,
 	client_engine_version = $20, device_name = $21, device_brand = $22, device_model = $23,
-	country_code = $24, country_name = $25, version = version + 1
-	WHERE id = $26 AND version = $27`
+	country_code = $24, country_name = $25, refreshed_at = $26, version = version + 1
+	WHERE id = $27 AND version = $28`
 
 // CompareAndSwapSession implements store.Sessions. The version check and
 // the write are one UPDATE; a concurrent writer of the same row makes it
@@ -131,11 +131,22 @@ func (s *Store) missingOr(ctx context.Context, id string, ifPresent error) error
 	return ifPresent
 }
 
-// DeleteExpiredSessions implements store.Sessions.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE expire < $1", ts(now))
+// DeleteExpiredSessions implements store.Sessions with one bounded
+// DELETE ... RETURNING; SKIP LOCKED passes rows a refresher is writing.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) ([]store.SessionRef, error) {
+	rows, err := s.pool.Query(ctx, `DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE expire < $1 ORDER BY expire LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING id, user_id, provider`, ts(now), limit)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: delete expired sessions: %w", err)
+		return nil, fmt.Errorf("postgres: delete expired sessions: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SessionRef, error) {
+		var r store.SessionRef
+		err := row.Scan(&r.ID, &r.UserID, &r.Provider)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: delete expired sessions: %w", err)
+	}
+	return out, nil
 }

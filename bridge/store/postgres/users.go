@@ -143,14 +143,25 @@ func (s *Store) ListIdentities(ctx context.Context, userID string) ([]store.Iden
 	return out, nil
 }
 
-// TouchUser implements store.Users.
-func (s *Store) TouchUser(ctx context.Context, id string, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE users SET accessed_at = $1 WHERE id = $2", ts(now), id)
+// TouchUser implements store.Users. A read first: a user touched within
+// the period costs no write at all; the update is conditional too, so
+// racing processes write once.
+func (s *Store) TouchUser(ctx context.Context, id string, now time.Time, every time.Duration) error {
+	var at pgtype.Timestamptz
+	err := s.pool.QueryRow(ctx, "SELECT accessed_at FROM users WHERE id = $1", id).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: touch user: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return store.ErrNotFound
+	threshold := now.Add(-every)
+	if at.Valid && at.Time.After(threshold) {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, "UPDATE users SET accessed_at = $1 WHERE id = $2 AND (accessed_at IS NULL OR accessed_at <= $3)",
+		ts(now), id, ts(threshold)); err != nil {
+		return fmt.Errorf("postgres: touch user: %w", err)
 	}
 	return nil
 }

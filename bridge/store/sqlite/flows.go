@@ -99,25 +99,31 @@ func (s *Store) ConsumeLoginToken(ctx context.Context, userID string, secretHash
 	return t, nil
 }
 
-// DeleteExpiredFlows implements store.Flows.
-func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error) {
+// DeleteExpiredFlows implements store.Flows: one short write per table,
+// each bounded by limit, so a backlog never holds the write lock long.
+func (s *Store) DeleteExpiredFlows(ctx context.Context, now time.Time, limit int) (int, error) {
 	var total int
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{"DELETE FROM login_flows WHERE expires_at <= ?", "DELETE FROM login_tokens WHERE expires_at <= ?"} {
-			res, err := tx.ExecContext(ctx, q, now.UnixMicro())
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			total += int(n)
+	for _, q := range []string{
+		"DELETE FROM login_flows WHERE id IN (SELECT id FROM login_flows WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
+		"DELETE FROM login_tokens WHERE secret_hash IN (SELECT secret_hash FROM login_tokens WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
+	} {
+		n, err := s.exec(ctx, q, now.UnixMicro(), limit)
+		if err != nil {
+			return total, fmt.Errorf("sqlite: delete expired flows: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete expired flows: %w", err)
+		total += n
 	}
 	return total, nil
+}
+
+// ClaimChore implements store.Housekeeping. The upsert only moves
+// next_run when it has passed, so one of many concurrent callers wins.
+func (s *Store) ClaimChore(ctx context.Context, chore, owner string, now time.Time, every time.Duration) (bool, error) {
+	n, err := s.exec(ctx, `INSERT INTO chores (name, owner, next_run) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, next_run = excluded.next_run
+		WHERE chores.next_run <= ?`, chore, owner, now.Add(every).UnixMicro(), now.UnixMicro())
+	if err != nil {
+		return false, fmt.Errorf("sqlite: claim chore: %w", err)
+	}
+	return n == 1, nil
 }

@@ -103,7 +103,7 @@ const casQuery = `UPDATE sessions SET
 	email_verified = ?, ip = ?, os_code = ?, os_name = ?, os_version = ?, client_type = ?,
 	client_code = ?, client_name = ?, client_version = ?, client_engine = ?,
 	client_engine_version = ?, device_name = ?, device_brand = ?, device_model = ?,
-	country_code = ?, country_name = ?, version = version + 1
+	country_code = ?, country_name = ?, refreshed_at = ?, version = version + 1
 	WHERE id = ? AND version = ?`
 
 // CompareAndSwapSession implements store.Sessions. It is the refresher's
@@ -152,11 +152,28 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
-// DeleteExpiredSessions implements store.Sessions.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	n, err := s.exec(ctx, "DELETE FROM sessions WHERE expire < ?", micros(now))
+// DeleteExpiredSessions implements store.Sessions with one bounded
+// DELETE ... RETURNING (the sessions_expire index finds the rows).
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) ([]store.SessionRef, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	rows, err := s.db.QueryContext(ctx, `DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE expire < ? ORDER BY expire LIMIT ?)
+		RETURNING id, user_id, provider`, micros(now), limit)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete expired sessions: %w", err)
+		return nil, fmt.Errorf("sqlite: delete expired sessions: %w", err)
 	}
-	return n, nil
+	defer rows.Close()
+	var out []store.SessionRef
+	for rows.Next() {
+		var r store.SessionRef
+		if err := rows.Scan(&r.ID, &r.UserID, &r.Provider); err != nil {
+			return out, fmt.Errorf("sqlite: delete expired sessions: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("sqlite: delete expired sessions: %w", err)
+	}
+	return out, nil
 }

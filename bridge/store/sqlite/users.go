@@ -132,14 +132,25 @@ func (s *Store) ListIdentities(ctx context.Context, userID string) ([]store.Iden
 	return out, nil
 }
 
-// TouchUser implements store.Users.
-func (s *Store) TouchUser(ctx context.Context, id string, now time.Time) error {
-	n, err := s.exec(ctx, "UPDATE users SET accessed_at = ? WHERE id = ?", micros(now), id)
+// TouchUser implements store.Users. A read first: a user touched within
+// the period costs no write (and no write lock) at all; the update is
+// conditional too, so racing processes write once.
+func (s *Store) TouchUser(ctx context.Context, id string, now time.Time, every time.Duration) error {
+	var at sql.NullInt64
+	err := s.db.QueryRowContext(ctx, "SELECT accessed_at FROM users WHERE id = ?", id).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: touch user: %w", err)
 	}
-	if n == 0 {
-		return store.ErrNotFound
+	threshold := now.Add(-every).UnixMicro()
+	if at.Valid && at.Int64 > threshold {
+		return nil
+	}
+	if _, err := s.exec(ctx, "UPDATE users SET accessed_at = ? WHERE id = ? AND (accessed_at IS NULL OR accessed_at <= ?)",
+		micros(now), id, threshold); err != nil {
+		return fmt.Errorf("sqlite: touch user: %w", err)
 	}
 	return nil
 }

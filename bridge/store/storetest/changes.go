@@ -94,7 +94,7 @@ func testChangesUserWrites(t *testing.T, s store.Store) {
 	mustCreate(t, s, minimalSession("s1", uid))
 	cur := startCursor(t, s)
 
-	if err := s.TouchUser(ctx(t), uid, base.Add(time.Minute)); err != nil {
+	if err := s.TouchUser(ctx(t), uid, base.Add(time.Minute), time.Second); err != nil {
 		t.Fatalf("TouchUser: %v", err)
 	}
 	b := changesAfter(t, s, cur)

@@ -18,6 +18,7 @@ var flowTests = []test{
 	{"LoginTokenExpired", testLoginTokenExpired},
 	{"LoginTokenConcurrentConsume", testLoginTokenConcurrentConsume},
 	{"DeleteExpiredFlows", testDeleteExpiredFlows},
+	{"ClaimChore", testClaimChore},
 }
 
 func newFlow(id string, expires time.Time) store.LoginFlow {
@@ -164,9 +165,17 @@ func testDeleteExpiredFlows(t *testing.T, s store.Store) {
 	oldTok := newLoginToken(t, s, "old", now.Add(-time.Second))
 	newTok := newLoginToken(t, s, "new", now.Add(time.Minute))
 
-	n, err := s.DeleteExpiredFlows(ctx(t), now)
-	if err != nil || n != 3 {
-		t.Fatalf("DeleteExpiredFlows = %d, %v; want 3 (2 flows, 1 token)", n, err)
+	// A limit of 1 per table: two batches for the two expired flows.
+	n, err := s.DeleteExpiredFlows(ctx(t), now, 1)
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteExpiredFlows(limit 1) = %d, %v; want 2 (1 flow, 1 token)", n, err)
+	}
+	n, err = s.DeleteExpiredFlows(ctx(t), now, 1)
+	if err != nil || n != 1 {
+		t.Fatalf("second DeleteExpiredFlows(limit 1) = %d, %v; want 1", n, err)
+	}
+	if n, err = s.DeleteExpiredFlows(ctx(t), now, 100); err != nil || n != 0 {
+		t.Fatalf("third DeleteExpiredFlows = %d, %v; want 0", n, err)
 	}
 	// What is left is still usable, checked at a time before expiry so
 	// only the deletion can make it fail.
@@ -183,4 +192,34 @@ func testDeleteExpiredFlows(t *testing.T, s store.Store) {
 	}
 	_, err = s.ConsumeLoginToken(ctx(t), oldTok.UserID, oldTok.SecretHash, early)
 	wantErr(t, "ConsumeLoginToken of a deleted token", err, store.ErrNotFound)
+}
+
+// testClaimChore: of many processes asking at once, one runs the chore;
+// nobody runs it again within the period; other chores are independent.
+func testClaimChore(t *testing.T, s store.Store) {
+	winners := race(t, 16, func() error {
+		ok, err := s.ClaimChore(ctx(t), "janitor", "p", base, time.Minute)
+		if err == nil && !ok {
+			return store.ErrNotFound // lost: race counts only winners
+		}
+		return err
+	})
+	if winners != 1 {
+		t.Fatalf("%d concurrent ClaimChore calls won, want exactly 1", winners)
+	}
+	for _, c := range []struct {
+		chore string
+		at    time.Time
+		want  bool
+	}{
+		{"janitor", base.Add(59 * time.Second), false},
+		{"other", base.Add(59 * time.Second), true},
+		{"janitor", base.Add(time.Minute), true},
+		{"janitor", base.Add(time.Minute + time.Second), false},
+	} {
+		ok, err := s.ClaimChore(ctx(t), c.chore, "q", c.at, time.Minute)
+		if err != nil || ok != c.want {
+			t.Fatalf("ClaimChore(%s, %v) = %v, %v; want %v", c.chore, c.at.Sub(base), ok, err, c.want)
+		}
+	}
 }

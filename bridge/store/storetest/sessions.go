@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,6 +126,7 @@ func testCompareAndSwap(t *testing.T, s store.Store) {
 	next.AccessTokenSealed = []byte("new-access")
 	next.RefreshTokenSealed = nil
 	next.AccessTokenExpiry = time.Time{}
+	next.RefreshedAt = base.Add(7 * time.Minute)
 	next.RefreshAt = time.Time{}
 	next.RefreshFailures = 0
 	next.LeaseOwner = "me"
@@ -210,17 +213,34 @@ func testCompareAndSwapConcurrent(t *testing.T, s store.Store) {
 func testDeleteExpiredSessions(t *testing.T, s store.Store) {
 	uid := newUser(t, s, "exp")
 	now := base.Add(10 * time.Hour)
-	for i, expire := range []time.Time{now.Add(-time.Hour), now.Add(-time.Millisecond), now.Add(time.Millisecond), now.Add(time.Hour)} {
+	for i, expire := range []time.Time{now.Add(-time.Hour), now.Add(-time.Millisecond), now.Add(-time.Minute),
+		now.Add(time.Millisecond), now.Add(time.Hour)} {
 		sess := minimalSession(fmt.Sprintf("e%d", i), uid)
 		sess.Expire = expire
 		mustCreate(t, s, sess)
 	}
-	n, err := s.DeleteExpiredSessions(ctx(t), now)
-	if err != nil || n != 2 {
-		t.Fatalf("DeleteExpiredSessions = %d, %v; want 2", n, err)
+	var removed []string
+	for _, want := range []int{2, 1, 0} { // bounded batches of 2
+		refs, err := s.DeleteExpiredSessions(ctx(t), now, 2)
+		if err != nil || len(refs) != want {
+			t.Fatalf("DeleteExpiredSessions(limit 2) = %v, %v; want %d rows", refs, err, want)
+		}
+		for _, r := range refs {
+			if r.UserID != uid || r.Provider != "test" {
+				t.Fatalf("removed session ref = %+v", r)
+			}
+			removed = append(removed, r.ID)
+		}
+	}
+	sort.Strings(removed)
+	if strings.Join(removed, ",") != "e0,e1,e2" {
+		t.Fatalf("removed %v, want e0,e1,e2", removed)
 	}
 	list, _ := s.ListSessions(ctx(t), uid)
-	if ids(list) != "e2,e3" {
-		t.Fatalf("sessions left = %s, want e2,e3", ids(list))
+	if ids(list) != "e3,e4" {
+		t.Fatalf("sessions left = %s, want e3,e4", ids(list))
+	}
+	if _, err := s.GetUser(ctx(t), uid); err != nil {
+		t.Fatalf("the user went with the sessions: %v", err)
 	}
 }

@@ -112,6 +112,7 @@ func fullSession(id, userID string) store.Session {
 		AccessTokenSealed:  []byte{0, 1, 2, 0xfe, 0xff, 'a'},
 		RefreshTokenSealed: []byte{0xff, 0, 0, 7},
 		AccessTokenExpiry:  base.Add(time.Hour + 987654321),
+		RefreshedAt:        base.Add(time.Second + 4321),
 		RefreshAt:          base.Add(55 * time.Minute),
 		RefreshFailures:    3,
 		LeaseOwner:         "",

@@ -139,27 +139,43 @@ func testConcurrentUpsert(t *testing.T, s store.Store) {
 func testUserNotFound(t *testing.T, s store.Store) {
 	_, err := s.GetUser(ctx(t), "nosuchuser")
 	wantErr(t, "GetUser(unknown)", err, store.ErrNotFound)
-	wantErr(t, "TouchUser(unknown)", s.TouchUser(ctx(t), "nosuchuser", base), store.ErrNotFound)
+	wantErr(t, "TouchUser(unknown)", s.TouchUser(ctx(t), "nosuchuser", base, time.Hour), store.ErrNotFound)
 	ids, err := s.ListIdentities(ctx(t), "nosuchuser")
 	if err != nil || len(ids) != 0 {
 		t.Fatalf("ListIdentities(unknown) = %v, %v; want empty", ids, err)
 	}
 }
 
+// testTouchUser: accessedAt moves at most once per period (Appwrite's
+// APP_USER_ACCESS), and never moves UpdatedAt.
 func testTouchUser(t *testing.T, s store.Store) {
-	id := newUser(t, s, "touch")
-	later := base.Add(3 * time.Hour)
-	if err := s.TouchUser(ctx(t), id, later); err != nil {
-		t.Fatalf("TouchUser: %v", err)
+	id := newUser(t, s, "touch") // UpsertIdentity set AccessedAt = base
+	accessed := func() time.Time {
+		t.Helper()
+		u, err := s.GetUser(ctx(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !u.UpdatedAt.Equal(store.Normalize(base)) {
+			t.Fatalf("TouchUser changed UpdatedAt to %v", u.UpdatedAt)
+		}
+		return u.AccessedAt
 	}
-	u, err := s.GetUser(ctx(t), id)
-	if err != nil {
-		t.Fatal(err)
+	steps := []struct {
+		at   time.Time
+		want time.Time
+	}{
+		{base.Add(30 * time.Minute), base},                 // within the hour: unchanged
+		{base.Add(3 * time.Hour), base.Add(3 * time.Hour)}, // past it: moved
+		{base.Add(3*time.Hour + 59*time.Minute), base.Add(3 * time.Hour)},
+		{base.Add(4 * time.Hour), base.Add(4 * time.Hour)},
 	}
-	if !u.AccessedAt.Equal(store.Normalize(later)) {
-		t.Fatalf("AccessedAt = %v, want %v", u.AccessedAt, store.Normalize(later))
-	}
-	if !u.UpdatedAt.Equal(store.Normalize(base)) {
-		t.Fatalf("TouchUser changed UpdatedAt to %v", u.UpdatedAt)
+	for i, st := range steps {
+		if err := s.TouchUser(ctx(t), id, st.at, time.Hour); err != nil {
+			t.Fatalf("TouchUser %d: %v", i, err)
+		}
+		if got := accessed(); !got.Equal(store.Normalize(st.want)) {
+			t.Fatalf("step %d: AccessedAt = %v, want %v", i, got, store.Normalize(st.want))
+		}
 	}
 }

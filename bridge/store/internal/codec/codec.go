@@ -33,7 +33,7 @@ func DecodeSession(b []byte) (store.Session, error) {
 }
 
 func normalizeSession(s *store.Session) {
-	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil} {
+	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil, &s.RefreshedAt} {
 		*t = store.Normalize(*t)
 	}
 }

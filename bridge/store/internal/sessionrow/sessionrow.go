@@ -18,7 +18,7 @@ const Cols = `id, user_id, created_at, updated_at, expire, secret_hash, provider
 	email_verified, access_token_sealed, refresh_token_sealed, access_token_expiry, refresh_at,
 	refresh_failures, lease_owner, lease_until, ip, os_code, os_name, os_version, client_type,
 	client_code, client_name, client_version, client_engine, client_engine_version, device_name,
-	device_brand, device_model, country_code, country_name, version`
+	device_brand, device_model, country_code, country_name, version, refreshed_at`
 
 // Blob keeps an absent token absent: nil and empty slices are stored as
 // NULL (an untyped nil, which every driver writes as NULL).
@@ -38,7 +38,7 @@ func Args[T any](s *store.Session, enc func(time.Time) T) []any {
 		enc(s.AccessTokenExpiry), enc(s.RefreshAt), s.RefreshFailures, s.LeaseOwner, enc(s.LeaseUntil),
 		c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType, c.ClientCode, c.ClientName, c.ClientVersion,
 		c.ClientEngine, c.ClientEngineVersion, c.DeviceName, c.DeviceBrand, c.DeviceModel, c.CountryCode,
-		c.CountryName, s.Version,
+		c.CountryName, s.Version, enc(s.RefreshedAt),
 	}
 }
 
@@ -54,8 +54,8 @@ type CAS struct {
 // the order expire, updated_at, access_token_sealed,
 // refresh_token_sealed, access_token_expiry, refresh_at,
 // refresh_failures, lease_owner, lease_until, email_verified, then the
-// client columns from ip to country_name as in Cols; last the row's id
-// and expected version.
+// client columns from ip to country_name as in Cols, refreshed_at; last
+// the row's id and expected version.
 func CASOf[T any](s *store.Session, enc func(time.Time) T) CAS {
 	c := &s.Client
 	return CAS{ID: s.ID, Args: []any{
@@ -63,23 +63,24 @@ func CASOf[T any](s *store.Session, enc func(time.Time) T) CAS {
 		enc(s.AccessTokenExpiry), enc(s.RefreshAt), s.RefreshFailures, s.LeaseOwner,
 		enc(s.LeaseUntil), s.EmailVerified, c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType,
 		c.ClientCode, c.ClientName, c.ClientVersion, c.ClientEngine, c.ClientEngineVersion, c.DeviceName,
-		c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, s.ID, s.Version}}
+		c.DeviceBrand, c.DeviceModel, c.CountryCode, c.CountryName, enc(s.RefreshedAt), s.ID, s.Version}}
 }
 
 // Dest returns scan destinations for Cols into s, the time columns
 // scanned as T, and a function to call after a successful scan that
 // decodes them into s with dec.
 func Dest[T any](s *store.Session, dec func(T) time.Time) ([]any, func()) {
-	var created, updated, expire, tokExpiry, refreshAt, leaseUntil T
+	var created, updated, expire, tokExpiry, refreshAt, leaseUntil, refreshed T
 	c := &s.Client
 	dest := []any{&s.ID, &s.UserID, &created, &updated, &expire, &s.SecretHash, &s.Provider, &s.ProviderUID,
 		&s.EmailVerified, &s.AccessTokenSealed, &s.RefreshTokenSealed, &tokExpiry, &refreshAt,
 		&s.RefreshFailures, &s.LeaseOwner, &leaseUntil, &c.IP, &c.OSCode, &c.OSName, &c.OSVersion, &c.ClientType,
 		&c.ClientCode, &c.ClientName, &c.ClientVersion, &c.ClientEngine, &c.ClientEngineVersion, &c.DeviceName,
-		&c.DeviceBrand, &c.DeviceModel, &c.CountryCode, &c.CountryName, &s.Version}
+		&c.DeviceBrand, &c.DeviceModel, &c.CountryCode, &c.CountryName, &s.Version, &refreshed}
 	return dest, func() {
 		s.CreatedAt, s.UpdatedAt, s.Expire = dec(created), dec(updated), dec(expire)
 		s.AccessTokenExpiry, s.RefreshAt, s.LeaseUntil = dec(tokExpiry), dec(refreshAt), dec(leaseUntil)
+		s.RefreshedAt = dec(refreshed)
 	}
 }
 

@@ -1,0 +1,11 @@
+-- Cluster-wide chores (the janitor): one row per chore; a process runs the
+-- chore only when it moves next_run forward (store.Housekeeping).
+CREATE TABLE chores (
+	name     TEXT PRIMARY KEY,
+	owner    TEXT NOT NULL DEFAULT '',
+	next_run INTEGER NOT NULL
+) STRICT;
+
+-- When the provider last issued a session's tokens (login or refresh): a
+-- provider's minimum refresh interval counts from it. NULL: unknown.
+ALTER TABLE sessions ADD COLUMN refreshed_at INTEGER;
