@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
@@ -209,6 +211,21 @@ func (s *Service) AbandonLogin(ctx context.Context, state string) string {
 
 var errorCodePattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 
+// maxDescription bounds the provider's error_description shown to a user.
+const maxDescription = 300
+
+// cleanDescription makes a provider's error_description fit to show: one
+// line of printable text, at most maxDescription characters.
+func cleanDescription(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || !unicode.IsPrint(r)
+	}), " ")
+	if r := []rune(s); len(r) > maxDescription {
+		s = string(r[:maxDescription-1]) + "…"
+	}
+	return s
+}
+
 // CompleteLogin finishes a login at the callback. bound is the browser's
 // flow whose state matched the callback (see FindBound). Every check that
 // can fail without the provider happens before the token request.
@@ -242,8 +259,10 @@ func (s *Service) completeLogin(ctx context.Context, in CallbackInput, bound Bou
 		if !errorCodePattern.MatchString(code) {
 			code = "unknown_error"
 		}
-		return nil, newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+		e := newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider refused the login: %s", in.Provider, code), errProviderRefused)
+		e.ProviderDescription = cleanDescription(in.ErrorDescription)
+		return nil, e
 	}
 	if in.Code == "" {
 		return nil, newError(http.StatusBadRequest, TypeArgumentInvalid, "The callback carries no authorization code.", nil)
@@ -346,8 +365,10 @@ func providerFailure(provider string, err error) error {
 		} else if !errorCodePattern.MatchString(code) {
 			code = "unknown_error"
 		}
-		return newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+		e := newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider refused the token request: %s", provider, code), err)
+		e.ProviderDescription = cleanDescription(oauthErr.Description)
+		return e
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return newError(http.StatusGatewayTimeout, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider did not answer in time.", provider), err)

@@ -34,7 +34,6 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store/storemetrics"
 	"github.com/sessionbridge/sessionbridge/internal/version"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
-	"github.com/sessionbridge/sessionbridge/templates"
 )
 
 // App is a wired sessionbridge process.
@@ -274,14 +273,14 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, re
 	if err != nil {
 		return nil, fmt.Errorf("redirect_allowlist: %w", err)
 	}
-	tmpl, err := templates.Parse()
+	tmpl, brand, err := pages(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
+		return nil, err
 	}
 	links := make([]httpapi.ProviderLink, 0, len(cfg.ProviderOrder))
 	for _, key := range cfg.ProviderOrder {
 		p := cfg.Providers[key]
-		links = append(links, httpapi.ProviderLink{Key: key, DisplayName: p.DisplayName})
+		links = append(links, httpapi.ProviderLink{Key: key, DisplayName: p.DisplayName, Type: p.Type})
 	}
 	reqMetrics, err := httpapi.NewRequestMetrics(reg)
 	if err != nil {
@@ -293,7 +292,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, re
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
+		Templates: tmpl, Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
 		RequestMetrics: reqMetrics, AccessLog: cfg.Log.AccessEnabled(),
 	})
 }

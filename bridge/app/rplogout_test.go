@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,29 +27,50 @@ func (h *harness) signOutForURL(t testing.TB, value string) (int, string) {
 	return status, u
 }
 
-// accountCSP returns the account page's Content-Security-Policy.
-func (h *harness) accountCSP(t testing.TB, value string) string {
+// pageCSP fetches a page with the session cookie (a same-origin POST when
+// method is POST) and returns its status, Content-Security-Policy and body.
+func (h *harness) pageCSP(t testing.TB, method, path, value string) (int, string, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", h.srv.URL+"/account", nil)
+	req, _ := http.NewRequest(method, h.srv.URL+path, nil)
 	req.AddCookie(&http.Cookie{Name: "a_session_default", Value: value})
+	if method == http.MethodPost {
+		req.Header.Set("Origin", h.srv.URL)
+	}
 	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("account page: HTTP %d", resp.StatusCode)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Security-Policy"), string(body)
+}
+
+// TestSignOutPagePostsToTheProvider: the account page itself posts only to
+// its own origin; its Sign out ends the session and answers a page whose
+// form goes to the provider's end_session_endpoint, which that page's CSP
+// allows for the provider's origin only.
+func TestSignOutPagePostsToTheProvider(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: enableRPLogout})
+	value, _ := h.loginSession(t)
+	status, csp, _ := h.pageCSP(t, http.MethodGet, "/account", value)
+	if status != http.StatusOK || !strings.HasSuffix(csp, "form-action 'self'") {
+		t.Errorf("account page: HTTP %d, CSP %q; want form-action 'self' only", status, csp)
 	}
-	return resp.Header.Get("Content-Security-Policy")
+	status, csp, body := h.pageCSP(t, http.MethodPost, "/account/sign-out", value)
+	if status != http.StatusOK || !strings.HasSuffix(csp, "form-action 'self' "+h.iss.URL()) {
+		t.Errorf("sign-out page: HTTP %d, CSP %q; want form-action 'self' %s", status, csp, h.iss.URL())
+	}
+	if !strings.Contains(body, `action="`+h.iss.URL()+`/end_session"`) || !strings.Contains(body, `name="id_token_hint"`) {
+		t.Errorf("sign-out page has no form to the provider's end_session_endpoint:\n%s", body)
+	}
+	if h.alive(t, value) {
+		t.Fatal("the session still authenticates after Sign out")
+	}
 }
 
 func TestRPInitiatedLogoutURL(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: enableRPLogout})
 	value, sub := h.loginSession(t)
-	// The account page's form may post to the provider's origin, and only there.
-	if csp := h.accountCSP(t, value); !strings.Contains(csp, "form-action 'self' "+h.iss.URL()+";") && !strings.HasSuffix(csp, "form-action 'self' "+h.iss.URL()) {
-		t.Errorf("account page CSP %q does not allow the provider's origin in form-action", csp)
-	}
 	status, body := h.api(t, "POST", "/v1/account/sessions/current/logout", value, nil)
 	form, _ := body["providerLogoutForm"].(map[string]any)
 	params, _ := form["params"].(map[string]any)
@@ -99,7 +121,7 @@ func redactHint(q url.Values) url.Values {
 func TestRPInitiatedLogoutIsOffByDefault(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true})
 	value, _ := h.loginSession(t)
-	if csp := h.accountCSP(t, value); !strings.Contains(csp, "form-action 'self'") || strings.Contains(csp, h.iss.URL()) {
+	if _, csp, _ := h.pageCSP(t, http.MethodGet, "/account", value); !strings.Contains(csp, "form-action 'self'") || strings.Contains(csp, h.iss.URL()) {
 		t.Errorf("account page CSP %q: want form-action 'self' only", csp)
 	}
 	status, raw := h.signOutForURL(t, value)

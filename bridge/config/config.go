@@ -32,6 +32,7 @@ type Config struct {
 	Log            Log                 `yaml:"log"`
 	Ops            Ops                 `yaml:"ops"`
 	RateLimits     RateLimits          `yaml:"rate_limits"`
+	Branding       Branding            `yaml:"branding"`
 	Providers      map[string]Provider `yaml:"providers"`
 	// ProviderOrder lists provider keys in file order (maps lose it).
 	ProviderOrder []string `yaml:"-"`

@@ -126,6 +126,7 @@ func (l Loader) validate(c *Config, col *collector) {
 			f.Close()
 		}
 	}
+	checkBranding(c.Branding, col)
 	oneOf(col, "log.level", c.Log.Level, logLevels)
 	oneOf(col, "log.format", c.Log.Format, logFormats)
 	for _, key := range c.ProviderOrder {

@@ -97,10 +97,10 @@ type logoutFormJSON struct {
 	Params map[string]string `json:"params"`
 }
 
-// accountPageCSP widens the account page's form-action to the provider
-// logout endpoint of the signed-in session, so its sign-out form may post
-// there (and only there); otherwise it is the pages' own policy.
-func (s *Server) accountPageCSP(w http.ResponseWriter, provider string) {
+// logoutPageCSP widens the sign-out page's form-action to the provider's
+// logout endpoint, so its form may post there (and only there); otherwise
+// it is the pages' own policy.
+func (s *Server) logoutPageCSP(w http.ResponseWriter, provider string) {
 	if origin := s.svc.ProviderLogoutOrigin(provider); origin != "" {
 		w.Header().Set("Content-Security-Policy", strings.Replace(pageCSP, "form-action 'self'", "form-action 'self' "+origin, 1))
 	}

@@ -299,7 +299,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, failure string, er
 		s.log.Info("login refused", "route", r.Pattern, "type", e.Type, "err", err)
 	}
 	if failure == "" {
-		s.errorPage(w, r, loginPageError(e))
+		s.loginFailedPage(w, r, loginPageError(e))
 		return
 	}
 	body, _ := json.Marshal(map[string]any{"message": e.Message, "type": e.Type, "code": e.Code})

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -31,6 +32,7 @@ type Allowlist interface {
 type ProviderLink struct {
 	Key         string
 	DisplayName string
+	Type        string // the preset name (github, google, ...): picks the icon
 }
 
 // Options configures the Server.
@@ -48,6 +50,7 @@ type Options struct {
 	Dev                bool
 	Providers          []ProviderLink
 	Templates          *template.Template
+	Branding           Branding
 	Metrics            http.Handler // served at /metrics when set
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -85,6 +88,9 @@ type Server struct {
 	limits     limiters
 	jwt        *jwtauth.Signer
 	mux        *http.ServeMux
+	text       *pageText
+	icons      map[string]bool
+	brandCSS   string
 	xffWarn    sync.Once
 	metrics    *RequestMetrics
 }
@@ -93,6 +99,16 @@ type apiKey struct {
 	id     string
 	hash   [32]byte
 	scopes map[string]bool
+}
+
+// setDefaults fills the optional logger and clock.
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 }
 
 // New builds the server and its routes.
@@ -104,12 +120,7 @@ func New(o Options) (*Server, error) {
 	if err != nil || pub.Host == "" {
 		return nil, errors.New("httpapi: PublicURL must be an absolute URL")
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.setDefaults()
 	if o.SameSite == 0 || o.SameSite == http.SameSiteDefaultMode {
 		o.SameSite = http.SameSiteLaxMode
 	}
@@ -124,6 +135,9 @@ func New(o Options) (*Server, error) {
 		secure:     pub.Scheme == "https",
 		sameSite:   o.SameSite,
 		origin:     pub.Scheme + "://" + pub.Host,
+	}
+	if err := s.initPages(); err != nil {
+		return nil, err
 	}
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowCookie(o.SessionKeys, s.secure)
@@ -148,6 +162,23 @@ func newAPIKeys(keys []config.APIKey) []apiKey {
 		out = append(out, ak)
 	}
 	return out
+}
+
+// initPages prepares what the pages need beyond the templates: the page
+// strings, the brand stylesheet and the provider icons.
+func (s *Server) initPages() error {
+	var err error
+	if s.text, err = newPageText(); err != nil {
+		return err
+	}
+	if s.brandCSS, err = brandCSS(s.o.Branding.PrimaryColor); err != nil {
+		return fmt.Errorf("httpapi: branding primary colour: %w", err)
+	}
+	if s.o.Branding.AppName == "" {
+		s.o.Branding.AppName = DefaultAppName
+	}
+	s.icons = iconNames()
+	return nil
 }
 
 // ServeHTTP implements http.Handler: it gives the request its ID, serves
@@ -254,8 +285,20 @@ func (s *Server) routes() {
 	}
 	m.HandleFunc("GET /{$}", s.loginPage)
 	m.HandleFunc("GET /account", s.accountPage)
+	m.HandleFunc("POST /account/sign-out", s.signOutPage)
+	m.HandleFunc("POST /account/sign-out-others", s.signOutOthersPage)
+	m.HandleFunc("POST /account/sessions/{id}/revoke", s.revokePage)
+	// The form routes opened as a page (a bookmark, a reload after the
+	// redirect) lead back to the account page instead of a 405.
+	for _, p := range []string{"/account/sign-out", "/account/sign-out-others", "/account/sessions/{id}/revoke"} {
+		m.Handle("GET "+p, http.RedirectHandler("/account", http.StatusSeeOther))
+	}
 	m.Handle("GET /assets/", assets)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
+	m.Handle("GET /assets/brand.css", serveBytes("text/css; charset=utf-8", []byte(s.brandCSS)))
+	if len(s.o.Branding.Logo) > 0 {
+		m.Handle("GET /assets/logo", serveBytes(s.o.Branding.LogoType, s.o.Branding.Logo))
+	}
+	m.HandleFunc("/", s.notFound)
 	s.mux = m
 }
 

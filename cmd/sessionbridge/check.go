@@ -43,6 +43,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	for _, w := range cfg.SecretReuse() {
 		fmt.Fprintln(stderr, w)
 	}
+	if err := app.CheckPages(cfg); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", file, err)
+		return usagef("check: the pages cannot be built")
+	}
 	if *online {
 		notes, problems := checkOnline(cfg)
 		for _, n := range notes {

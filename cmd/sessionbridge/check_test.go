@@ -131,3 +131,26 @@ func TestCLICheckOnlineEveryProvider(t *testing.T) {
 		t.Errorf("the live issuer's discovery document was not fetched")
 	}
 }
+
+// TestCLICheckBranding: check refuses a primary colour white text cannot
+// be read on (file:line: key: message, exit 2) and a template override
+// that does not parse.
+func TestCLICheckBranding(t *testing.T) {
+	t.Parallel()
+	secrets := "secrets:\n  session_keys: [\"" + testenv.RandomBase64(32) + "\"]\n  token_keys: [\"" + testenv.RandomBase64(32) + "\"]\n"
+	cfg := writeFile(t, "brand.yaml", "branding:\n  primary_color: \"#ffcc00\"\n"+secrets)
+	r := runCLI(t, t.TempDir(), nil, "check", "--config", cfg)
+	want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cfg) + `:2: branding\.primary_color: #ffcc00: white text on it has a contrast of 1\.\d\d:1`)
+	if r.code != 2 || !want.MatchString(r.stderr) {
+		t.Errorf("exit %d, want 2 and a line matching %s\nstderr:\n%s", r.code, want, r.stderr)
+	}
+	tdir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tdir, "login.html"), []byte(`{{define "login.html"}}{{if}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg = writeFile(t, "tmpl.yaml", "branding:\n  templates_dir: "+tdir+"\n"+secrets)
+	r = runCLI(t, t.TempDir(), nil, "check", "--config", cfg)
+	if r.code != 2 || !strings.Contains(r.stderr, "branding.templates_dir") || !strings.Contains(r.stderr, "login.html") {
+		t.Errorf("broken override: exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+}
