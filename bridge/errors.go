@@ -40,7 +40,12 @@ type Error struct {
 	Type    string
 	Code    int
 	Message string
-	Err     error
+	// ProviderDescription is the provider's own words about a failed login
+	// (its error_description), set only once the callback's state was
+	// validated, since anyone can craft a callback URL. It is untrusted
+	// text: cleaned of control characters and bounded, to be shown escaped.
+	ProviderDescription string
+	Err                 error
 }
 
 func (e *Error) Error() string {

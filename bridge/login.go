@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
@@ -118,8 +120,10 @@ func (s *Service) BeginBoundLogin(ctx context.Context, in LoginStart) (BoundFlow
 	now := s.now()
 	bound := BoundFlow{State: randomString(32), Nonce: randomString(32), Verifier: randomString(48),
 		Provider: in.Provider, Failure: in.Failure, ExpiresAt: now.Add(s.o.FlowTTL)}
+	s.waitFirstDiscovery(ctx, p)
 	authURL, err := p.AuthCodeURL(ctx, s.authRequest(bound, in.Scopes))
 	if err != nil {
+		s.o.Metrics.loginFailed(in.Provider, err)
 		return bound, "", providerFailure(in.Provider, err)
 	}
 	err = s.o.Store.CreateFlow(ctx, store.LoginFlow{
@@ -130,6 +134,7 @@ func (s *Service) BeginBoundLogin(ctx context.Context, in LoginStart) (BoundFlow
 	if err != nil {
 		return bound, "", fmt.Errorf("store login state: %w", err)
 	}
+	s.o.Metrics.loginStarted(in.Provider)
 	return bound, authURL, nil
 }
 
@@ -153,10 +158,13 @@ func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, stri
 	if err != nil {
 		return bound, "", err
 	}
+	s.waitFirstDiscovery(ctx, p)
 	authURL, err := p.AuthCodeURL(ctx, s.authRequest(bound, flow.Scopes))
 	if err != nil {
+		s.o.Metrics.loginFailed(flow.Provider, err)
 		return bound, "", providerFailure(flow.Provider, err)
 	}
+	s.o.Metrics.loginStarted(flow.Provider)
 	return bound, authURL, nil
 }
 
@@ -203,10 +211,35 @@ func (s *Service) AbandonLogin(ctx context.Context, state string) string {
 
 var errorCodePattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 
+// maxDescription bounds the provider's error_description shown to a user.
+const maxDescription = 300
+
+// cleanDescription makes a provider's error_description fit to show: one
+// line of printable text, at most maxDescription characters.
+func cleanDescription(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || !unicode.IsPrint(r)
+	}), " ")
+	if r := []rune(s); len(r) > maxDescription {
+		s = string(r[:maxDescription-1]) + "…"
+	}
+	return s
+}
+
 // CompleteLogin finishes a login at the callback. bound is the browser's
 // flow whose state matched the callback (see FindBound). Every check that
 // can fail without the provider happens before the token request.
 func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound BoundFlow, client ClientMeta) (*LoginResult, error) {
+	res, err := s.completeLogin(ctx, in, bound, client)
+	if err != nil {
+		s.o.Metrics.loginFailed(s.metricProvider(in.Provider), err)
+	} else {
+		s.o.Metrics.loginCompleted(in.Provider)
+	}
+	return res, err
+}
+
+func (s *Service) completeLogin(ctx context.Context, in CallbackInput, bound BoundFlow, client ClientMeta) (*LoginResult, error) {
 	now := s.now()
 	if bound.Provider != in.Provider {
 		return nil, errStateInvalid
@@ -226,8 +259,10 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 		if !errorCodePattern.MatchString(code) {
 			code = "unknown_error"
 		}
-		return nil, newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
-			fmt.Sprintf("The %s provider refused the login: %s", in.Provider, code), nil)
+		e := newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+			fmt.Sprintf("The %s provider refused the login: %s", in.Provider, code), errProviderRefused)
+		e.ProviderDescription = cleanDescription(in.ErrorDescription)
+		return nil, e
 	}
 	if in.Code == "" {
 		return nil, newError(http.StatusBadRequest, TypeArgumentInvalid, "The callback carries no authorization code.", nil)
@@ -246,8 +281,8 @@ func (s *Service) CompleteLogin(ctx context.Context, in CallbackInput, bound Bou
 			"The provider did not identify the user.", nil)
 	}
 	ident := store.IdentityInput{
-		Provider: in.Provider, ProviderUID: login.Identity.Subject, Email: login.Identity.Email,
-		EmailVerified: login.Identity.EmailVerified, Name: login.Identity.Name,
+		Provider: in.Provider, ProviderUID: login.Identity.Subject, PreviousProviderUID: login.Identity.PreviousSubject,
+		Email: login.Identity.Email, EmailVerified: login.Identity.EmailVerified, Name: login.Identity.Name,
 	}
 	draft, err := s.draftSession(in.Provider, login, now)
 	if err != nil {
@@ -292,7 +327,7 @@ func (s *Service) storeLoginToken(ctx context.Context, provider string, id provi
 // refusing a blocked one with ErrUserBlocked.
 func (s *Service) loginUser(ctx context.Context, provider string, id providers.Identity, now time.Time) (store.User, error) {
 	user, err := s.o.Store.UpsertIdentity(ctx, store.IdentityInput{
-		Provider: provider, ProviderUID: id.Subject, Email: id.Email,
+		Provider: provider, ProviderUID: id.Subject, PreviousProviderUID: id.PreviousSubject, Email: id.Email,
 		EmailVerified: id.EmailVerified, Name: id.Name,
 	}, now)
 	if err != nil {
@@ -330,8 +365,10 @@ func providerFailure(provider string, err error) error {
 		} else if !errorCodePattern.MatchString(code) {
 			code = "unknown_error"
 		}
-		return newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+		e := newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider refused the token request: %s", provider, code), err)
+		e.ProviderDescription = cleanDescription(oauthErr.Description)
+		return e
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return newError(http.StatusGatewayTimeout, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider did not answer in time.", provider), err)
@@ -368,6 +405,13 @@ func (s *Service) draftSession(provider string, login *providers.Login, now time
 	if d.RefreshTokenSealed, err = s.o.Keys.Seal(login.Token.RefreshToken, seal.AAD(d.ID, "refresh")); err != nil {
 		return d, fmt.Errorf("seal refresh token: %w", err)
 	}
+	// The ID token is the id_token_hint of RP-initiated logout; its sid
+	// lets a back-channel logout find the session.
+	if d.IDTokenSealed, err = s.o.Keys.Seal(login.Token.IDToken, seal.AAD(d.ID, "id_token")); err != nil {
+		return d, fmt.Errorf("seal ID token: %w", err)
+	}
+	d.ProviderSID = login.SessionID
+	d.GrantData = login.GrantData
 	if login.Token.RefreshToken != "" && !d.AccessTokenExpiry.IsZero() && s.o.Schedule != nil {
 		d.RefreshAt = s.o.Schedule(provider, now, d.AccessTokenExpiry)
 	}
@@ -411,6 +455,7 @@ func (s *Service) sessionCreated(d store.Session) {
 	if !d.RefreshAt.IsZero() && s.o.Refresher != nil {
 		s.o.Refresher.Notify(d.RefreshAt)
 	}
+	s.o.Metrics.sessionCreated(d.Provider)
 	s.o.Logger.Info("session created", "session", d.ID, "user", d.UserID, "provider", d.Provider)
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
@@ -46,6 +47,9 @@ type Options struct {
 	Now    func() time.Time
 	// Ended counts ended sessions by reason; nil counts nothing.
 	Ended *lifecycle.Recorder
+	// Revoker revokes provider tokens after sign-out, revoke and
+	// back-channel logout; nil revokes nothing.
+	Revoker TokenRevoker
 	// Cache, when set, answers Authenticate for recently seen sessions
 	// (its Run must be running).
 	Cache *sessioncache.Cache
@@ -65,6 +69,14 @@ type Options struct {
 	// instance while another process that died holds the grant's lease.
 	// The refresh itself goes on, detached, bounded by its own timeout.
 	RefreshWait time.Duration
+	// DiscoveryWait bounds how long a login waits for its provider's first
+	// discovery attempt (default DefaultDiscoveryWait).
+	DiscoveryWait time.Duration
+	// PendingBound is how long after start a pending first discovery
+	// makes the process not ready (default DefaultPendingBound).
+	PendingBound time.Duration
+	// Metrics counts logins and created sessions; nil counts nothing.
+	Metrics *Metrics
 	// FreshWithin is refresh.before_expiry: an identity read with fresh
 	// set renews a grant whose access token expires within it.
 	FreshWithin time.Duration
@@ -73,6 +85,7 @@ type Options struct {
 // Service is the bridge's domain API. It is safe for concurrent use.
 type Service struct {
 	o       Options
+	started time.Time
 	touched touches
 }
 
@@ -99,7 +112,23 @@ func New(o Options) *Service {
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = 60 * time.Second
 	}
-	return &Service{o: o}
+	if o.DiscoveryWait <= 0 {
+		o.DiscoveryWait = DefaultDiscoveryWait
+	}
+	if o.PendingBound <= 0 {
+		o.PendingBound = DefaultPendingBound
+	}
+	return &Service{o: o, started: o.Now().UTC()}
+}
+
+// providerKeys are the configured provider keys, sorted.
+func (s *Service) providerKeys() []string {
+	keys := make([]string, 0, len(s.o.Providers))
+	for k := range s.o.Providers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func (s *Service) now() time.Time { return s.o.Now().UTC() }

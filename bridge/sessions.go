@@ -249,6 +249,7 @@ func refreshFailure(provider string, err error) error {
 
 // DeleteSession ends one of a user's sessions; reason says who asked
 // (lifecycle.SignedOut for its owner, lifecycle.Revoked for an API key).
+// The provider token is then revoked in the background where it can be.
 func (s *Service) DeleteSession(ctx context.Context, userID, sessionID string, reason lifecycle.Reason) error {
 	sess, err := s.ownSession(ctx, userID, sessionID)
 	if err != nil {
@@ -261,24 +262,28 @@ func (s *Service) DeleteSession(ctx context.Context, userID, sessionID string, r
 	if err == nil {
 		s.o.Ended.Ended(sess.Provider, reason, 1)
 		s.o.Logger.Info("session deleted", "session", sessionID, "user", userID, "reason", reason)
+		s.revokeEnded([]store.Session{sess})
 	}
 	return err
 }
 
-// DeleteSessions ends all of a user's sessions.
+// DeleteSessions ends all of a user's sessions and revokes their
+// provider tokens in the background.
 func (s *Service) DeleteSessions(ctx context.Context, userID string, reason lifecycle.Reason) error {
 	list, err := s.o.Store.ListSessions(ctx, userID)
 	if err != nil {
 		return err
 	}
 	n, err := s.o.Store.DeleteUserSessions(ctx, userID)
-	if err == nil {
-		for _, sess := range list {
-			s.o.Ended.Ended(sess.Provider, reason, 1)
-		}
-		s.o.Logger.Info("sessions deleted", "user", userID, "count", n, "reason", reason)
+	if err != nil {
+		return err
 	}
-	return err
+	for _, sess := range list {
+		s.o.Ended.Ended(sess.Provider, reason, 1)
+	}
+	s.o.Logger.Info("sessions deleted", "user", userID, "count", n, "reason", reason)
+	s.revokeEnded(list)
+	return nil
 }
 
 // Tokens opens a session's provider tokens. It is the only way plaintext

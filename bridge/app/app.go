@@ -5,10 +5,10 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -25,13 +25,15 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/janitor"
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/refresh"
+	"github.com/sessionbridge/sessionbridge/bridge/revoke"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/sessioncache"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
+	"github.com/sessionbridge/sessionbridge/bridge/store/storemetrics"
+	"github.com/sessionbridge/sessionbridge/internal/version"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
-	"github.com/sessionbridge/sessionbridge/templates"
 )
 
 // App is a wired sessionbridge process.
@@ -40,6 +42,9 @@ type App struct {
 	Store     store.Store
 	Service   *bridge.Service
 	Refresher *refresh.Refresher
+	// Revoker revokes provider tokens after sessions end (in the
+	// background; Close waits up to 5 s for the ones in flight).
+	Revoker *revoke.Revoker
 	// Janitor deletes expired flows, login tokens and sessions (serve and
 	// refresh both run it; the store lets one process per minute work).
 	Janitor *janitor.Janitor
@@ -50,7 +55,10 @@ type App struct {
 	Handler http.Handler
 	// OpsHandler serves /healthz, /readyz and /metrics (the refresh daemon).
 	OpsHandler http.Handler
-	Logger     *slog.Logger
+	// ServeOpsHandler is OpsHandler plus Go's pprof under /debug/pprof/:
+	// the ops listener of serve (ops.listen).
+	ServeOpsHandler http.Handler
+	Logger          *slog.Logger
 
 	closers []func() error
 }
@@ -66,6 +74,8 @@ type Options struct {
 	Owner string
 	// RateLimits override the login routes' abuse limits (zero: Appwrite's).
 	RateLimits httpapi.RateLimits
+	// RevokeBackoff overrides the waits between revocation retries (tests).
+	RevokeBackoff []time.Duration
 }
 
 // Build opens the store and wires everything the configuration asks for.
@@ -78,7 +88,8 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		o.HTTPClient = &http.Client{Timeout: cfg.Refresh.Timeout}
 	}
 	a := &App{Config: cfg, Logger: log, Registry: prometheus.NewRegistry()}
-	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo(version.Get()))
 	ok := false
 	defer func() {
 		if !ok {
@@ -86,12 +97,21 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		}
 	}()
 
-	st, err := OpenStore(ctx, cfg)
+	raw, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, raw.Close)
+	st, err := storemetrics.Wrap(raw, a.Registry)
 	if err != nil {
 		return nil, err
 	}
 	a.Store = st
-	a.closers = append(a.closers, st.Close)
+	a.Registry.MustRegister(&liveGauges{st: st, now: o.Now})
+	loginMetrics, err := bridge.NewMetrics(a.Registry)
+	if err != nil {
+		return nil, err
+	}
 
 	keys, err := seal.New(cfg.Secrets.TokenKeyBytes)
 	if err != nil {
@@ -128,23 +148,38 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if err != nil {
 		return nil, err
 	}
+	a.Revoker, err = revoke.New(revoke.Options{Providers: regs, Logger: log.With("component", "revoke"), Registerer: a.Registry, Now: o.Now, Backoff: o.RevokeBackoff})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return a.Revoker.Close(ctx)
+	})
 	a.Cache = a.startCache(st, cfg.Session.SessionCacheSize(), log)
 	a.Service = bridge.New(bridge.Options{
 		Cache: a.Cache, Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
 		Schedule: func(provider string, issued, expiry time.Time) time.Time {
 			return a.Refresher.ScheduleFor(provider, issued, expiry)
 		},
-		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended,
+		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended, Revoker: a.Revoker,
 		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
 		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
 		RefreshWait: refreshWait(cfg),
+		Metrics:     loginMetrics,
 		FreshWithin: cfg.Refresh.BeforeExpiry,
 	})
 	a.closers = append(a.closers, detect.close)
 
 	metrics := promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})
-	a.OpsHandler = opsHandler(a.Service, metrics)
-	if a.Handler, err = buildHTTP(cfg, a.Service, metrics, log, o); err != nil {
+	a.OpsHandler = opsHandler(a.Service, metrics, log, false)
+	a.ServeOpsHandler = opsHandler(a.Service, metrics, log, true)
+	public := metrics
+	if cfg.Ops.Listen != "" {
+		public = nil // /metrics only on the ops listener
+	}
+	if a.Handler, err = buildHTTP(cfg, a.Service, public, a.Registry, log, o); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -164,7 +199,7 @@ func (a *App) startCache(st store.Store, size int, log *slog.Logger) *sessioncac
 		go func() { defer close(done); sessioncache.RunPruner(ctx, st, changesKept, log) }()
 		return nil
 	}
-	listener, _ := st.(store.ChangeListener)
+	listener, _ := storemetrics.Unwrap(st).(store.ChangeListener) // the backend's, not the timing wrapper's
 	c := sessioncache.New(sessioncache.Options{Feed: st, Listener: listener, Size: size, Prune: changesKept, Logger: log})
 	go func() { defer close(done); c.Run(ctx) }()
 	return c
@@ -233,19 +268,23 @@ func callbackURL(cfg *config.Config, provider string) string {
 	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project
 }
 
-func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, log *slog.Logger, o Options) (http.Handler, error) {
+func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, reg prometheus.Registerer, log *slog.Logger, o Options) (http.Handler, error) {
 	allow, err := allowlist.New(cfg.PublicURL, cfg.RedirectAllowlist)
 	if err != nil {
 		return nil, fmt.Errorf("redirect_allowlist: %w", err)
 	}
-	tmpl, err := templates.Parse()
+	tmpl, brand, err := pages(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
+		return nil, err
 	}
 	links := make([]httpapi.ProviderLink, 0, len(cfg.ProviderOrder))
 	for _, key := range cfg.ProviderOrder {
 		p := cfg.Providers[key]
-		links = append(links, httpapi.ProviderLink{Key: key, DisplayName: p.DisplayName})
+		links = append(links, httpapi.ProviderLink{Key: key, DisplayName: p.DisplayName, Type: p.Type})
+	}
+	reqMetrics, err := httpapi.NewRequestMetrics(reg)
+	if err != nil {
+		return nil, err
 	}
 	sameSite := map[string]http.SameSite{"strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode}[cfg.Cookies.SameSite]
 	return httpapi.New(httpapi.Options{
@@ -253,31 +292,29 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, lo
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
+		Templates: tmpl, Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
+		RequestMetrics: reqMetrics, AccessLog: cfg.Log.AccessEnabled(),
 	})
 }
 
-// opsHandler serves liveness, readiness and metrics (refresh daemon).
-func opsHandler(svc *bridge.Service, metrics http.Handler) http.Handler {
+// opsHandler serves liveness, readiness and metrics (the refresh daemon's
+// three routes); with pprof also Go's profiler, for serve's ops listener
+// only (never on a public port: profiles reveal memory contents).
+func opsHandler(svc *bridge.Service, metrics http.Handler, log *slog.Logger, withPprof bool) http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if err := svc.Ready(r.Context()); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"status":"unavailable","reason":"store unreachable"}` + "\n"))
-			return
-		}
-		out := map[string]any{"status": "ok"}
-		if parked := svc.ParkedProviders(); len(parked) > 0 {
-			out["providers_misconfigured"] = parked
-		}
-		_ = json.NewEncoder(w).Encode(out)
-	})
+	m.Handle("GET /readyz", httpapi.Readyz(svc, log))
 	m.Handle("GET /metrics", metrics)
+	if withPprof {
+		m.HandleFunc("/debug/pprof/", pprof.Index)
+		m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return m
 }
 

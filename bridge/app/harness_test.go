@@ -44,6 +44,10 @@ type harnessOptions struct {
 	beforeExp  time.Duration
 	noRefresh  bool
 	mutateConf func(*config.Config)
+	app        Options
+	// faults are set on the issuer before the bridge starts (its first
+	// discovery already sees them).
+	faults *devissuer.Faults
 }
 
 // newHarness starts a fake OIDC provider and a fully wired bridge on real
@@ -63,6 +67,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	h.iss = testissuer.Start(t, io)
 	issURL := h.iss.URL()
+	if o.faults != nil {
+		h.iss.SetFaults(*o.faults)
+	}
 
 	h.dbPath = filepath.Join(t.TempDir(), "bridge.db")
 	cfg := &config.Config{
@@ -88,7 +95,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	a, err := Build(ctx, cfg, log, Options{})
+	a, err := Build(ctx, cfg, log, o.app)
 	if err != nil {
 		t.Fatal(err)
 	}

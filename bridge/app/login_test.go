@@ -354,6 +354,9 @@ func TestDatabaseHoldsNoPlaintextTokens(t *testing.T) {
 		}
 	}
 	logs := h.logs.String()
+	if !strings.Contains(logs, `msg="http request"`) {
+		t.Fatal("no access log line: the scan below would not cover the access log")
+	}
 	for _, s := range append(secrets, "bridge-secret-value") {
 		if strings.Contains(logs, s) {
 			t.Errorf("logs contain a secret (%d chars)", len(s))

@@ -4,6 +4,7 @@ package config
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -29,10 +30,31 @@ type Config struct {
 	Refresh        Refresh             `yaml:"refresh"`
 	GeoIP          GeoIP               `yaml:"geoip"`
 	Log            Log                 `yaml:"log"`
+	Ops            Ops                 `yaml:"ops"`
 	RateLimits     RateLimits          `yaml:"rate_limits"`
+	Branding       Branding            `yaml:"branding"`
 	Providers      map[string]Provider `yaml:"providers"`
 	// ProviderOrder lists provider keys in file order (maps lose it).
 	ProviderOrder []string `yaml:"-"`
+
+	lines map[string]int // key path ("providers.corp.issuer", "api_keys[0].secret") → line
+}
+
+// Line is the line of a key path in the file (as problems name it, e.g.
+// "providers.corp.settings.base_url"), falling back to the nearest
+// enclosing key that has one; 0 when the configuration has no file.
+func (c *Config) Line(path string) int {
+	for path != "" {
+		if n, ok := c.lines[path]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return c.lines[""]
 }
 
 // TrustedProxyPrefixes returns TrustedProxies as prefixes (a bare address
@@ -164,6 +186,18 @@ type GeoIP struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error; default info
 	Format string `yaml:"format"` // text | json; default text
+	// Access logs one line per HTTP request at info (default true).
+	Access *bool `yaml:"access"`
+}
+
+// AccessEnabled reports whether the access log is on (default true).
+func (l Log) AccessEnabled() bool { return l.Access == nil || *l.Access }
+
+// Ops configures the operations listener of serve.
+type Ops struct {
+	// Listen, when set, serves /metrics, /healthz, /readyz and
+	// /debug/pprof/ there, and /metrics leaves the public listener.
+	Listen string `yaml:"listen"`
 }
 
 // Provider is one entry under providers:. Which keys apply depends on Type.
@@ -214,9 +248,25 @@ type Provider struct {
 	// Access tokens may lapse until it has passed.
 	MinRefreshInterval *time.Duration `yaml:"min_refresh_interval"`
 
+	// RPInitiatedLogout sends the browser to the provider's
+	// end_session_endpoint when the user signs out on the account page
+	// (OpenID Connect RP-Initiated Logout). Default false: it signs the
+	// user out of the provider everywhere.
+	RPInitiatedLogout bool `yaml:"rp_initiated_logout"`
+	// RevokeTokens revokes a session's provider token (RFC 7009) when the
+	// session ends by sign-out, revoke or back-channel logout, where the
+	// provider has a revocation endpoint. Default true.
+	RevokeTokens *bool `yaml:"revoke_tokens"`
+	// RevokesPerToken is set by a preset whose provider ends only the
+	// revoked token (not the user's whole grant); not a YAML key.
+	RevokesPerToken bool `yaml:"-"`
+
 	// Line is the line of the provider's key in the file, for messages.
 	Line int `yaml:"-"`
 }
+
+// RevokeTokensEnabled reports whether tokens are revoked (default true).
+func (p Provider) RevokeTokensEnabled() bool { return p.RevokeTokens == nil || *p.RevokeTokens }
 
 // PKCEEnabled reports whether PKCE is used (default true).
 func (p Provider) PKCEEnabled() bool { return p.PKCE == nil || *p.PKCE }

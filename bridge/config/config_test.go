@@ -362,14 +362,14 @@ func TestEnvExpansion(t *testing.T) {
 
 func TestEnvExpansionInConfig(t *testing.T) {
 	doc := "public_url: https://${HOST}\nproject: ${PROJECT:-fromdefault}\nredirect_allowlist: [\"https://${APP}\"]\nproviders:\n  \"${KEY}\":\n    type: x\n    client_secret: pa$$word${SUFFIX:-}\nsession:\n  duration: ${DUR}\nrefresh:\n  enabled: ${ON:-false}\n" + secretsYAML
-	c, ps := parse(t, doc, map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
+	_, ps := parse(t, doc, map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
 	if ps == nil {
 		t.Fatal("a key with ${...} was accepted; keys must not be expanded")
 	}
 	if len(ps) != 1 || ps[0].Key != "providers.${KEY}" {
 		t.Fatalf("want only the provider key problem, got:\n%v", ps)
 	}
-	c, ps = parse(t, strings.Replace(doc, `"${KEY}"`, "k", 1), map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
+	c, ps := parse(t, strings.Replace(doc, `"${KEY}"`, "k", 1), map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
 	if ps != nil {
 		t.Fatalf("problems:\n%v", ps)
 	}
@@ -387,13 +387,14 @@ func TestLoadExampleConfig(t *testing.T) {
 		"GITHUB_CLIENT_ID":     "gh-id",
 		"GITHUB_CLIENT_SECRET": "gh-secret",
 		"CORP_SECRET":          "corp-secret",
+		"KEYCLOAK_SECRET":      "keycloak-secret",
 	}
 	path := filepath.Join("..", "..", "config.example.yaml")
 	c, err := Load(path, envMap(env))
 	if err != nil {
 		t.Fatalf("config.example.yaml is rejected:\n%v", err)
 	}
-	if want := []string{"github", "corp", "legacy"}; !reflect.DeepEqual(c.ProviderOrder, want) {
+	if want := []string{"github", "corp", "sso", "legacy"}; !reflect.DeepEqual(c.ProviderOrder, want) {
 		t.Errorf("ProviderOrder = %v, want %v", c.ProviderOrder, want)
 	}
 	if c.Providers["github"].ClientSecret != "gh-secret" || c.Providers["legacy"].ClientID != "sessionbridge" {

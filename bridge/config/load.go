@@ -104,6 +104,7 @@ func (l Loader) Parse(file string, data []byte) (*Config, error) {
 	if err := col.err(); err != nil {
 		return nil, err
 	}
+	c.lines = col.lines
 	return c, nil
 }
 

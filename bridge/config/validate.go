@@ -100,6 +100,7 @@ func (l Loader) validate(c *Config, col *collector) {
 	if msg := hostPortProblem(c.Refresh.Listen); msg != "" {
 		col.add("refresh.listen", msg)
 	}
+	checkOps(c.Ops, col)
 	oneOf(col, "refresh.on_failure", c.Refresh.OnFailure, onFailures)
 	positiveDuration(col, "refresh.timeout", c.Refresh.Timeout)
 	positive(col, "refresh.concurrency", c.Refresh.Concurrency)
@@ -125,6 +126,7 @@ func (l Loader) validate(c *Config, col *collector) {
 			f.Close()
 		}
 	}
+	checkBranding(c.Branding, col)
 	oneOf(col, "log.level", c.Log.Level, logLevels)
 	oneOf(col, "log.format", c.Log.Format, logFormats)
 	for _, key := range c.ProviderOrder {
@@ -136,6 +138,20 @@ func (l Loader) validate(c *Config, col *collector) {
 }
 
 // hostPortProblem checks a listen address; "" means it is fine.
+// checkOps checks the optional ops listener address.
+func checkOps(o Ops, col *collector) {
+	if o.Listen == "" {
+		return
+	}
+	if msg := hostPortProblem(o.Listen); msg != "" {
+		col.add("ops.listen", msg)
+	}
+}
+
+// ListenProblem says what is wrong with a listen address ("" when
+// nothing), for flags such as serve --listen.
+func ListenProblem(addr string) string { return hostPortProblem(addr) }
+
 func hostPortProblem(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {

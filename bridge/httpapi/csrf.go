@@ -44,9 +44,9 @@ func stateChanging(method string) bool {
 
 // crossSiteRoutes are the path prefixes that accept cross-site POSTs and
 // form bodies by design: the OAuth callback (Sign in with Apple's
-// form_post). A back-channel logout route (a provider's server POSTing a
-// form-encoded logout_token) belongs here too.
-var crossSiteRoutes = []string{"/v1/account/sessions/oauth2/callback/"}
+// form_post) and back-channel logout (a provider's server POSTing a
+// form-encoded logout_token, authenticated by its signature).
+var crossSiteRoutes = []string{"/v1/account/sessions/oauth2/callback/", "/v1/account/sessions/oauth2/backchannel/"}
 
 // exemptFromOriginCheck reports whether r is on one of crossSiteRoutes.
 func exemptFromOriginCheck(r *http.Request) bool {

@@ -225,6 +225,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		// code, or login CSRF): that login is ended, no token request is
 		// sent, and this browser goes to its failure URL.
 		failure := s.svc.AbandonLogin(r.Context(), state)
+		s.svc.LoginStateRejected(provider)
 		if failure == "" && len(pending) > 0 {
 			failure = pending[len(pending)-1].Failure
 		}
@@ -298,7 +299,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, failure string, er
 		s.log.Info("login refused", "route", r.Pattern, "type", e.Type, "err", err)
 	}
 	if failure == "" {
-		s.errorPage(w, r, loginPageError(e))
+		s.loginFailedPage(w, r, loginPageError(e))
 		return
 	}
 	body, _ := json.Marshal(map[string]any{"message": e.Message, "type": e.Type, "code": e.Code})

@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/munnerz/goautoneg"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
 	"github.com/sessionbridge/sessionbridge/templates"
@@ -13,46 +16,111 @@ import (
 
 // pageData is what every page template receives.
 type pageData struct {
+	Page      string // login, account or error: a body class
 	Title     string
-	Dev       bool
+	Lang      string
+	T         map[string]string // the page strings in Lang (templates: {{tr .T "key"}})
+	Brand     brandView
+	Notice    *notice
 	Providers []providerLinkView
 	User      userView
 	Sessions  []sessionRow
-	Message   string
-	Type      string
-	Code      int
+	HasOthers bool
+	Error     errorView
+	Logout    logoutView
+}
+
+// logoutView is the provider's logout form (RP-initiated logout), posted
+// by the page that follows Sign out.
+type logoutView struct {
+	Provider string // display name
+	Action   string
+	Params   map[string]string
+}
+
+// notice is the message area of a page: a fixed, translated text, and for
+// a failed login the provider's own description (untrusted, escaped).
+type notice struct {
+	Kind        string // info or error
+	Text        string
+	DetailLabel string
+	Detail      string
+}
+
+// errorView is what the error page shows.
+type errorView struct {
+	Heading, Summary string
+	Detail           string // the API message (English), under "technical details"
+	Type             string
+	Code             int
 }
 
 type providerLinkView struct {
-	Key, DisplayName, Href string
-}
-
-type userView struct{ ID, Name, Email string }
-
-type sessionRow struct {
-	ID, Provider, Device, Client, IP, Country, Created, TokenExpiry string
-	Current                                                         bool
+	Key, DisplayName, Href, Icon string
 }
 
 const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
 
+// newPage starts the data of a page in the request's language.
+func (s *Server) newPage(r *http.Request, page, titleKey string) pageData {
+	lang, t := s.text.forRequest(r)
+	return pageData{Page: page, Lang: lang, T: t, Title: templates.Translate(t, titleKey), Brand: s.brandView()}
+}
+
 // renderPage executes a page into a buffer first, so a template error
 // never produces half a page.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
-	data.Dev = s.o.Dev
 	var buf bytes.Buffer
 	if err := s.o.Templates.ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	body := buf.Bytes()
+	if s.o.Dev {
+		body = withDevNotice(body, templates.Translate(data.T, "dev.notice"))
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", pageCSP)
+	if h.Get("Content-Security-Policy") == "" { // a page may have widened it (logoutPageCSP)
+		h.Set("Content-Security-Policy", pageCSP)
+	}
 	h.Set("X-Frame-Options", "DENY")
+	// Same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" with the page's own forms, which the cross-site check
+	// refuses.
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Vary", "Accept-Language")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
+}
+
+// withDevNotice puts the development-mode notice first in the body. It is
+// added here, after the templates ran, so no template override can drop it.
+func withDevNotice(page []byte, text string) []byte {
+	banner := []byte(`<p class="devbanner" id="devbanner" role="note">` + template.HTMLEscapeString(text) + `</p>`)
+	at := 0
+	if i := bytes.Index(bytes.ToLower(page), []byte("<body")); i >= 0 {
+		if j := bytes.IndexByte(page[i:], '>'); j >= 0 {
+			at = i + j + 1
+		}
+	}
+	out := make([]byte, 0, len(page)+len(banner)+1)
+	out = append(out, page[:at]...)
+	out = append(out, '\n')
+	out = append(out, banner...)
+	return append(out, page[at:]...)
+}
+
+// prefersHTML reports whether the client ranks text/html above JSON in
+// Accept: a browser navigation does, fetch() with */* and the SDKs do not.
+func prefersHTML(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return false
+	}
+	return goautoneg.Negotiate(accept, []string{"application/json", "text/html"}) == "text/html"
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
@@ -61,63 +129,89 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	if code < 400 {
 		code = http.StatusBadRequest
 	}
-	s.renderPage(w, r, code, "error.html", pageData{Title: "Error", Message: e.Message, Type: e.Type, Code: code})
+	d := s.newPage(r, "error", "error.title")
+	summary, ok := d.T["error.type."+e.Type]
+	if !ok {
+		summary = d.T["error.type.other"]
+	}
+	d.Error = errorView{Heading: d.T["error.heading"], Summary: summary, Detail: e.Message, Type: e.Type, Code: code}
+	s.renderPage(w, r, code, "error.html", d)
 }
+
+// notFound answers an unknown path: a page for browsers, Appwrite's JSON
+// for everyone else.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if !prefersHTML(r) {
+		s.writeError(w, r, errNotFound)
+		return
+	}
+	d := s.newPage(r, "error", "error.not_found.title")
+	d.Error = errorView{Heading: d.T["error.not_found.title"], Summary: d.T["error.not_found.text"], Type: errNotFound.Type, Code: http.StatusNotFound}
+	s.renderPage(w, r, http.StatusNotFound, "error.html", d)
+}
+
+// loginMessages are the fixed messages other routes send the browser to
+// the login page with (/?msg=...).
+var loginMessages = map[string]string{
+	"signed_out":   "login.msg.signed_out",
+	"revoked":      "login.msg.revoked",
+	"login_failed": "login.msg.login_failed",
+}
+
+// loginHref is the login page with a fixed message.
+func loginHref(msg string) string { return "/?msg=" + url.QueryEscape(msg) }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	links := make([]providerLinkView, 0, len(s.o.Providers))
+	d := s.loginData(r)
+	msg := r.URL.Query().Get("msg")
+	if key, ok := loginMessages[msg]; ok {
+		kind := "info"
+		if msg == "login_failed" {
+			kind = "error"
+		}
+		d.Notice = &notice{Kind: kind, Text: d.T[key]}
+	}
+	s.renderPage(w, r, http.StatusOK, "login.html", d)
+}
+
+func (s *Server) loginData(r *http.Request) pageData {
+	d := s.newPage(r, "login", "login.title")
 	success := url.QueryEscape(s.o.PublicURL + "/account")
+	d.Providers = make([]providerLinkView, 0, len(s.o.Providers))
 	for _, p := range s.o.Providers {
-		links = append(links, providerLinkView{Key: p.Key, DisplayName: orDefault(p.DisplayName, p.Key),
+		d.Providers = append(d.Providers, providerLinkView{Key: p.Key, DisplayName: s.displayName(p.Key),
+			Icon: iconFor(s.icons, p.Type, p.Key),
 			Href: "/v1/account/sessions/oauth2/" + url.PathEscape(p.Key) + "?success=" + success})
 	}
-	s.renderPage(w, r, http.StatusOK, "login.html", pageData{Title: "Sign in", Providers: links})
+	return d
 }
 
-// accountPage shows the signed-in user and their sessions; without a
-// valid session it sends the browser to the login page.
-func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
-	c, err := s.authenticate(r)
-	if err != nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
+// loginFailedPage is the answer to a failed login that has no failure URL:
+// the login page again, with what went wrong and, when the provider said
+// why (only ever set after the state was validated), its words as text.
+func (s *Server) loginFailedPage(w http.ResponseWriter, r *http.Request, e *bridge.Error) {
+	d := s.loginData(r)
+	summary, ok := d.T["error.type."+e.Type]
+	if !ok {
+		summary = d.T["error.type.other"]
 	}
-	cur := c.session
-	u, err := s.svc.User(r.Context(), cur.UserID)
-	if err != nil {
-		s.errorPage(w, r, err)
-		return
+	n := &notice{Kind: "error", Text: d.T["login.failed"] + " " + summary}
+	if e.ProviderDescription != "" {
+		n.Detail = e.ProviderDescription
+		n.DetailLabel = templates.Translate(d.T, "login.provider_said", "provider", s.displayName(r.PathValue("provider")))
 	}
-	list, err := s.svc.Sessions(r.Context(), cur.UserID)
-	if err != nil {
-		s.errorPage(w, r, err)
-		return
-	}
-	rows := make([]sessionRow, 0, len(list))
-	for _, sess := range list {
-		c := sess.Client
-		rows = append(rows, sessionRow{
-			ID: sess.ID, Provider: sess.Provider, Current: sess.ID == cur.ID,
-			Device:      joinNonEmpty(c.DeviceName, c.DeviceBrand, c.DeviceModel, "·", c.OSName, c.OSVersion),
-			Client:      joinNonEmpty(c.ClientName, c.ClientVersion),
-			IP:          c.IP,
-			Country:     orDefault(c.CountryName, "Unknown"),
-			Created:     appwriteTime(sess.CreatedAt),
-			TokenExpiry: appwriteTime(sess.AccessTokenExpiry),
-		})
-	}
-	s.renderPage(w, r, http.StatusOK, "account.html", pageData{Title: "Account",
-		User: userView{ID: u.ID, Name: u.Name, Email: u.Email}, Sessions: rows})
+	d.Notice = n
+	s.renderPage(w, r, e.Code, "login.html", d)
 }
 
-func joinNonEmpty(parts ...string) string {
-	out := make([]string, 0, len(parts))
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
+// displayName is a provider's label: its display_name, else its key.
+func (s *Server) displayName(key string) string {
+	for _, p := range s.o.Providers {
+		if p.Key == key {
+			return orDefault(p.DisplayName, p.Key)
 		}
 	}
-	return strings.Trim(strings.Join(out, " "), " ·")
+	return key
 }
 
 // assets serves the embedded static files, and nothing else: no

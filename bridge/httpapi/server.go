@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -31,6 +32,7 @@ type Allowlist interface {
 type ProviderLink struct {
 	Key         string
 	DisplayName string
+	Type        string // the preset name (github, google, ...): picks the icon
 }
 
 // Options configures the Server.
@@ -48,6 +50,7 @@ type Options struct {
 	Dev                bool
 	Providers          []ProviderLink
 	Templates          *template.Template
+	Branding           Branding
 	Metrics            http.Handler // served at /metrics when set
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -64,6 +67,10 @@ type Options struct {
 	ProviderWait time.Duration
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// RequestMetrics counts requests by route (NewRequestMetrics); nil: none.
+	RequestMetrics *RequestMetrics
+	// AccessLog logs one line per request at info.
+	AccessLog bool
 }
 
 // Server is the HTTP front of the bridge.
@@ -81,13 +88,27 @@ type Server struct {
 	limits     limiters
 	jwt        *jwtauth.Signer
 	mux        *http.ServeMux
+	text       *pageText
+	icons      map[string]bool
+	brandCSS   string
 	xffWarn    sync.Once
+	metrics    *RequestMetrics
 }
 
 type apiKey struct {
 	id     string
 	hash   [32]byte
 	scopes map[string]bool
+}
+
+// setDefaults fills the optional logger and clock.
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 }
 
 // New builds the server and its routes.
@@ -99,12 +120,7 @@ func New(o Options) (*Server, error) {
 	if err != nil || pub.Host == "" {
 		return nil, errors.New("httpapi: PublicURL must be an absolute URL")
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.setDefaults()
 	if o.SameSite == 0 || o.SameSite == http.SameSiteDefaultMode {
 		o.SameSite = http.SameSiteLaxMode
 	}
@@ -120,6 +136,9 @@ func New(o Options) (*Server, error) {
 		sameSite:   o.SameSite,
 		origin:     pub.Scheme + "://" + pub.Host,
 	}
+	if err := s.initPages(); err != nil {
+		return nil, err
+	}
 	s.codec = newCredentialCodec(s.cookieName, o.SessionKeys)
 	s.flows = newFlowCookie(o.SessionKeys, s.secure)
 	s.limits = newLimiters(o.RateLimits, o.Now)
@@ -127,6 +146,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.apiKeys = newAPIKeys(o.APIKeys)
+	s.metrics = o.RequestMetrics
 	s.routes()
 	return s, nil
 }
@@ -144,8 +164,36 @@ func newAPIKeys(keys []config.APIKey) []apiKey {
 	return out
 }
 
-// ServeHTTP implements http.Handler.
+// initPages prepares what the pages need beyond the templates: the page
+// strings, the brand stylesheet and the provider icons.
+func (s *Server) initPages() error {
+	var err error
+	if s.text, err = newPageText(); err != nil {
+		return err
+	}
+	if s.brandCSS, err = brandCSS(s.o.Branding.PrimaryColor); err != nil {
+		return fmt.Errorf("httpapi: branding primary colour: %w", err)
+	}
+	if s.o.Branding.AppName == "" {
+		s.o.Branding.AppName = DefaultAppName
+	}
+	s.icons = iconNames()
+	return nil
+}
+
+// ServeHTTP implements http.Handler: it gives the request its ID, serves
+// it, and records it (metrics, access log).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := s.requestID(r)
+	w.Header().Set(requestIDHeader, rid)
+	rec := &recorder{ResponseWriter: w}
+	// The mux sets r.Pattern on r itself, so observe sees the route.
+	defer s.observe(rec, r, rid, start)
+	s.serve(rec, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic serving request", "method", r.Method, "route", r.Pattern, "panic", v) // the path may carry a login handle
@@ -192,6 +240,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/account/sessions/oauth2/callback/{provider}/{project}", s.callback)
 	m.HandleFunc("POST /v1/account/sessions/oauth2/callback/{provider}/{project}", s.callback)
 	m.HandleFunc("POST /v1/account/sessions/token", s.createSessionFromToken)
+	m.HandleFunc("POST /v1/account/sessions/oauth2/backchannel/{provider}/{project}", s.backchannelLogout)
+	m.HandleFunc("POST /v1/account/sessions/{id}/logout", s.withSession(s.signOut))
 
 	m.HandleFunc("GET /v1/account", s.withSession(s.getAccount))
 	m.HandleFunc("GET /v1/account/identities", s.withSession(s.listIdentities))
@@ -229,30 +279,57 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /readyz", Readyz(s.svc, s.log))
 	if s.o.Metrics != nil {
 		m.Handle("GET /metrics", s.o.Metrics)
 	}
 	m.HandleFunc("GET /{$}", s.loginPage)
 	m.HandleFunc("GET /account", s.accountPage)
+	m.HandleFunc("POST /account/sign-out", s.signOutPage)
+	m.HandleFunc("POST /account/sign-out-others", s.signOutOthersPage)
+	m.HandleFunc("POST /account/sessions/{id}/revoke", s.revokePage)
+	// The form routes opened as a page (a bookmark, a reload after the
+	// redirect) lead back to the account page instead of a 405.
+	for _, p := range []string{"/account/sign-out", "/account/sign-out-others", "/account/sessions/{id}/revoke"} {
+		m.Handle("GET "+p, http.RedirectHandler("/account", http.StatusSeeOther))
+	}
 	m.Handle("GET /assets/", assets)
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.writeError(w, r, errNotFound) })
+	m.Handle("GET /assets/brand.css", serveBytes("text/css; charset=utf-8", []byte(s.brandCSS)))
+	if len(s.o.Branding.Logo) > 0 {
+		m.Handle("GET /assets/logo", serveBytes(s.o.Branding.LogoType, s.o.Branding.Logo))
+	}
+	m.HandleFunc("/", s.notFound)
 	s.mux = m
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.Ready(r.Context()); err != nil {
-		s.log.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
-		return
-	}
-	out := map[string]any{"status": "ok"}
-	if parked := s.svc.ParkedProviders(); len(parked) > 0 {
-		// Still ready: the other providers, logins and sessions work; the
-		// detail tells the operator which client to fix.
-		out["providers_misconfigured"] = parked
-	}
-	writeJSON(w, http.StatusOK, out)
+// readyzBody is the JSON of /readyz.
+type readyzBody struct {
+	Status    string                  `json:"status"`
+	Reason    string                  `json:"reason,omitempty"`
+	Providers []bridge.ProviderHealth `json:"providers,omitempty"`
+	// Misconfigured: parked providers and the error code that parked them.
+	Misconfigured map[string]string `json:"providers_misconfigured,omitempty"`
+}
+
+// Readyz answers readiness: 503 while the store is unreachable or (for a
+// bounded time after start) a provider's first discovery is pending;
+// otherwise 200, listing failing providers, because one provider must not
+// take the others out of service.
+func Readyz(svc *bridge.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd := svc.Readiness(r.Context())
+		if !rd.Ready {
+			log.Warn("not ready", "reason", rd.Reason)
+			writeJSON(w, http.StatusServiceUnavailable, readyzBody{Status: "unavailable", Reason: rd.Reason,
+				Providers: rd.Providers, Misconfigured: rd.Parked})
+			return
+		}
+		status := "ok"
+		if len(rd.Providers) > 0 {
+			status = "degraded"
+		}
+		writeJSON(w, http.StatusOK, readyzBody{Status: status, Providers: rd.Providers, Misconfigured: rd.Parked})
+	})
 }
 
 // apiKeyFor returns the API key a request presents, comparing hashes in

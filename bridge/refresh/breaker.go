@@ -95,7 +95,8 @@ type breaker struct {
 
 // allow reports whether a request may be sent now; if not, it returns
 // when to try again. In the half-open state the first caller becomes the
-// probe and must report its outcome (success/failure) or call cancelProbe.
+// probe and must report its outcome (success/failure): allow is therefore
+// the last step of admission, after which the request is always sent.
 func (b *breaker) allow(now time.Time) (bool, time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -126,13 +127,6 @@ func (b *breaker) openUntil(now time.Time) (time.Time, bool) {
 		return b.until, true
 	}
 	return time.Time{}, false
-}
-
-// cancelProbe gives back a probe slot that was taken but not used.
-func (b *breaker) cancelProbe() {
-	b.mu.Lock()
-	b.probing = false
-	b.mu.Unlock()
 }
 
 // success records an answer from the provider; it returns true when the

@@ -193,7 +193,7 @@ func (r *Refresher) send(ctx context.Context, g grant, release func()) outcome {
 		r.m.lead.Observe(max(s.AccessTokenExpiry.Sub(now), 0).Seconds())
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.timeout)
-	tok, err := g.p.Refresh(rctx, providers.RefreshRequest{RefreshToken: g.rt, Subject: s.ProviderUID})
+	tok, err := g.p.Refresh(rctx, providers.RefreshRequest{RefreshToken: g.rt, Subject: s.ProviderUID, GrantData: s.GrantData})
 	cancel()
 	r.m.duration.WithLabelValues(label).Observe(r.now().Sub(now).Seconds())
 	if err == nil && (tok == nil || tok.AccessToken == "") {

@@ -3,6 +3,7 @@ package refresh
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"sync"
@@ -24,6 +25,7 @@ type memStore struct {
 	tokens     []store.LoginToken
 	writes     int             // successful CompareAndSwapSession calls
 	named      map[string]bool // users whose name was set by SetUserName
+	jtis       map[string]time.Time
 	chores     map[string]time.Time
 	changes    []memChange
 	written    uint64 // every write (LocalWrites)
@@ -44,6 +46,7 @@ func copySession(s store.Session) store.Session {
 	s.SecretHash = slices.Clone(s.SecretHash)
 	s.AccessTokenSealed = slices.Clone(s.AccessTokenSealed)
 	s.RefreshTokenSealed = slices.Clone(s.RefreshTokenSealed)
+	s.IDTokenSealed = slices.Clone(s.IDTokenSealed)
 	for _, t := range []*time.Time{&s.CreatedAt, &s.UpdatedAt, &s.Expire, &s.AccessTokenExpiry, &s.RefreshAt, &s.LeaseUntil, &s.RefreshedAt} {
 		*t = norm(*t)
 	}
@@ -58,6 +61,14 @@ func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now
 	defer m.mu.Unlock()
 	now = norm(now)
 	key := in.Provider + "\x00" + in.ProviderUID
+	old := in.Provider + "\x00" + in.PreviousProviderUID
+	if _, has := m.identities[key]; !has && in.PreviousProviderUID != "" {
+		if prev, ok := m.identities[old]; ok {
+			prev.ProviderUID = in.ProviderUID
+			m.identities[key] = prev
+			delete(m.identities, old)
+		}
+	}
 	id, ok := m.identities[key]
 	var u store.User
 	if ok {
@@ -380,4 +391,81 @@ func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time, limit in
 	n += tokens
 	m.tokens = kept
 	return n, nil
+}
+
+func (m *memStore) FindProviderSessions(_ context.Context, provider, uid, sid string) ([]store.Session, error) {
+	if uid == "" && sid == "" {
+		return nil, errors.New("memstore: a uid or a sid is required")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []store.Session{}
+	for _, s := range m.sessions {
+		if s.Provider == provider && (uid == "" || s.ProviderUID == uid) && (sid == "" || s.ProviderSID == sid) {
+			out = append(out, copySession(s))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+func (m *memStore) UseLogoutToken(_ context.Context, provider, jti string, expires, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.jtis == nil {
+		m.jtis = map[string]time.Time{}
+	}
+	key := provider + "\x00" + jti
+	if exp, ok := m.jtis[key]; ok && exp.After(now) {
+		return false, nil
+	}
+	m.jtis[key] = expires
+	return true, nil
+}
+
+func (m *memStore) ScanSessions(_ context.Context, f store.SessionFilter, after string, limit int) ([]store.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []store.Session{}
+	for _, s := range m.sessions {
+		if s.ID > after && (f.UserID == "" || s.UserID == f.UserID) && (f.Provider == "" || s.Provider == f.Provider) {
+			out = append(out, copySession(s))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (m *memStore) CountLive(_ context.Context, now time.Time) ([]store.ProviderCount, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	by := map[string]*store.ProviderCount{}
+	for _, s := range m.sessions {
+		if !s.Expire.After(now) {
+			continue
+		}
+		c := by[s.Provider]
+		if c == nil {
+			c = &store.ProviderCount{Provider: s.Provider}
+			by[s.Provider] = c
+		}
+		c.Sessions++
+		if len(s.RefreshTokenSealed) > 0 {
+			c.Grants++
+		}
+	}
+	out := []store.ProviderCount{}
+	for _, c := range by {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Provider < out[j].Provider })
+	return out, nil
 }

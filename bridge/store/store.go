@@ -94,11 +94,16 @@ type Identity struct {
 
 // IdentityInput is what a login learned about the user.
 type IdentityInput struct {
-	Provider      string
-	ProviderUID   string
-	Email         string
-	EmailVerified bool
-	Name          string
+	Provider    string
+	ProviderUID string
+	// PreviousProviderUID is the form of ProviderUID the provider's
+	// identities had before (Slack's user ID before the team was added):
+	// an identity stored under it, and none under ProviderUID, is moved to
+	// ProviderUID, so its user is found. "" when there is none.
+	PreviousProviderUID string
+	Email               string
+	EmailVerified       bool
+	Name                string
 }
 
 // Client describes the device a session was created from (Appwrite's
@@ -139,6 +144,17 @@ type Session struct {
 	RefreshTokenSealed []byte
 	// AccessTokenExpiry is zero when the provider gave no expiry.
 	AccessTokenExpiry time.Time
+	// ProviderSID is the provider session the login belongs to (the ID
+	// token's sid; "" when it had none): back-channel logout by sid. It
+	// is set at creation and never changes.
+	ProviderSID string
+	// IDTokenSealed is the login's sealed ID token, the id_token_hint of
+	// RP-initiated logout; empty when the provider gave none. Set at
+	// creation and never changes.
+	IDTokenSealed []byte
+	// GrantData is what the provider's later requests for this grant
+	// need (Zoho's accounts server); "" for most. Set at creation.
+	GrantData string
 	// RefreshedAt is when the provider last issued the grant's tokens (the
 	// login or the last refresh); a provider's minimum refresh interval
 	// counts from it. Zero for sessions stored before it was recorded.
@@ -194,6 +210,8 @@ type Store interface {
 	Sessions
 	Grants
 	Flows
+	Logouts
+	Admin
 	Housekeeping
 	Changes
 	// Ping reports whether the database is reachable (readiness).
@@ -203,9 +221,11 @@ type Store interface {
 
 // Users stores users and their provider identities.
 type Users interface {
-	// UpsertIdentity finds the user linked to (Provider, ProviderUID),
-	// creating user and identity when absent, and records the latest
-	// email and name on both. It returns the user after the update.
+	// UpsertIdentity finds the user linked to (Provider, ProviderUID) (or,
+	// when absent, to (Provider, PreviousProviderUID), whose identity it
+	// then re-keys to ProviderUID), creating user and identity when
+	// absent, and records the latest email and name on both. It returns
+	// the user after the update.
 	UpsertIdentity(ctx context.Context, in IdentityInput, now time.Time) (User, error)
 	GetUser(ctx context.Context, id string) (User, error)
 	ListIdentities(ctx context.Context, userID string) ([]Identity, error)
@@ -269,6 +289,11 @@ type Sessions interface {
 	// before now, in one short transaction, and returns what it removed
 	// (so callers can count and announce each ending). Users stay.
 	DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) ([]SessionRef, error)
+	// FindProviderSessions returns the sessions of one provider whose
+	// ProviderUID is uid (when uid is not "") and whose ProviderSID is sid
+	// (when sid is not ""), oldest first; at least one must be given. It
+	// is what a back-channel logout ends.
+	FindProviderSessions(ctx context.Context, provider, uid, sid string) ([]Session, error)
 	// CreateLoginSession is a finished login's writes in one transaction
 	// (one commit instead of three): UpsertIdentity(in, now), then
 	// CreateSession(sess) for that user (it sets sess.UserID and
@@ -276,6 +301,16 @@ type Sessions interface {
 	// maxPerUser (> 0; ListSessions order) and returns them. A blocked
 	// user gets no session: ErrUserBlocked, and nothing is stored.
 	CreateLoginSession(ctx context.Context, in IdentityInput, sess *Session, maxPerUser int, now time.Time) (User, []Session, error)
+}
+
+// Logouts remembers the back-channel logout tokens already used.
+type Logouts interface {
+	// UseLogoutToken records a logout token's jti for provider until
+	// expires and reports whether it was new: false when the same
+	// (provider, jti) was recorded before and has not expired at now (a
+	// replay). Expired records are forgotten as it goes. Atomic across
+	// every process sharing the store.
+	UseLogoutToken(ctx context.Context, provider, jti string, expires, now time.Time) (bool, error)
 }
 
 // Grants are the refresh side of sessions.
@@ -294,6 +329,32 @@ type Grants interface {
 	NextRefreshAt(ctx context.Context) (time.Time, bool, error)
 	// CountDue returns how many grants have RefreshAt <= now (metrics).
 	CountDue(ctx context.Context, now time.Time) (int, error)
+}
+
+// SessionFilter selects sessions for the administration commands; an
+// empty field matches every session.
+type SessionFilter struct {
+	UserID   string
+	Provider string
+}
+
+// ProviderCount is how many live sessions a provider has, and how many of
+// them hold a refresh token (grants the refresher keeps fresh).
+type ProviderCount struct {
+	Provider string
+	Sessions int
+	Grants   int
+}
+
+// Admin is what the operator commands (sessions list/revoke, keys
+// reseal) and the live gauges need.
+type Admin interface {
+	// ScanSessions returns up to limit sessions matching f whose ID is
+	// greater than after, ordered by ID: a cursor over any number of rows.
+	ScanSessions(ctx context.Context, f SessionFilter, after string, limit int) ([]Session, error)
+	// CountLive counts, per provider, sessions whose Expire is after now
+	// and those of them with a refresh token. One grouped query.
+	CountLive(ctx context.Context, now time.Time) ([]ProviderCount, error)
 }
 
 // Flows stores pending logins and token-flow secrets; both are single use.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 )
 
 // storeConfig writes a configuration without OpenID providers (so --online
@@ -80,5 +82,75 @@ func TestCLICheckOnlineExistingDatabase(t *testing.T) {
 	want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cfg) + `: store: sqlite: .*schema version 9999.*newer than this binary`)
 	if !want.MatchString(r.stderr) {
 		t.Errorf("stderr has no line matching %s:\n%s", want, r.stderr)
+	}
+}
+
+// TestCLICheckOnlineEveryProvider: --online reaches every provider, not
+// only type oidc, and reports a dead one at the line of the key that
+// decides its URL.
+func TestCLICheckOnlineEveryProvider(t *testing.T) {
+	t.Parallel()
+	live := testissuer.Start(t, devissuer.Options{ClientID: "c", ClientSecret: "s-secret-value"})
+	dead := "http://" + testenv.FreeAddr(t)
+	cfg := writeFile(t, "online.yaml", minimalConfig("127.0.0.1:8080")+`providers:
+  good:
+    type: oidc
+    issuer: `+live.URL()+`
+    client_id: c
+    client_secret: s-secret-value
+  kc:
+    type: keycloak
+    client_id: c
+    client_secret: s
+    settings:
+      realm: staff
+      base_url: `+dead+`
+  legacy:
+    type: oauth2
+    client_id: c
+    auth_url: `+live.URL()+`/authorize
+    token_url: `+dead+`/token
+    claims: {uid: id}
+`)
+	r := runCLI(t, t.TempDir(), exampleEnv(t), "check", "--config", cfg, "--online")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		`(?m)^` + regexp.QuoteMeta(cfg) + `:20: providers\.kc\.settings\.base_url: discovery at ` + regexp.QuoteMeta(dead) + `/realms/staff failed`,
+		`(?m)^` + regexp.QuoteMeta(cfg) + `:25: providers\.legacy\.token_url: ` + regexp.QuoteMeta(dead) + `/token is unreachable`,
+	} {
+		if !regexp.MustCompile(want).MatchString(r.stderr) {
+			t.Errorf("stderr has no line matching %s:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "providers.good") || strings.Contains(r.stderr, "auth_url") {
+		t.Errorf("a reachable provider or endpoint was reported:\n%s", r.stderr)
+	}
+	if live.Stats().DiscoveryRequests == 0 {
+		t.Errorf("the live issuer's discovery document was not fetched")
+	}
+}
+
+// TestCLICheckBranding: check refuses a primary colour white text cannot
+// be read on (file:line: key: message, exit 2) and a template override
+// that does not parse.
+func TestCLICheckBranding(t *testing.T) {
+	t.Parallel()
+	secrets := "secrets:\n  session_keys: [\"" + testenv.RandomBase64(32) + "\"]\n  token_keys: [\"" + testenv.RandomBase64(32) + "\"]\n"
+	cfg := writeFile(t, "brand.yaml", "branding:\n  primary_color: \"#ffcc00\"\n"+secrets)
+	r := runCLI(t, t.TempDir(), nil, "check", "--config", cfg)
+	want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(cfg) + `:2: branding\.primary_color: #ffcc00: white text on it has a contrast of 1\.\d\d:1`)
+	if r.code != 2 || !want.MatchString(r.stderr) {
+		t.Errorf("exit %d, want 2 and a line matching %s\nstderr:\n%s", r.code, want, r.stderr)
+	}
+	tdir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tdir, "login.html"), []byte(`{{define "login.html"}}{{if}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg = writeFile(t, "tmpl.yaml", "branding:\n  templates_dir: "+tdir+"\n"+secrets)
+	r = runCLI(t, t.TempDir(), nil, "check", "--config", cfg)
+	if r.code != 2 || !strings.Contains(r.stderr, "branding.templates_dir") || !strings.Contains(r.stderr, "login.html") {
+		t.Errorf("broken override: exit %d\nstderr:\n%s", r.code, r.stderr)
 	}
 }

@@ -32,6 +32,7 @@ func exampleEnv(t *testing.T) []string {
 		"GITHUB_CLIENT_ID=Iv1.e2etest",
 		"GITHUB_CLIENT_SECRET=github-secret-for-tests",
 		"CORP_SECRET=corp-secret-for-tests",
+		"KEYCLOAK_SECRET=keycloak-secret-for-tests",
 	}
 }
 
@@ -53,6 +54,13 @@ func TestCLIHelpOnEveryCommand(t *testing.T) {
 		{"refresh", "--help"},
 		{"check", "--help"},
 		{"providers", "--help"},
+		{"sessions", "--help"},
+		{"sessions", "list", "--help"},
+		{"sessions", "revoke", "--help"},
+		{"keys", "--help"},
+		{"keys", "reseal", "--help"},
+		{"health", "--help"},
+		{"version", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -181,5 +189,55 @@ func TestCLIProviders(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "oidc") {
 		t.Errorf("providers does not list oidc:\n%s", r.stdout)
+	}
+}
+
+// `providers oidc` and `providers oauth2` print a block that, pasted
+// under a configuration with its variables set, passes check; names are
+// case-insensitive.
+func TestCLIProvidersGenericBlocks(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"oidc", "OAuth2", "GitHub"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := runCLI(t, t.TempDir(), nil, "providers", name)
+			if r.code != 0 || !strings.Contains(r.stdout, "providers:\n") {
+				t.Fatalf("providers %s: exit %d\nstdout:\n%s\nstderr:\n%s", name, r.code, r.stdout, r.stderr)
+			}
+			cfg := writeFile(t, "p.yaml", minimalConfig("127.0.0.1:8080")+r.stdout)
+			env := append(exampleEnv(t), "CORP_CLIENT_ID=id", "CORP_CLIENT_SECRET=s", "LEGACY_CLIENT_ID=id",
+				"LEGACY_CLIENT_SECRET=s", "GITHUB_CLIENT_ID=id")
+			c := runCLI(t, t.TempDir(), env, "check", "--config", cfg)
+			if c.code != 0 {
+				t.Fatalf("the block of providers %s does not pass check: exit %d\n%s\n%s", name, c.code, c.stderr, r.stdout)
+			}
+		})
+	}
+}
+
+func TestCLICheckWarnsOfReusedSecret(t *testing.T) {
+	t.Parallel()
+	key := testenv.RandomBase64(32)
+	cfg := writeFile(t, "reuse.yaml", minimalConfig("127.0.0.1:8080")+"api_keys:\n  - id: backend\n    secret: ${SB_API_KEY}\n    scopes: [users.read]\n")
+	env := []string{"SB_SESSION_KEY=" + key, "SB_TOKEN_KEY=" + key, "SB_API_KEY=" + key}
+	r := runCLI(t, t.TempDir(), env, "check", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0 (a warning)\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		`(?m)^` + regexp.QuoteMeta(cfg) + `:7: secrets\.token_keys\[0\]: warning: the same secret as secrets\.session_keys\[0\]`,
+		`(?m)^` + regexp.QuoteMeta(cfg) + `:10: api_keys\[0\]\.secret: warning: the same secret as secrets\.session_keys\[0\]`,
+	} {
+		if !regexp.MustCompile(want).MatchString(r.stderr) {
+			t.Errorf("stderr does not match %s:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, key) {
+		t.Errorf("check printed the secret")
+	}
+	// Separate secrets: no warning.
+	ok := runCLI(t, t.TempDir(), exampleEnv(t), "check", "--config", cfg)
+	if ok.code != 0 || strings.Contains(ok.stderr, "warning") {
+		t.Errorf("separate secrets: exit %d\n%s", ok.code, ok.stderr)
 	}
 }

@@ -34,6 +34,10 @@ Usage:
   sessionbridge refresh   --config FILE                     the token refresher alone, as a daemon
   sessionbridge check     --config FILE [--online]          validate a configuration file
   sessionbridge providers [NAME]                            list the provider types
+  sessionbridge sessions  list|revoke --config FILE ...     list or end sessions in the configured store
+  sessionbridge keys      reseal --config FILE               re-encrypt provider tokens with the first token key
+  sessionbridge health    [--url URL]                       probe a running server's /healthz (container health checks)
+  sessionbridge version                                     print version, commit and Go version (also --version)
 
 --config may also come from SESSIONBRIDGE_CONFIG. Run "sessionbridge COMMAND --help" for details.
 `
@@ -58,6 +62,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCheck(args[1:], stdout, stderr)
 	case "providers":
 		err = cmdProviders(args[1:], stdout, stderr)
+	case "sessions":
+		err = cmdSessions(args[1:], os.Stdin, stdout, stderr)
+	case "keys":
+		err = cmdKeys(args[1:], stdout, stderr)
+	case "health":
+		err = cmdHealth(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		err = cmdVersion(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, topUsage)
 		return exitOK

@@ -78,7 +78,7 @@ func baseEnv() []string {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
 		case "SESSIONBRIDGE_CONFIG", "SB_SESSION_KEY", "SB_TOKEN_KEY", "SB_API_KEY",
-			"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "CORP_SECRET", "LEGACY_CLIENT_ID", "LEGACY_SECRET":
+			"GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "CORP_SECRET", "LEGACY_CLIENT_ID", "LEGACY_SECRET", "KEYCLOAK_SECRET":
 			continue
 		}
 		env = append(env, kv)

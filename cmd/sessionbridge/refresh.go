@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/sessionbridge/sessionbridge/bridge/app"
+	"github.com/sessionbridge/sessionbridge/internal/version"
 )
 
 const refreshUsage = `Usage: sessionbridge refresh --config FILE
@@ -47,6 +48,7 @@ func cmdRefresh(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Refresh.Listen, err)
 	}
 	srv := app.NewHTTPServer(a.OpsHandler, log)
-	log.Info("sessionbridge refresh daemon", "addr", ln.Addr().String(), "store", cfg.Store.Driver)
-	return runUntilSignal(ctx, log, srv, ln, a, true)
+	log.Info("sessionbridge refresh daemon", append([]any{"addr", ln.Addr().String(), "store", cfg.Store.Driver},
+		version.Get().LogAttrs()...)...)
+	return runUntilSignal(ctx, log, []listening{{srv, ln}}, a, true)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/app"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/version"
 )
 
 const serveUsage = `Usage: sessionbridge serve [--config FILE] [--listen ADDR]
@@ -49,35 +51,20 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", serveUsage, stdout, stderr)
 	path := fs.String("config", "", "configuration file (default $SESSIONBRIDGE_CONFIG; none: development mode)")
 	listen := fs.String("listen", "", "listen address, overriding the configuration's listen")
+	logFlags := addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var cfg *config.Config
-	var closeDev func()
-	if file := configPath(*path); file != "" {
-		var err error
-		if cfg, err = loadConfig(file); err != nil {
-			return err
+	if *listen != "" {
+		if msg := config.ListenProblem(*listen); msg != "" {
+			return usagef("serve: --listen: %s", msg)
 		}
-		if *listen != "" {
-			cfg.Listen = *listen
-		}
-	} else {
-		cfg = config.Dev(*listen)
-		cfg.Store.DSN = filepath.Join(devDataDir, "sessionbridge.db")
-		cfg.RedirectAllowlist = loopbackAliases(cfg.Listen)
-		log := newLogger(cfg, stderr)
-		devOpts, err := devOptions()
-		if err != nil {
-			return err
-		}
-		iss, err := app.PrepareDev(cfg, devDataDir, log, devOpts)
-		if err != nil {
-			return err
-		}
-		closeDev = func() { _ = iss.Close() }
-		defer closeDev()
 	}
+	cfg, closeDev, err := serveConfig(configPath(*path), *listen, logFlags, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDev()
 	log := newLogger(cfg, stderr)
 	if cfg.Dev {
 		log.Warn("DEVELOPMENT MODE: no configuration given; using a fake OpenID provider \"dev\", generated keys in ./" + devDataDir + " and SQLite. Do not use this in production.")
@@ -91,22 +78,81 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	}
 	defer a.Close()
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	servers, err := serveListeners(cfg, a, log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
-	srv := app.NewHTTPServer(a.Handler, log)
-	log.Info("sessionbridge listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
-		"project", cfg.Project, "store", cfg.Store.Driver, "refresher", cfg.Refresh.RefreshEnabled(), "dev", cfg.Dev)
+	ln := servers[0].ln
+	log.Info("sessionbridge listening", append([]any{"addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"project", cfg.Project, "store", cfg.Store.Driver, "refresher", cfg.Refresh.RefreshEnabled(), "dev", cfg.Dev},
+		version.Get().LogAttrs()...)...)
 	if cfg.Dev {
 		fmt.Fprintf(stderr, "\n  sessionbridge development mode: open %s/ and sign in with \"dev\"\n\n", cfg.PublicURL)
 	}
-	return runUntilSignal(ctx, log, srv, ln, a, cfg.Refresh.RefreshEnabled())
+	return runUntilSignal(ctx, log, servers, a, cfg.Refresh.RefreshEnabled())
+}
+
+// serveConfig is the configuration serve runs with: the file's, or
+// development mode's (then closeDev stops its issuer), with the flags'
+// overrides applied.
+func serveConfig(file, listen string, lf logFlags, stderr io.Writer) (cfg *config.Config, closeDev func(), err error) {
+	closeDev = func() {}
+	if file != "" {
+		if cfg, err = loadConfig(file); err != nil {
+			return nil, closeDev, err
+		}
+		if listen != "" {
+			cfg.Listen = listen
+		}
+		return cfg, closeDev, lf.apply(cfg)
+	}
+	cfg = config.Dev(listen)
+	cfg.Store.DSN = filepath.Join(devDataDir, "sessionbridge.db")
+	cfg.RedirectAllowlist = loopbackAliases(cfg.Listen)
+	if err := lf.apply(cfg); err != nil {
+		return nil, closeDev, err
+	}
+	devOpts, err := devOptions()
+	if err != nil {
+		return nil, closeDev, err
+	}
+	iss, err := app.PrepareDev(cfg, devDataDir, newLogger(cfg, stderr), devOpts)
+	if err != nil {
+		return nil, closeDev, err
+	}
+	return cfg, func() { _ = iss.Close() }, nil
+}
+
+// serveListeners opens the public listener and, when ops.listen is set,
+// the ops listener (metrics, health, readiness, pprof).
+func serveListeners(cfg *config.Config, a *app.App, log *slog.Logger) ([]listening, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	servers := []listening{{app.NewHTTPServer(a.Handler, log), ln}}
+	if cfg.Ops.Listen == "" {
+		return servers, nil
+	}
+	opsLn, err := net.Listen("tcp", cfg.Ops.Listen)
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("listen on ops.listen %s: %w", cfg.Ops.Listen, err)
+	}
+	ops := app.NewHTTPServer(a.ServeOpsHandler, log)
+	log.Info("ops listener: /metrics, /healthz, /readyz, /debug/pprof/", "addr", opsLn.Addr().String())
+	return append(servers, listening{ops, opsLn}), nil
+}
+
+// listening is an HTTP server and the listener it serves.
+type listening struct {
+	srv *http.Server
+	ln  net.Listener
 }
 
 // runUntilSignal serves until ctx ends, then stops accepting, lets
 // in-flight requests and refreshes finish within shutdownGrace, and returns.
-func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Listener, a *app.App, refresher bool) error {
+func runUntilSignal(ctx context.Context, log *slog.Logger, servers []listening, a *app.App, refresher bool) error {
 	refreshCtx, stopRefresh := context.WithCancel(context.Background())
 	defer stopRefresh()
 	var wg sync.WaitGroup
@@ -118,8 +164,10 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 			}
 		})
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	serveErr := make(chan error, len(servers))
+	for _, l := range servers {
+		go func() { serveErr <- l.srv.Serve(l.ln) }()
+	}
 
 	grace := shutdownBound(a.Config.Refresh.Timeout)
 	var err error
@@ -134,8 +182,10 @@ func runUntilSignal(ctx context.Context, log *slog.Logger, srv *http.Server, ln 
 	stopRefresh()
 	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if shutErr := srv.Shutdown(graceCtx); shutErr != nil {
-		log.Warn("in-flight requests cut off at the end of the grace period", "err", shutErr)
+	for _, l := range servers {
+		if shutErr := l.srv.Shutdown(graceCtx); shutErr != nil {
+			log.Warn("in-flight requests cut off at the end of the grace period", "err", shutErr)
+		}
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -173,15 +223,53 @@ func devOptions() (app.DevOptions, error) {
 	return o, nil
 }
 
-// newLogger builds the process logger from the log section.
+// newLogger builds the process logger from the log section. Durations
+// are written as Go duration strings ("1.5s"), not nanoseconds.
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.Log.Level)))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationsAsStrings}
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func durationsAsStrings(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
+// logFlags are --log-format and --log-level, which (like the environment
+// variables SESSIONBRIDGE_LOG_FORMAT and SESSIONBRIDGE_LOG_LEVEL)
+// override the log section, and set the log of development mode.
+type logFlags struct{ format, level *string }
+
+func addLogFlags(fs *flag.FlagSet) logFlags {
+	return logFlags{
+		format: fs.String("log-format", os.Getenv("SESSIONBRIDGE_LOG_FORMAT"), "log format: text | json (default $SESSIONBRIDGE_LOG_FORMAT, else log.format)"),
+		level:  fs.String("log-level", os.Getenv("SESSIONBRIDGE_LOG_LEVEL"), "log level: debug | info | warn | error (default $SESSIONBRIDGE_LOG_LEVEL, else log.level)"),
+	}
+}
+
+// apply checks the values and puts them into cfg.
+func (l logFlags) apply(cfg *config.Config) error {
+	if f := *l.format; f != "" {
+		if f != "text" && f != "json" {
+			return usagef("--log-format %q: want text or json", f)
+		}
+		cfg.Log.Format = f
+	}
+	if v := *l.level; v != "" {
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
+			return usagef("--log-level %q: want debug, info, warn or error", v)
+		}
+		cfg.Log.Level = strings.ToLower(v)
+	}
+	return nil
 }
 
 // loopbackAliases lets a development-mode bridge on 127.0.0.1 also be

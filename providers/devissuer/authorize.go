@@ -20,11 +20,22 @@ func (i *Issuer) routes() http.Handler {
 	mux.Handle("GET /userinfo", i.record("userinfo", i.handleUserinfo))
 	mux.Handle("POST /userinfo", i.record("userinfo", i.handleUserinfo))
 	mux.Handle("POST /revoke", i.record("revoke", i.savingAfter(i.handleRevoke)))
+	mux.Handle("GET /end_session", i.record("end_session", i.handleEndSession))
+	mux.Handle("POST /end_session", i.record("end_session", i.handleEndSession))
 	return mux
 }
 
 func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	i.count(func(s *Stats) { s.DiscoveryRequests++ })
+	if d := i.Faults().DiscoveryDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
 	if i.Faults().DiscoveryDown {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "discovery is down (devissuer fault)", http.StatusServiceUnavailable)
@@ -49,6 +60,9 @@ func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
 			"at_hash", "email", "email_verified", "name"},
 		"authorization_response_iss_parameter_supported": i.opts.AdvertiseIssParameter,
+		"end_session_endpoint":                           iss + "/end_session",
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 	}
 	if !i.opts.NoPKCE {
 		doc["code_challenge_methods_supported"] = []string{"S256"}

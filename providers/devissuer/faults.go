@@ -47,8 +47,11 @@ type Faults struct {
 	RefreshError      string // answer 400 with this error code
 	RefreshStatus     int    // answer with this status and a JSON error
 	RefreshRetryAfter string // Retry-After header value sent with RefreshStatus
-	// Refresh200WithError answers 200 with a JSON body holding "error".
+	// Refresh200WithError answers 200 with a JSON body holding "error"
+	// (invalid_grant, or Refresh200ErrorCode when set: Slack answers a
+	// dead refresh token with ok false and invalid_refresh_token).
 	Refresh200WithError bool
+	Refresh200ErrorCode string
 	// Refresh200WithoutAccessToken answers 200 with a token response that
 	// has no access_token.
 	Refresh200WithoutAccessToken bool
@@ -59,8 +62,18 @@ type Faults struct {
 	// family's current one (a client must keep using it).
 	RefreshOmitRefreshToken bool
 
+	// RevokeFailFirst makes the first N revocation requests (counted
+	// from SetFaults) answer RevokeStatus (default 503, with
+	// temporarily_unavailable; 400 answers unsupported_token_type)
+	// without revoking.
+	RevokeFailFirst int
+	RevokeStatus    int
+
 	// DiscoveryDown makes discovery answer 503.
 	DiscoveryDown bool
+	// DiscoveryDelay holds discovery requests this long (or until the
+	// client gives up) before answering: a slow first discovery.
+	DiscoveryDelay time.Duration
 	// JWKSDown makes the key set (jwks_uri) answer 503.
 	JWKSDown bool
 	// JWKSDelay holds key set requests this long (or until the client
@@ -85,6 +98,7 @@ type Stats struct {
 	InvalidGrants     int // token endpoint answers with error=invalid_grant
 	UserinfoRequests  int
 	Revocations       int // successful /revoke requests
+	EndSessions       int // accepted /end_session requests (RP-initiated logout)
 }
 
 // Client authentication styles in RequestRecord.ClientAuth.

@@ -88,6 +88,7 @@ type idTokenParams struct {
 	nonce       string // "" on refresh: OIDC Core §12.2 forbids echoing it
 	authTime    time.Time
 	accessToken string // for at_hash
+	sid         string // the login's provider session
 }
 
 // signIDToken builds and signs an ID token, applying the ID token faults.
@@ -110,6 +111,9 @@ func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
 	if p.nonce != "" {
 		c["nonce"] = p.nonce
 	}
+	if p.sid != "" {
+		c["sid"] = p.sid
+	}
 	if p.accessToken != "" {
 		sum := sha256.Sum256([]byte(p.accessToken))
 		c["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
@@ -118,6 +122,9 @@ func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
 		for k, v := range userClaims(p.user, p.scope) {
 			c[k] = v
 		}
+	}
+	for k, v := range i.opts.ExtraIDTokenClaims {
+		c[k] = v
 	}
 	if f.WrongIssuer {
 		c["iss"] = p.issuer + "/not-this-issuer"

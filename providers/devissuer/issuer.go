@@ -81,6 +81,9 @@ type Options struct {
 	// carrying code_verifier, is refused, as the strictest such provider
 	// would. Without it PKCE with S256 is required.
 	NoPKCE bool
+	// ExtraIDTokenClaims are added to every ID token (a provider's own
+	// claims, such as Slack's https://slack.com/team_id).
+	ExtraIDTokenClaims map[string]any
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// AutoApprove, when set, makes GET /authorize approve at once as this
@@ -138,6 +141,10 @@ type Issuer struct {
 	servers  []*http.Server
 	closed   bool
 	lastSwep time.Time
+	// revokeFailed counts revocations failed by Faults.RevokeFailFirst.
+	revokeFailed int
+	// endSessions records accepted RP-initiated logouts.
+	endSessions []EndSessionRequest
 }
 
 // New validates opts and creates an issuer with a fresh signing key (unless
@@ -310,7 +317,12 @@ func (i *Issuer) Shutdown(ctx context.Context) error {
 }
 
 // SetFaults replaces the active faults; subsequent requests see them.
-func (i *Issuer) SetFaults(f Faults) { i.faults.Store(&f) }
+func (i *Issuer) SetFaults(f Faults) {
+	i.mu.Lock()
+	i.revokeFailed = 0
+	i.mu.Unlock()
+	i.faults.Store(&f)
+}
 
 // Faults returns the active faults.
 func (i *Issuer) Faults() Faults { return *i.faults.Load() }

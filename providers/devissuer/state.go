@@ -44,6 +44,7 @@ type family struct {
 	authTime time.Time
 	latest   string // hash of the current refresh token
 	revoked  bool
+	sid      string // the login's provider session, the ID tokens' sid
 }
 
 // refreshToken links an issued refresh token hash to its family.
@@ -56,7 +57,11 @@ type state struct {
 	access  map[string]*accessToken  // by hash
 	refresh map[string]*refreshToken // by hash; superseded ones stay for reuse detection
 	uses    map[string]int           // refresh token presentations by TokenID
+	sids    []sidRecord              // provider sessions, in login order
 }
+
+// sidRecord is one login's provider session.
+type sidRecord struct{ sid, sub string }
 
 func newState() state {
 	return state{

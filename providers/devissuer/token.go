@@ -204,8 +204,9 @@ func (i *Issuer) codeGrant(w http.ResponseWriter, r *http.Request, form url.Valu
 		i.tokenError(w, r, http.StatusBadRequest, "invalid_grant", desc, "")
 		return
 	}
-	fam := &family{clientID: c.clientID, user: c.user, scope: c.scope, authTime: c.authTime}
+	fam := &family{clientID: c.clientID, user: c.user, scope: c.scope, authTime: c.authTime, sid: newSecret()[:22]}
 	c.family = fam
+	i.st.sids = append(i.st.sids, sidRecord{sid: fam.sid, sub: c.user.Subject})
 	resp := i.issueLocked(fam, now, true)
 	i.mu.Unlock()
 	i.finishTokenResponse(w, r, resp, fam, c.nonce, f, false)
@@ -226,8 +227,7 @@ func (i *Issuer) refreshGrant(w http.ResponseWriter, r *http.Request, form url.V
 		i.tokenError(w, r, f.RefreshStatus, statusErrorCode(f.RefreshStatus), "devissuer fault", f.RefreshRetryAfter)
 		return
 	case f.Refresh200WithError:
-		rec(r).Error = "invalid_grant"
-		writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_grant", "error_description": "devissuer fault: error in a 200 answer"})
+		i.refresh200WithError(w, r, f)
 		return
 	case f.Refresh200WithoutAccessToken:
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600})
@@ -270,6 +270,17 @@ func (i *Issuer) refreshGrant(w http.ResponseWriter, r *http.Request, form url.V
 	i.finishTokenResponse(w, r, resp, fam, "", f, true)
 }
 
+// refresh200WithError answers a refresh with HTTP 200 and an error (as
+// GitHub and Slack do), in Slack's shape (ok: false).
+func (i *Issuer) refresh200WithError(w http.ResponseWriter, r *http.Request, f Faults) {
+	code := f.Refresh200ErrorCode
+	if code == "" {
+		code = "invalid_grant"
+	}
+	rec(r).Error = code
+	writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code, "error_description": "devissuer fault: error in a 200 answer"})
+}
+
 // issueLocked issues an access token for fam and, when newRefresh is set, a
 // refresh token that becomes the family's current one. Callers hold i.mu.
 func (i *Issuer) issueLocked(fam *family, now time.Time, newRefresh bool) tokenResponse {
@@ -296,7 +307,7 @@ func (i *Issuer) finishTokenResponse(w http.ResponseWriter, r *http.Request, res
 	if hasScope(resp.Scope, "openid") {
 		idt, err := i.signIDToken(idTokenParams{
 			issuer: i.issuerURL(r), user: fam.user, scope: fam.scope, nonce: nonce,
-			authTime: fam.authTime, accessToken: resp.AccessToken,
+			authTime: fam.authTime, accessToken: resp.AccessToken, sid: fam.sid,
 		}, f)
 		if err != nil {
 			i.log.Error("devissuer: sign ID token", "err", err)

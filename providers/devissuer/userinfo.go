@@ -88,6 +88,26 @@ func (i *Issuer) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		i.tokenError(w, r, status, code, desc, "")
 		return
 	}
+	if f := i.Faults(); f.RevokeFailFirst > 0 {
+		i.mu.Lock()
+		fail := i.revokeFailed < f.RevokeFailFirst
+		if fail {
+			i.revokeFailed++
+		}
+		i.mu.Unlock()
+		if fail {
+			status := f.RevokeStatus
+			if status == 0 {
+				status = http.StatusServiceUnavailable
+			}
+			code := statusErrorCode(status)
+			if status == http.StatusBadRequest {
+				code = "unsupported_token_type" // RFC 7009 §2.2.1: permanent
+			}
+			i.tokenError(w, r, status, code, "devissuer fault", "")
+			return
+		}
+	}
 	tok := r.PostForm.Get("token")
 	if tok == "" {
 		i.tokenError(w, r, http.StatusBadRequest, "invalid_request", "token is required", "")

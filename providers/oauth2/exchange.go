@@ -26,11 +26,15 @@ func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req prov
 	if p.cfg.PKCE && req.CodeVerifier == "" {
 		return nil, errors.New("oauth2: PKCE is enabled but the login has no code verifier")
 	}
+	grant, err := p.grantData(cb)
+	if err != nil {
+		return nil, err
+	}
 	secret, err := p.clientSecret()
 	if err != nil {
 		return nil, err
 	}
-	conf := p.oauth2Config(req.RedirectURL, secret, p.cfg.TokenURL)
+	conf := p.oauth2Config(req.RedirectURL, secret, p.endpoint(p.cfg.TokenURL, grant))
 	var opts []oauth2.AuthCodeOption
 	if p.cfg.PKCE {
 		opts = append(opts, oauth2.VerifierOption(req.CodeVerifier))
@@ -44,26 +48,34 @@ func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req prov
 
 	api := &API{client: p.apiClient, accessToken: tok.AccessToken, clientID: p.cfg.ClientID, clientSecret: p.cfg.ClientSecret, headers: p.cfg.UserinfoHeaders,
 		secrets: []string{tok.AccessToken, p.cfg.ClientSecret}}
-	var userinfo any
-	if p.cfg.UserinfoURL != "" {
-		method := strings.ToUpper(p.cfg.UserinfoMethod)
-		if method == "" {
-			method = http.MethodGet
-		}
-		userinfo, err = api.Do(ctx, method, p.cfg.UserinfoURL, nil)
-		if err != nil {
-			return nil, asVerification("userinfo", err)
-		}
+	userinfoURL := p.endpoint(p.cfg.UserinfoURL, grant)
+	userinfo, err := p.fetchUserinfo(ctx, api, userinfoURL)
+	if err != nil {
+		return nil, err
 	}
-	var tokenAny any = tokenDoc
-	if tokenDoc == nil && formDoc != nil {
-		m := make(map[string]any, len(formDoc))
-		for k := range formDoc {
-			m[k] = formDoc.Get(k)
+	in := IdentityInput{Token: tokenDoc, FormToken: formDoc, Userinfo: userinfo, UserinfoURL: userinfoURL,
+		Callback: cb, Request: req, ClientID: p.cfg.ClientID, API: api, Now: p.now()}
+	ident, err := p.identity(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	t := p.token(tok, p.loginScopes(req.Scopes))
+	return &providers.Login{Token: t, Identity: ident, GrantData: grant}, nil
+}
+
+// identity reads the user through the claims mapping (from the user-info
+// answer, or the token answer without a user-info endpoint) and the
+// identity hooks.
+func (p *Provider) identity(ctx context.Context, in IdentityInput) (providers.Identity, error) {
+	var tokenAny any = in.Token
+	if in.Token == nil && in.FormToken != nil {
+		m := make(map[string]any, len(in.FormToken))
+		for k := range in.FormToken {
+			m[k] = in.FormToken.Get(k)
 		}
 		tokenAny = m
 	}
-	doc := userinfo
+	doc := in.Userinfo
 	if p.cfg.UserinfoURL == "" {
 		doc = tokenAny
 	}
@@ -76,23 +88,64 @@ func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req prov
 	if c.EmailVerified != "" {
 		ident.EmailVerified = ParseBool(Extract(doc, tokenAny, c.EmailVerified))
 	}
-	in := IdentityInput{Token: tokenDoc, FormToken: formDoc, Userinfo: userinfo, UserinfoURL: p.cfg.UserinfoURL,
-		Callback: cb, Request: req, ClientID: p.cfg.ClientID, API: api, Now: p.now()}
 	for _, h := range p.cfg.Hooks {
 		if ih, ok := h.(IdentityHook); ok {
 			if err := ih.CompleteIdentity(ctx, in, &ident); err != nil {
-				return nil, asVerification("identity", err)
+				return ident, asVerification("identity", err)
 			}
 		}
 	}
 	if ident.Subject == "" {
-		return nil, &providers.VerificationError{Check: "uid", Err: fmt.Errorf("the provider's answer has no value at claims.uid %q", c.UID)}
+		return ident, &providers.VerificationError{Check: "uid", Err: fmt.Errorf("the provider's answer has no value at claims.uid %q", c.UID)}
 	}
 	if ident.Email == "" {
 		ident.EmailVerified = false
 	}
-	t := p.token(tok, p.loginScopes(req.Scopes))
-	return &providers.Login{Token: t, Identity: ident}, nil
+	return ident, nil
+}
+
+// fetchUserinfo calls the user-info endpoint (nil without one).
+func (p *Provider) fetchUserinfo(ctx context.Context, api *API, u string) (any, error) {
+	if u == "" {
+		return nil, nil
+	}
+	method := strings.ToUpper(p.cfg.UserinfoMethod)
+	if method == "" {
+		method = http.MethodGet
+	}
+	doc, err := api.Do(ctx, method, u, nil)
+	if err != nil {
+		return nil, asVerification("userinfo", err)
+	}
+	return doc, nil
+}
+
+// grantData asks the GrantHook, if any, what the grant's later requests
+// need; its refusal is a verification error (no token request is sent).
+func (p *Provider) grantData(cb providers.Callback) (string, error) {
+	for _, h := range p.cfg.Hooks {
+		if gh, ok := h.(GrantHook); ok {
+			gd, err := gh.GrantData(cb)
+			if err != nil {
+				return "", &providers.VerificationError{Check: "grant", Err: err}
+			}
+			return gd, nil
+		}
+	}
+	return "", nil
+}
+
+// endpoint maps a configured endpoint for a grant through the GrantHook.
+func (p *Provider) endpoint(configured, grantData string) string {
+	if configured == "" || grantData == "" {
+		return configured
+	}
+	for _, h := range p.cfg.Hooks {
+		if gh, ok := h.(GrantHook); ok {
+			return gh.Endpoint(configured, grantData)
+		}
+	}
+	return configured
 }
 
 // Refresh sends one refresh_token grant, or none at all when the provider
@@ -113,7 +166,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 	if p.cfg.RefreshURL != "" {
 		tokenURL = p.cfg.RefreshURL
 	}
-	conf := p.oauth2Config("", secret, tokenURL)
+	conf := p.oauth2Config("", secret, p.endpoint(tokenURL, req.GrantData))
 	rec := &tokenhttp.Record{}
 	// An expired token without an access token makes the TokenSource
 	// refresh at once; with an explicit AuthStyle x/oauth2 sends exactly

@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -53,6 +54,35 @@ type IdentityInput struct {
 	ClientID    string
 	API         *API
 	Now         time.Time
+}
+
+// GrantHook lets a provider's endpoints depend on the login (Zoho serves
+// each data centre's users from its own accounts server, named in the
+// callback): GrantData reads what the grant's later requests need from
+// the callback (an error refuses the login before any token request), and
+// Endpoint maps a configured endpoint URL for a grant ("" grant data: the
+// configured one).
+type GrantHook interface {
+	GrantData(cb providers.Callback) (string, error)
+	Endpoint(configured, grantData string) string
+}
+
+// RevokeHook revokes a grant where the provider has no RFC 7009
+// endpoint but an API of its own (GitHub's DELETE
+// /applications/{client_id}/grant). Errors follow providers.Revoker.
+type RevokeHook interface {
+	Revoke(ctx context.Context, in RevokeInput) error
+}
+
+// RevokeInput is what a RevokeHook may use.
+type RevokeInput struct {
+	Client       *http.Client
+	URL          string // the preset's revocation_url, {client_id} still in it
+	ClientID     string
+	ClientSecret string
+	AccessToken  string
+	RefreshToken string
+	Now          time.Time
 }
 
 // RefreshHook checks a successful refresh answer before its token is

@@ -75,6 +75,20 @@ type Config struct {
 	// AuthParams are added to every authorization URL.
 	AuthParams map[string]string
 
+	// JSONTokenRequests sends token requests as a JSON object instead of
+	// a form (Podio's /oauth/token/v2).
+	JSONTokenRequests bool
+	// ErrorAliases rename provider error codes to RFC 6749 ones
+	// (GitHub's bad_refresh_token is invalid_grant).
+	ErrorAliases map[string]string
+
+	// RevocationURL is the RFC 7009 revocation endpoint ("" for none);
+	// RevokeTokens lets the bridge use it; RevokesPerToken says that
+	// revoking one token leaves the user's other grants alone.
+	RevocationURL   string
+	RevokeTokens    bool
+	RevokesPerToken bool
+
 	// Hooks are quirk implementations; each may implement any of the
 	// interfaces in hooks.go.
 	Hooks []any
@@ -113,6 +127,7 @@ func FromConfig(cfg config.Provider) Config {
 		PKCE:           cfg.PKCEEnabled(),
 		Refresh:        cfg.Refresh == nil || *cfg.Refresh,
 		AuthParams:     cfg.AuthParams,
+		RevokeTokens:   cfg.RevokeTokensEnabled(),
 	}
 }
 
@@ -208,7 +223,7 @@ func Validate(cfg Config) error {
 			errs = append(errs, fmt.Errorf("%s: %w", e.name, err))
 		}
 	}
-	for _, e := range []struct{ name, value string }{{"userinfo_url", cfg.UserinfoURL}, {"refresh_url", cfg.RefreshURL}} {
+	for _, e := range []struct{ name, value string }{{"userinfo_url", cfg.UserinfoURL}, {"refresh_url", cfg.RefreshURL}, {"revocation_url", cfg.RevocationURL}} {
 		if e.value != "" {
 			if err := CheckEndpoint(strings.NewReplacer("{access_token}", "x", "{client_id}", "x").Replace(e.value)); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", e.name, err))

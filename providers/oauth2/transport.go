@@ -10,7 +10,7 @@ import (
 // the TokenResponseHook rewriters, the answer kept so the claims mapping
 // can read token-answer members with exact numbers, and no redirects.
 func (p *Provider) newTokenClient(base *http.Client) *http.Client {
-	o := tokenhttp.Options{Headers: p.cfg.TokenHeaders, KeepBody: true}
+	o := tokenhttp.Options{Headers: p.cfg.TokenHeaders, KeepBody: true, JSONRequest: p.cfg.JSONTokenRequests}
 	if rws := p.tokenRewriters(); len(rws) > 0 {
 		o.Rewrite = func(body []byte) ([]byte, error) {
 			var err error
@@ -38,5 +38,5 @@ func (p *Provider) tokenRewriters() []TokenResponseHook {
 
 // tokenError is tokenhttp.Error with the client secret among the secrets.
 func (p *Provider) tokenError(err error, rec *tokenhttp.Record, secrets ...string) error {
-	return tokenhttp.Error(err, rec, p.now(), append(secrets, p.cfg.ClientSecret)...)
+	return tokenhttp.Alias(tokenhttp.Error(err, rec, p.now(), append(secrets, p.cfg.ClientSecret)...), p.cfg.ErrorAliases)
 }

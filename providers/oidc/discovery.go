@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -40,15 +41,30 @@ type metadata struct {
 	userinfoURL string
 	// issParam is authorization_response_iss_parameter_supported (RFC 9207).
 	issParam bool
+	// logoutVerifier checks back-channel logout tokens (see
+	// newLogoutVerifier).
+	logoutVerifier *gooidc.IDTokenVerifier
+	// endSessionURL and revocationURL are the discovered
+	// end_session_endpoint and revocation_endpoint ("" when absent).
+	endSessionURL string
+	revocationURL string
 }
 
 // discoverLoop runs discovery until it succeeds or ctx is done, backing off
 // exponentially between attempts.
 func (p *Provider) discoverLoop(ctx context.Context) {
 	defer close(p.doneCh)
+	var first sync.Once
+	defer first.Do(func() { close(p.firstCh) })
 	delay := p.retry
 	for attempt := 1; ; attempt++ {
 		m, err := p.discover(ctx)
+		if err != nil {
+			p.mu.Lock()
+			p.lastErr = err
+			p.mu.Unlock()
+		}
+		first.Do(func() { close(p.firstCh) })
 		if err == nil {
 			p.meta.Store(m)
 			p.mu.Lock()
@@ -58,9 +74,6 @@ func (p *Provider) discoverLoop(ctx context.Context) {
 			close(p.readyCh)
 			return
 		}
-		p.mu.Lock()
-		p.lastErr = err
-		p.mu.Unlock()
 		p.log.Warn("oidc discovery failed; retrying", "attempt", attempt, "retry_in", delay, "err", err)
 
 		t := time.NewTimer(delay)
@@ -94,6 +107,8 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 		JWKSURL     string   `json:"jwks_uri"`
 		UserinfoURL string   `json:"userinfo_endpoint"`
 		IssParam    bool     `json:"authorization_response_iss_parameter_supported"`
+		EndSession  string   `json:"end_session_endpoint"`
+		Revocation  string   `json:"revocation_endpoint"`
 		SigningAlgs []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := prov.Claims(&extra); err != nil {
@@ -117,6 +132,9 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 		endpoint:    prov.Endpoint(),
 		userinfoURL: prov.UserInfoEndpoint(),
 		issParam:    extra.IssParam,
+		// Both are checked by checkDocumentEndpoints above.
+		endSessionURL: extra.EndSession,
+		revocationURL: extra.Revocation,
 	}
 	// One key set, fetched through a watched client, serves every
 	// verifier (keysUnavailable tells an outage from a forgery).
@@ -126,6 +144,7 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 	if len(m.algs) == 0 {
 		m.algs = []string{gooidc.RS256} // go-oidc's default
 	}
+	m.logoutVerifier = newLogoutVerifier(p.issuer, keys, p.clientID, algs, p.now)
 	m.verifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{ClientID: p.clientID, Now: p.now, SupportedSigningAlgs: algs})
 	m.sigVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
 		SkipClientIDCheck:    true,

@@ -72,6 +72,11 @@ type Provider struct {
 	authStyle    oauth2.AuthStyle
 	pkce         bool
 	redirectURL  string
+	// rpLogout enables EndSessionURL (rp_initiated_logout); revoke and
+	// revokeScope drive RevocationScope (revoke_tokens).
+	rpLogout    bool
+	revoke      bool
+	revokeScope providers.RevocationScope
 
 	client      *http.Client // discovery and JWKS, as configured
 	tokenClient *http.Client // token endpoint: records responses, never redirects
@@ -82,6 +87,7 @@ type Provider struct {
 
 	meta    atomic.Pointer[metadata]
 	readyCh chan struct{} // closed once meta is set
+	firstCh chan struct{} // closed once the first discovery attempt has finished
 	doneCh  chan struct{} // closed when the discovery loop stops
 
 	mu      sync.Mutex
@@ -89,9 +95,10 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider  = (*Provider)(nil)
-	_ providers.Describer = (*Provider)(nil)
-	_ providers.Readiness = (*Provider)(nil)
+	_ providers.Provider    = (*Provider)(nil)
+	_ providers.Describer   = (*Provider)(nil)
+	_ providers.Readiness   = (*Provider)(nil)
+	_ providers.Discovering = (*Provider)(nil)
 )
 
 // New validates cfg and starts discovery in the background; it does not wait
@@ -102,26 +109,9 @@ var (
 // not a request deadline. redirectURL is the callback URL registered at the
 // provider.
 func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Options) (*Provider, error) {
-	if cfg.Issuer == "" {
-		return nil, fmt.Errorf("oidc provider %q: issuer is required", cfg.Key)
-	}
-	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
-		return nil, fmt.Errorf("oidc provider %q: %w", cfg.Key, err)
-	}
-	if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("oidc provider %q: issuer must not have a query or fragment", cfg.Key)
-	}
-	if cfg.ClientID == "" {
-		return nil, fmt.Errorf("oidc provider %q: client_id is required", cfg.Key)
-	}
-	style, err := authStyle(cfg.AuthStyle)
+	style, err := checkConfig(cfg, redirectURL)
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider %q: %w", cfg.Key, err)
-	}
-	if redirectURL != "" {
-		if u, err := url.Parse(redirectURL); err != nil || !u.IsAbs() {
-			return nil, fmt.Errorf("oidc provider %q: redirect URL %q is not an absolute URL", cfg.Key, redirectURL)
-		}
 	}
 
 	p := &Provider{
@@ -134,11 +124,15 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 		authStyle:    style,
 		pkce:         cfg.PKCEEnabled(),
 		redirectURL:  redirectURL,
+		rpLogout:     cfg.RPInitiatedLogout,
+		revoke:       cfg.RevokeTokensEnabled(),
+		revokeScope:  revocationScope(cfg),
 		client:       opts.HTTPClient,
 		log:          opts.Logger,
 		now:          opts.Now,
 		retry:        opts.RetryInterval,
 		readyCh:      make(chan struct{}),
+		firstCh:      make(chan struct{}),
 		doneCh:       make(chan struct{}),
 	}
 	if len(p.scopes) == 0 {
@@ -177,6 +171,41 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 	return p, nil
 }
 
+// checkConfig validates what New needs and returns the token endpoint
+// authentication style.
+func checkConfig(cfg config.Provider, redirectURL string) (oauth2.AuthStyle, error) {
+	if cfg.Issuer == "" {
+		return 0, errors.New("issuer is required")
+	}
+	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
+		return 0, err
+	}
+	if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.Fragment != "" {
+		return 0, errors.New("issuer must not have a query or fragment")
+	}
+	if cfg.ClientID == "" {
+		return 0, errors.New("client_id is required")
+	}
+	if redirectURL != "" {
+		if u, err := url.Parse(redirectURL); err != nil || !u.IsAbs() {
+			return 0, fmt.Errorf("redirect URL %q is not an absolute URL", redirectURL)
+		}
+	}
+	return authStyle(cfg.AuthStyle)
+}
+
+// revocationScope is what revoking one token ends at the provider: the
+// whole grant unless the preset says the provider revokes per token.
+func revocationScope(cfg config.Provider) providers.RevocationScope {
+	if cfg.RevokesPerToken {
+		return providers.RevokesToken
+	}
+	return providers.RevokesGrant
+}
+
+// oauth2AuthInParams is client_secret_post, for the revocation request.
+const oauth2AuthInParams = oauth2.AuthStyleInParams
+
 // authStyle maps the configuration's auth_style. It never returns
 // AuthStyleAutoDetect: that mode re-sends a failed token request with the
 // credentials moved, which would send a refresh token twice.
@@ -210,6 +239,10 @@ func (p *Provider) Ready() error {
 	}
 	return p.unavailable()
 }
+
+// FirstAttempt is closed once the first discovery attempt has finished,
+// whether it succeeded or not (or discovery stopped before one finished).
+func (p *Provider) FirstAttempt() <-chan struct{} { return p.firstCh }
 
 // WaitReady blocks until discovery has succeeded, ctx is done, or the
 // discovery loop has stopped for good (its context was cancelled). It

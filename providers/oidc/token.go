@@ -65,7 +65,7 @@ func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req prov
 		}
 		ident = mergeUserinfo(ident, ui)
 	}
-	return &providers.Login{Token: p.token(tok, rawID, scopes), Identity: ident}, nil
+	return &providers.Login{Token: p.token(tok, rawID, scopes), Identity: ident, SessionID: str(c.raw, "sid"), IDTokenClaims: c.raw}, nil
 }
 
 // checkCallbackIss applies RFC 9207 with an exact string comparison: a

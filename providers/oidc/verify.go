@@ -52,7 +52,7 @@ func (p *Provider) verifyIDToken(ctx context.Context, m *metadata, raw, accessTo
 func (p *Provider) verifyIDTokenClaims(ctx context.Context, m *metadata, raw, accessToken string) (*idClaims, error) {
 	// The signature cannot be checked, but its algorithm can: never
 	// "none", never an HMAC.
-	if _, err := jose.ParseSigned(raw, joseAlgs(m.algs)); err != nil {
+	if _, err := jose.ParseSignedCompact(raw, joseAlgs(m.algs)); err != nil {
 		return nil, &providers.VerificationError{Check: "signature", Err: errors.New("the ID token is not signed with an accepted algorithm")}
 	}
 	idt, err := m.claimsVerifier.Verify(ctx, raw)

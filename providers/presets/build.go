@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
@@ -102,6 +104,8 @@ func buildOIDC(ctx context.Context, pr Preset, cfg config.Provider, values map[s
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		Scopes:    mergeScopes(pr.Scopes, cfg.Scopes),
 		AuthStyle: style, PKCE: &pkce, Issuer: opts.rewrite(issuer), Line: cfg.Line,
+		RPInitiatedLogout: cfg.RPInitiatedLogout, RevokeTokens: cfg.RevokeTokens,
+		RevokesPerToken: pr.Revocation == RevocationToken,
 	}
 	p, err := oidc.New(ctx, oc, redirectURL, oidcOptions(opts))
 	if err != nil {
@@ -112,7 +116,12 @@ func buildOIDC(ctx context.Context, pr Preset, cfg config.Provider, values map[s
 		params = map[string]string{}
 	}
 	maps.Copy(params, cfg.AuthParams)
-	return wrapOIDC(p, pr.Name, params, refresh), nil
+	w := wrapOIDC(p, pr.Name, params, refresh)
+	if op, ok := w.(*oidcPreset); ok {
+		op.aliases = maps.Clone(pr.ErrorAliases)
+		op.uidClaims = slices.Clone(pr.UIDClaims)
+	}
+	return w, nil
 }
 
 // oauth2Config merges a preset with the configuration's overrides.
@@ -122,10 +131,14 @@ func oauth2Config(pr Preset, cfg config.Provider, values map[string]string, opts
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		UserinfoMethod: pr.UserinfoMethod, ScopeSeparator: pr.ScopeSeparator, AuthStyle: pr.AuthStyle,
 		PKCE: pr.PKCE, Refresh: pr.Refresh,
-		Scopes:          mergeScopes(pr.Scopes, cfg.Scopes),
-		UserinfoHeaders: merge(pr.UserinfoHeaders, cfg.UserinfoHeaders),
-		TokenHeaders:    maps.Clone(pr.TokenHeaders),
-		AuthParams:      merge(pr.AuthParams, cfg.AuthParams),
+		Scopes:            mergeScopes(pr.Scopes, cfg.Scopes),
+		UserinfoHeaders:   merge(pr.UserinfoHeaders, cfg.UserinfoHeaders),
+		TokenHeaders:      maps.Clone(pr.TokenHeaders),
+		AuthParams:        merge(pr.AuthParams, cfg.AuthParams),
+		JSONTokenRequests: pr.TokenBody == "json",
+		ErrorAliases:      maps.Clone(pr.ErrorAliases),
+		RevokeTokens:      cfg.RevokeTokensEnabled(),
+		RevokesPerToken:   pr.Revocation == RevocationToken,
 	}
 	for _, e := range []struct {
 		dst            *string
@@ -134,6 +147,7 @@ func oauth2Config(pr Preset, cfg config.Provider, values map[string]string, opts
 		{&oc.AuthURL, pr.AuthURL, cfg.AuthURL},
 		{&oc.TokenURL, pr.TokenURL, cfg.TokenURL},
 		{&oc.RefreshURL, pr.RefreshURL, ""},
+		{&oc.RevocationURL, pr.RevocationURL, ""},
 		{&oc.UserinfoURL, pr.UserinfoURL, cfg.UserinfoURL},
 	} {
 		v := e.override
@@ -229,6 +243,11 @@ type oidcPreset struct {
 	typ     string
 	params  map[string]string
 	refresh bool
+	// aliases rename the provider's error codes (Slack's
+	// invalid_refresh_token is invalid_grant).
+	aliases map[string]string
+	// uidClaims build providerUid from several ID token claims.
+	uidClaims []string
 }
 
 var (
@@ -277,7 +296,41 @@ func (w *oidcPreset) Refresh(ctx context.Context, req providers.RefreshRequest) 
 	if !w.refresh {
 		return nil, &providers.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("provider %q does not support refreshing tokens", w.Key())}
 	}
-	return w.Provider.Refresh(ctx, req)
+	req.Subject = w.subOf(req.Subject)
+	tok, err := w.Provider.Refresh(ctx, req)
+	return tok, tokenhttp.Alias(err, w.aliases)
+}
+
+// Exchange is the OIDC provider's, with providerUid built from the
+// preset's uid_claims when it names them.
+func (w *oidcPreset) Exchange(ctx context.Context, cb providers.Callback, req providers.AuthRequest) (*providers.Login, error) {
+	l, err := w.Provider.Exchange(ctx, cb, req)
+	if err != nil || len(w.uidClaims) == 0 {
+		return l, err
+	}
+	parts := make([]string, len(w.uidClaims))
+	for i, name := range w.uidClaims {
+		v, _ := l.IDTokenClaims[name].(string)
+		if v == "" || strings.Contains(v, ":") {
+			return nil, &providers.VerificationError{Check: "uid", Err: fmt.Errorf("the ID token has no usable %s claim", name)}
+		}
+		parts[i] = v
+	}
+	l.Identity.PreviousSubject = l.Identity.Subject
+	l.Identity.Subject = strings.Join(parts, ":")
+	return l, nil
+}
+
+// subOf recovers the ID token's sub from a providerUid built from
+// uid_claims (a refreshed ID token must name the same sub); a UID of the
+// older, bare form is the sub itself.
+func (w *oidcPreset) subOf(uid string) string {
+	parts := strings.Split(uid, ":")
+	i := slices.Index(w.uidClaims, "sub")
+	if i < 0 || len(parts) != len(w.uidClaims) {
+		return uid
+	}
+	return parts[i]
 }
 
 // Unwrap returns the OIDC provider (e.g. for WaitReady).

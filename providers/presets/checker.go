@@ -94,6 +94,13 @@ func (Checker) CheckPreset(p *config.Provider) []config.FieldError {
 // checkGeneric checks the keys shared by oauth2 providers and presets that
 // the configuration package leaves alone.
 func checkGeneric(p *config.Provider, kind string, add func(field, format string, args ...any)) {
+	if kind != KindOIDC && p.RPInitiatedLogout {
+		add("rp_initiated_logout", "applies only to OpenID Connect providers (a plain OAuth2 provider has no end_session_endpoint)")
+	}
+	checkGenericKeys(p, kind, add)
+}
+
+func checkGenericKeys(p *config.Provider, kind string, add func(field, format string, args ...any)) {
 	if kind == KindOIDC {
 		for _, kv := range []struct{ name, value string }{{"userinfo_method", p.UserinfoMethod}, {"scope_separator", p.ScopeSeparator}} {
 			if kv.value != "" {

@@ -222,3 +222,70 @@ func TestDocsUpToDate(t *testing.T) {
 		t.Fatal("docs/providers.md is stale: run `go generate ./providers/presets` and commit the result")
 	}
 }
+
+func TestRPInitiatedLogoutOnlyForOpenIDConnect(t *testing.T) {
+	p := &config.Provider{Type: "github", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true}
+	errs := (presets.Checker{}).CheckPreset(p)
+	if len(errs) != 1 || errs[0].Field != "rp_initiated_logout" {
+		t.Fatalf("rp_initiated_logout on github: %v, want one error on that key", errs)
+	}
+	p = &config.Provider{Type: "okta", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true, Settings: map[string]string{"domain": "example.okta.com"}}
+	if errs := (presets.Checker{}).CheckPreset(p); len(errs) != 0 {
+		t.Fatalf("rp_initiated_logout on okta: %v", errs)
+	}
+}
+
+// TestPKCEAndRefreshColumnsTellTheTruth: the presets whose providers do
+// not document PKCE say so, and GitHub's refresh column is qualified.
+func TestPKCEAndRefreshColumnsTellTheTruth(t *testing.T) {
+	var buf strings.Builder
+	if err := presets.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			rows[f[0]] = line
+		}
+	}
+	undocumented := strings.Fields("bitbucket bitly box dailymotion disqus figma notion patreon paypal paypal-sandbox podio reddit slack stripe tradeshift tradeshift-sandbox twitch wordpress yahoo yammer zoho")
+	for _, name := range presets.Names() {
+		p, _ := presets.Lookup(name)
+		want := "documented"
+		switch {
+		case !p.PKCE:
+			want = "off"
+		case slices.Contains(undocumented, name):
+			want = "sent (undocumented)"
+		}
+		if !strings.Contains(rows[name], "  "+want+"  ") {
+			t.Errorf("%s: row %q does not say PKCE %q", name, rows[name], want)
+		}
+	}
+	if !strings.Contains(rows["github"], "yes (GitHub Apps with expiring user tokens only)") {
+		t.Errorf("github's refresh column is not qualified: %q", rows["github"])
+	}
+	if !strings.Contains(string(presets.Markdown()), "| sent (undocumented) |") {
+		t.Error("docs/providers.md does not say sent (undocumented)")
+	}
+}
+
+// TestRotationNotes: every provider that rotates refresh tokens, or can
+// detect their reuse, says so in its preset and cites its documentation.
+func TestRotationNotes(t *testing.T) {
+	for _, name := range strings.Fields("x zoom box gitlab autodesk notion huggingface authentik github slack auth0 okta keycloak fusionauth") {
+		p, _ := presets.Lookup(name)
+		if p.Rotation == "" || !strings.HasPrefix(p.Refs["rotation"], "https://") {
+			t.Errorf("%s: rotation note %q, source %q", name, p.Rotation, p.Refs["rotation"])
+		}
+	}
+}
+
+func TestUIDClaimsIncludeSub(t *testing.T) {
+	for _, name := range presets.Names() {
+		p, _ := presets.Lookup(name)
+		if len(p.UIDClaims) > 0 && (p.Kind != presets.KindOIDC || !slices.Contains(p.UIDClaims, "sub")) {
+			t.Errorf("%s: uid_claims %v must be on an oidc preset and include sub", name, p.UIDClaims)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,8 +17,16 @@ func envPrefix(name string) string {
 }
 
 // Describe returns a ready-to-paste YAML block configuring the named
-// preset (`sessionbridge providers NAME`), or "" for an unknown name.
+// preset or generic type oidc / oauth2 (`sessionbridge providers NAME`;
+// the name is case-insensitive), or "" for an unknown name.
 func Describe(name string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	switch name {
+	case KindOIDC:
+		return oidcBlock
+	case KindOAuth2:
+		return oauth2Block
+	}
 	p, ok := Lookup(name)
 	if !ok {
 		return ""
@@ -24,13 +34,18 @@ func Describe(name string) string {
 	env := envPrefix(p.Name)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s (%s): %s\n", p.DisplayName, kindLabel(p.Kind), p.Docs)
-	if p.Notes != "" {
-		for _, line := range wrap(p.Notes, 76) {
+	for _, text := range []string{p.Notes, p.Rotation} {
+		for _, line := range wrap(text, 76) {
 			fmt.Fprintf(&b, "# %s\n", line)
 		}
 	}
+	fmt.Fprintf(&b, "# PKCE: %s; refresh: %s\n", pkceLabel(p), refreshLabel(p))
 	fmt.Fprintf(&b, "# Callback URL to register at %s:\n", p.DisplayName)
 	fmt.Fprintf(&b, "#   {public_url}/v1/account/sessions/oauth2/callback/%s/{project}\n", p.Name)
+	if p.Kind == KindOIDC {
+		b.WriteString("# Back-channel logout URL (backchannel_logout_uri), if the provider sends logout tokens:\n")
+		fmt.Fprintf(&b, "#   {public_url}/v1/account/sessions/oauth2/backchannel/%s/{project}\n", p.Name)
+	}
 	b.WriteString("providers:\n")
 	fmt.Fprintf(&b, "  %s:\n", p.Name)
 	fmt.Fprintf(&b, "    type: %s\n", p.Name)
@@ -59,13 +74,36 @@ func Describe(name string) string {
 			}
 		}
 	}
-	if !p.PKCE {
-		b.WriteString("    # PKCE is off for this provider; refresh: " + yesNo(p.Refresh) + "\n")
+	if p.Kind == KindOIDC {
+		b.WriteString("    # rp_initiated_logout: false  # true: signing out also signs out at the provider (register {public_url}/?msg=signed_out as post-logout redirect URI)\n")
+	}
+	if p.Kind == KindOIDC || p.RevocationURL != "" {
+		b.WriteString("    # revoke_tokens: true  # revoke the provider token (RFC 7009) when a session ends\n")
 	}
 	if p.MinRefreshInterval > 0 {
 		fmt.Fprintf(&b, "    # min_refresh_interval: %s  # the default: a grant is refreshed at most this often\n", shortDuration(p.MinRefreshInterval))
 	}
 	return b.String()
+}
+
+// pkceLabel tells what the PKCE column says: documented by the provider,
+// sent although the provider does not document it (it accepts it), or off.
+func pkceLabel(p Preset) string {
+	switch {
+	case !p.PKCE:
+		return "off"
+	case p.PKCEUndocumented:
+		return "sent (undocumented)"
+	}
+	return "documented"
+}
+
+// refreshLabel is yes or no with the preset's qualification.
+func refreshLabel(p Preset) string {
+	if p.RefreshNote != "" {
+		return yesNo(p.Refresh) + " (" + p.RefreshNote + ")"
+	}
+	return yesNo(p.Refresh)
 }
 
 // shortDuration writes whole hours as "24h" rather than "24h0m0s".
@@ -125,7 +163,7 @@ func WriteTable(w io.Writer) error {
 	for _, name := range Names() {
 		p, _ := Lookup(name)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, dash(strings.Join(p.Scopes, " ")),
-			dash(strings.Join(p.RequiredSettings(), ", ")), yesNo(p.PKCE), yesNo(p.Refresh))
+			dash(strings.Join(p.RequiredSettings(), ", ")), pkceLabel(p), refreshLabel(p))
 	}
 	fmt.Fprintln(tw, "\nAlso: type oidc (any OpenID Connect issuer) and type oauth2 (endpoints plus a claims mapping).")
 	fmt.Fprintln(tw, "`sessionbridge providers NAME` prints a configuration block for one preset.")
@@ -147,7 +185,9 @@ func Markdown() []byte {
 	b.WriteString("Set `type:` to a preset name below, or to `oidc` (any OpenID Connect issuer) or `oauth2`\n")
 	b.WriteString("(explicit endpoints and a claims mapping). Scopes you configure are added to the preset's defaults.\n")
 	b.WriteString("`sessionbridge providers NAME` prints a ready-to-paste block. The callback URL to register is\n")
-	b.WriteString("`{public_url}/v1/account/sessions/oauth2/callback/{provider key}/{project}`.\n\n")
+	b.WriteString("`{public_url}/v1/account/sessions/oauth2/callback/{provider key}/{project}`; OpenID Connect providers\n")
+	b.WriteString("that send back-channel logout tokens are given `{public_url}/v1/account/sessions/oauth2/backchannel/{provider key}/{project}`\n")
+	b.WriteString("as their `backchannel_logout_uri` (see the README's Logout section).\n\n")
 	b.WriteString("| preset | kind | default scopes | required settings | PKCE | refresh |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
 	for _, name := range Names() {
@@ -157,8 +197,10 @@ func Markdown() []byte {
 			scopes[i] = "`" + s + "`"
 		}
 		fmt.Fprintf(&b, "| [%s](#%s) | %s | %s | %s | %s | %s |\n", p.Name, p.Name, p.Kind, dash(strings.Join(scopes, " ")),
-			dash(strings.Join(p.RequiredSettings(), ", ")), yesNo(p.PKCE), yesNo(p.Refresh))
+			dash(strings.Join(p.RequiredSettings(), ", ")), pkceLabel(p), refreshLabel(p))
 	}
+	b.WriteString("\nPKCE: *documented* (the provider documents it), *sent (undocumented)* (sent with S256 and accepted,\n")
+	b.WriteString("but the provider does not document it), *off* (the provider rejects it).\n")
 	b.WriteString("\n## Generic types\n\n")
 	b.WriteString("`type: oauth2` keys: `auth_url`, `token_url`, `userinfo_url`, `userinfo_method` (GET or POST),\n")
 	b.WriteString("`userinfo_headers` (values may use `{client_id}` and `{client_secret}`; an `Authorization` header may use `{access_token}`),\n")
@@ -200,7 +242,8 @@ func Markdown() []byte {
 		if style == "" {
 			style = "basic"
 		}
-		fmt.Fprintf(&b, "- token auth: %s; PKCE: %s; refresh: %s\n", style, yesNo(p.PKCE), yesNo(p.Refresh))
+		fmt.Fprintf(&b, "- token auth: %s; PKCE: %s; refresh: %s\n", style, pkceLabel(p), refreshLabel(p))
+		writeLogoutFacts(&b, p)
 		for _, s := range p.Settings {
 			req := "optional, default `" + s.Default + "`"
 			if s.Required {
@@ -211,4 +254,31 @@ func Markdown() []byte {
 		fmt.Fprintf(&b, "\n```yaml\n%s```\n", Describe(p.Name))
 	}
 	return b.Bytes()
+}
+
+// writeLogoutFacts adds revocation, rotation and the cited sources to a
+// preset's section of docs/providers.md.
+func writeLogoutFacts(b *bytes.Buffer, p Preset) {
+	scope := "the user's whole grant (revoked when the user's last session here ends)"
+	if p.Revocation == RevocationToken {
+		scope = "that login's tokens only"
+	}
+	switch {
+	case p.RevocationURL != "":
+		fmt.Fprintf(b, "- revocation: `%s`; revoking ends %s\n", p.RevocationURL, scope)
+	case p.Kind == KindOIDC:
+		fmt.Fprintf(b, "- revocation: the discovery document's `revocation_endpoint`, if any; revoking ends %s\n", scope)
+	default:
+		b.WriteString("- revocation: none\n")
+	}
+	if p.Rotation != "" {
+		fmt.Fprintf(b, "- refresh tokens: %s\n", p.Rotation)
+	}
+	if len(p.Refs) > 0 {
+		var refs []string
+		for _, topic := range slices.Sorted(maps.Keys(p.Refs)) {
+			refs = append(refs, fmt.Sprintf("%s <%s>", strings.ReplaceAll(topic, "_", " "), p.Refs[topic]))
+		}
+		fmt.Fprintf(b, "- sources: %s\n", strings.Join(refs, "; "))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,10 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 		ClientID: clientID, ClientSecret: clientSecret, AuthStyle: pr.AuthStyle, PKCE: pr.PKCE,
 		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, RefreshURL: ep.RefreshURL,
 		Token: tc.token, Refresh: tc.refresh, APIs: map[string]providertest.Response{}, APIMethods: tc.methods,
+		JSONTokenRequests: pr.TokenBody == "json", RevocationURL: ep.RevocationURL,
+	}
+	if tc.fake != nil {
+		tc.fake(&spec)
 	}
 	cfg := config.Provider{Key: "my-" + name, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
 	if pr.NoClientSecret {
@@ -182,6 +187,29 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 		tc.check(t, f)
 	}
 	checkRefresh(t, p, f, pr, l)
+	checkRevoke(t, p, f, ep, l)
+}
+
+// checkRevoke revokes the login's token where the preset has a
+// revocation endpoint, and checks that the provider no longer accepts it.
+func checkRevoke(t *testing.T, p providers.Provider, f *providertest.Fake, ep presets.Preset, l *providers.Login) {
+	t.Helper()
+	rv, ok := p.(providers.Revoker)
+	if ep.RevocationURL == "" {
+		if ok && rv.RevocationScope() != "" {
+			t.Errorf("a preset without revocation_url says it can revoke")
+		}
+		return
+	}
+	if !ok || rv.RevocationScope() == "" {
+		t.Fatalf("preset with revocation_url %s cannot revoke", ep.RevocationURL)
+	}
+	if err := rv.RevokeToken(context.Background(), providers.RevokeRequest{AccessToken: l.Token.AccessToken, GrantData: l.GrantData}); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if f.Live(l.Token.AccessToken) {
+		t.Errorf("the access token still works after revocation")
+	}
 }
 
 func sep(s string) string {
@@ -200,7 +228,7 @@ func checkRefresh(t *testing.T, p providers.Provider, f *providertest.Fake, pr p
 	if rt == "" {
 		rt = "rt-none"
 	}
-	tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: rt, Subject: l.Identity.Subject})
+	tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: rt, Subject: l.Identity.Subject, GrantData: l.GrantData})
 	sent := len(f.Requests()) - before
 	if !pr.Refresh {
 		var oe *providers.OAuthError
@@ -217,5 +245,40 @@ func checkRefresh(t *testing.T, p providers.Provider, f *providertest.Fake, pr p
 	}
 	if tok.AccessToken == l.Token.AccessToken || !strings.HasPrefix(tok.AccessToken, "at-") || tok.RefreshToken == "" {
 		t.Errorf("refreshed token %v", tok)
+	}
+}
+
+// TestZohoRefusesAnUnknownAccountsServer: a callback naming an accounts
+// server that is not one of Zoho's data centres fails the login before
+// the code is sent anywhere.
+func TestZohoRefusesAnUnknownAccountsServer(t *testing.T) {
+	for _, server := range []string{"https://evil.example", "http://accounts.zoho.eu", "https://accounts.zoho.eu.evil.example", "https://accounts.zoho.eu/x"} {
+		tc := oauthCases["zoho"]
+		pr, _ := presets.Lookup("zoho")
+		ep, _ := pr.Expand(nil)
+		f := providertest.New(t, providertest.Spec{
+			ClientID: clientID, ClientSecret: clientSecret, AuthStyle: pr.AuthStyle, PKCE: true,
+			AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, Token: tc.token,
+			CallbackParams: url.Values{"accounts-server": {server}},
+		})
+		p, err := presets.Build(context.Background(), config.Provider{Key: "z", Type: "zoho", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("z"), presets.Options{RewriteURL: f.Rewrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := newAuthRequest("z")
+		u, _ := p.AuthCodeURL(context.Background(), req)
+		q, err := providertest.Authorize(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
+		var ve *providers.VerificationError
+		if !errors.As(err, &ve) || ve.Check != "grant" {
+			t.Errorf("accounts-server %q: %v, want a refused login", server, err)
+		}
+		if _, sent := findRequest(f, ep.TokenURL); sent {
+			t.Errorf("accounts-server %q: the code was sent to a token endpoint", server)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package presets_test
 
 import (
+	"net/url"
+
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
@@ -20,6 +22,9 @@ type oauthCase struct {
 	noExpiry bool
 	// check inspects the requests the fake received.
 	check func(t testingT, f *providertest.Fake)
+	// fake makes the fake behave as the provider documents beyond the
+	// defaults (Autodesk's nonce with openid, say).
+	fake func(*providertest.Spec)
 }
 
 var (
@@ -36,6 +41,9 @@ var oauthCases = map[string]oauthCase{
 		want: providers.Identity{Subject: "amzn1.account.K2LI23KL2LK2", Email: "mhashimoto-04@plaxo.com", Name: "Mork Hashimoto"},
 	},
 	"autodesk": {
+		// Autodesk requires a nonce when openid is requested; the preset
+		// does not request openid (its user-info needs user-profile:read).
+		fake: func(s *providertest.Spec) { s.NonceWithScope = "openid" },
 		apis: map[string]string{"https://api.aps.autodesk.com/userinfo": `{"sub":"ABCDEFGH","name":"John Doe","given_name":"John","family_name":"Doe","preferred_username":"johndoe","email":"john.doe@example.com","email_verified":true,"updated_at":1662583480}`},
 		want: providers.Identity{Subject: "ABCDEFGH", Email: "john.doe@example.com", EmailVerified: true, Name: "John Doe"},
 	},
@@ -136,6 +144,8 @@ var oauthCases = map[string]oauthCase{
 		check: func(t testingT, f *providertest.Fake) {
 			requireHeader(t, f, "https://github.com/login/oauth/access_token", "Accept", "application/json")
 		},
+		// GitHub revokes through its grant API, not RFC 7009.
+		fake: func(s *providertest.Spec) { s.GrantURL, s.RevocationURL = s.RevocationURL, "" },
 	},
 	"kick": {
 		token: jsonResp(`{"access_token":"{access_token}","token_type":"Bearer","refresh_token":"{refresh_token}","expires_in":3600,"scope":"user:read"}`),
@@ -182,6 +192,7 @@ var oauthCases = map[string]oauthCase{
 		want:  providers.Identity{Subject: "12345", Email: "ada@example.com", Name: "Ada Lovelace"},
 		check: func(t testingT, f *providertest.Fake) {
 			requireHeaderPrefix(t, f, "https://api.podio.com/user/status", "Authorization", "OAuth2 ")
+			requireHeader(t, f, "https://api.podio.com/oauth/token/v2", "Content-Type", "application/json")
 		},
 	},
 	"reddit": {
@@ -229,9 +240,12 @@ var oauthCases = map[string]oauthCase{
 		noRefreshToken: true, noExpiry: true,
 	},
 	"x": {
-		token: jsonResp(`{"token_type":"bearer","expires_in":7200,"access_token":"{access_token}","scope":"users.read tweet.read offline.access","refresh_token":"{refresh_token}"}`),
-		apis:  map[string]string{"https://api.x.com/2/users/me": `{"data":{"id":"2244994945","name":"X Dev","username":"XDevelopers"}}`},
-		want:  providers.Identity{Subject: "2244994945", Name: "X Dev"},
+		token: jsonResp(`{"token_type":"bearer","expires_in":7200,"access_token":"{access_token}","scope":"users.read tweet.read users.email offline.access","refresh_token":"{refresh_token}"}`),
+		apis:  map[string]string{"https://api.x.com/2/users/me": `{"data":{"id":"2244994945","name":"X Dev","username":"XDevelopers","confirmed_email":"dev@example.com"}}`},
+		want:  providers.Identity{Subject: "2244994945", Email: "dev@example.com", EmailVerified: true, Name: "X Dev"},
+		check: func(t testingT, f *providertest.Fake) {
+			requireQuery(t, f, "https://api.x.com/2/users/me", "user.fields", "confirmed_email")
+		},
 	},
 	"yammer": {
 		token:          jsonResp(`{"access_token":{"user_id":1234,"network_id":5678,"network_permalink":"example.com","network_name":"Example","token":"{access_token}","view_members":true,"authorized_at":"2011/04/06 16:25:46 +0000","expires_at":null},"user":{"id":1234,"full_name":"Ada Lovelace"},"network":{"id":5678}}`),
@@ -248,15 +262,24 @@ var oauthCases = map[string]oauthCase{
 		},
 	},
 	"zoho": {
-		settings: map[string]string{"accounts_domain": "accounts.zoho.eu"},
-		token:    jsonResp(`{"access_token":"{access_token}","refresh_token":"{refresh_token}","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`),
-		refresh:  jsonResp(`{"access_token":"{access_token}","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`),
-		apis:     map[string]string{"https://accounts.zoho.eu/oauth/user/info": `{"First_Name":"Ada","Email":"ada@example.com","Last_Name":"Lovelace","Display_Name":"","ZUID":123456789012}`},
-		want:     providers.Identity{Subject: "123456789012", Email: "ada@example.com", Name: "Ada Lovelace"},
+		// A European user signs in through accounts.zoho.com; Zoho names
+		// the EU accounts server in the callback, and only it redeems the
+		// code and refreshes.
+		fake: func(s *providertest.Spec) {
+			s.TokenURL = "https://accounts.zoho.eu/oauth/v2/token"
+			s.CallbackParams = url.Values{"accounts-server": {"https://accounts.zoho.eu"}, "location": {"eu"}}
+		},
+		token:   jsonResp(`{"access_token":"{access_token}","refresh_token":"{refresh_token}","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`),
+		refresh: jsonResp(`{"access_token":"{access_token}","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}`),
+		apis:    map[string]string{"https://accounts.zoho.eu/oauth/user/info": `{"First_Name":"Ada","Email":"ada@example.com","Last_Name":"Lovelace","Display_Name":"","ZUID":123456789012}`},
+		want:    providers.Identity{Subject: "123456789012", Email: "ada@example.com", Name: "Ada Lovelace"},
 		check: func(t testingT, f *providertest.Fake) {
 			q := f.LastAuthorize()
 			if q.Get("access_type") != "offline" || q.Get("prompt") != "consent" {
 				t.Errorf("zoho: access_type/prompt missing: %v", q)
+			}
+			if _, ok := findRequest(f, "https://accounts.zoho.eu/oauth/v2/token"); !ok {
+				t.Errorf("zoho: the code was not redeemed at the callback's accounts server")
 			}
 		},
 	},

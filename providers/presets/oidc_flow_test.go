@@ -2,6 +2,7 @@ package presets_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -22,6 +23,10 @@ type oidcCase struct {
 	settings   map[string]string
 	issuer     string
 	authParams map[string]string
+	// claims are the provider's own ID token claims; uid is the
+	// providerUid they make ("" : the sub).
+	claims map[string]any
+	uid    string
 }
 
 var oidcCases = map[string]oidcCase{
@@ -34,7 +39,7 @@ var oidcCases = map[string]oidcCase{
 	"keycloak":    {settings: map[string]string{"base_url": "https://sso.example.com", "realm": "staff"}, issuer: "https://sso.example.com/realms/staff"},
 	"okta":        {settings: map[string]string{"domain": "example.okta.com"}, issuer: "https://example.okta.com/oauth2/default"},
 	"salesforce":  {settings: map[string]string{"base_url": "https://acme.my.salesforce.com"}, issuer: "https://acme.my.salesforce.com"},
-	"slack":       {issuer: "https://slack.com"},
+	"slack":       {issuer: "https://slack.com", claims: map[string]any{"https://slack.com/team_id": "T0123"}, uid: "T0123:user-slack"},
 	"yahoo":       {issuer: "https://api.login.yahoo.com"},
 }
 
@@ -51,7 +56,7 @@ func TestOIDCPresets(t *testing.T) {
 			user := &devissuer.User{Subject: "user-" + name, Email: "ada@example.com", Name: "Ada Lovelace", EmailVerified: true}
 			iss := testissuer.Start(t, devissuer.Options{
 				ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectFor(key)},
-				RotateRefreshTokens: true, AutoApprove: user, NoPKCE: !pr.PKCE,
+				RotateRefreshTokens: true, AutoApprove: user, NoPKCE: !pr.PKCE, ExtraIDTokenClaims: tc.claims,
 			})
 			base := iss.URL()
 			iss.SetFaults(devissuer.Faults{RequireBasicAuth: pr.AuthStyle == "basic", RequirePostAuth: pr.AuthStyle == "post"})
@@ -97,18 +102,36 @@ func TestOIDCPresets(t *testing.T) {
 				t.Fatalf("Exchange: %v", err)
 			}
 			want := providers.Identity{Subject: user.Subject, Email: user.Email, EmailVerified: true, Name: user.Name}
+			if tc.uid != "" {
+				want.Subject, want.PreviousSubject = tc.uid, user.Subject
+			}
 			if l.Identity != want {
 				t.Errorf("identity %+v, want %+v", l.Identity, want)
 			}
 			if l.Token.AccessToken == "" || l.Token.RefreshToken == "" || l.Token.IDToken == "" || l.Token.Expiry.IsZero() {
 				t.Errorf("token %v", l.Token)
 			}
-			tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: user.Subject})
+			tok, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: l.Identity.Subject})
 			if err != nil {
 				t.Fatalf("Refresh: %v", err)
 			}
 			if tok.AccessToken == l.Token.AccessToken || tok.RefreshToken == l.Token.RefreshToken {
 				t.Errorf("refresh did not rotate: %v", tok)
+			}
+			// Discovery names the revocation endpoint; revoking ends the grant.
+			rv := p.(providers.Revoker)
+			wantScope := providers.RevokesGrant
+			if pr.Revocation == presets.RevocationToken {
+				wantScope = providers.RevokesToken
+			}
+			if got := rv.RevocationScope(); got != wantScope {
+				t.Errorf("revocation scope %q, want %q", got, wantScope)
+			}
+			if err := rv.RevokeToken(context.Background(), providers.RevokeRequest{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}); err != nil {
+				t.Fatalf("RevokeToken: %v", err)
+			}
+			if iss.IsLatestRefreshToken(tok.RefreshToken) {
+				t.Error("the refresh token is still live after revocation")
 			}
 		})
 	}
@@ -130,4 +153,124 @@ func waitReady(t *testing.T, p providers.Provider) {
 	if err := op.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDeadRefreshTokensAnsweredAsSuccess: GitHub and Slack answer a dead
+// refresh token with HTTP 200 and their own error code; the presets take
+// it for invalid_grant (permanent), not for a transient failure.
+func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
+	t.Run("github bad_refresh_token", func(t *testing.T) {
+		gh := oauthCases["github"]
+		pr, _ := presets.Lookup("github")
+		apis := map[string]providertest.Response{}
+		for u, body := range gh.apis {
+			apis[u] = providertest.Response{Body: body}
+		}
+		f := providertest.New(t, providertest.Spec{
+			ClientID: clientID, ClientSecret: clientSecret, AuthStyle: pr.AuthStyle, PKCE: true,
+			AuthURL: pr.AuthURL, TokenURL: pr.TokenURL, Token: gh.token,
+			Refresh: providertest.Response{Status: 200, Body: `{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired.","error_uri":"https://docs.github.com"}`},
+			APIs:    apis,
+		})
+		p, err := presets.Build(context.Background(), config.Provider{Key: "gh", Type: "github", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("gh"), presets.Options{RewriteURL: f.Rewrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := newAuthRequest("gh")
+		u, _ := p.AuthCodeURL(context.Background(), req)
+		q, err := providertest.Authorize(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A refresh token the fake issued, so the answer is the configured
+		// 200 with GitHub's error, not the fake's own invalid_grant.
+		l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken})
+		requireInvalidGrant(t, err)
+	})
+	t.Run("slack invalid_refresh_token", func(t *testing.T) {
+		user := &devissuer.User{Subject: "U123", Email: "ada@example.com", Name: "Ada", EmailVerified: true}
+		iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RotateRefreshTokens: true, AutoApprove: user})
+		iss.SetFaults(devissuer.Faults{Refresh200WithError: true, Refresh200ErrorCode: "invalid_refresh_token"})
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, p)
+		_, err = p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: "rt-dead-0123456789"})
+		requireInvalidGrant(t, err)
+	})
+}
+
+func requireInvalidGrant(t *testing.T, err error) {
+	t.Helper()
+	var oe *providers.OAuthError
+	if !errors.As(err, &oe) || oe.Code != "invalid_grant" || !providers.IsPermanent(err) {
+		t.Fatalf("refresh error %v, want a permanent invalid_grant", err)
+	}
+}
+
+// TestSlackUIDNeedsTheTeam: a Slack ID token without the team claim is
+// refused (no UID that could collide across workspaces), and a session
+// stored by an earlier version, under the bare user ID, still refreshes.
+func TestSlackUIDNeedsTheTeam(t *testing.T) {
+	user := &devissuer.User{Subject: "U42", Email: "ada@example.com", Name: "Ada", EmailVerified: true}
+	iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RotateRefreshTokens: true, AutoApprove: user})
+	iss.SetFaults(devissuer.Faults{RequirePostAuth: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
+		redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, p)
+	req := newAuthRequest("sl")
+	u, _ := p.AuthCodeURL(context.Background(), req)
+	q, err := providertest.Authorize(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Iss: q.Get("iss"), HasIss: q.Has("iss"), Form: q}, req)
+	var ve *providers.VerificationError
+	if !errors.As(err, &ve) || ve.Check != "uid" {
+		t.Fatalf("login without the team claim: %v, want a uid verification error", err)
+	}
+	// A grant stored under the bare user ID by an earlier version.
+	rt := issueRefreshToken(t, iss, user)
+	if _, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: rt, Subject: "U42"}); err != nil {
+		t.Fatalf("refresh of a session stored under the bare user ID: %v", err)
+	}
+}
+
+// issueRefreshToken logs in at iss directly (generic OIDC) and returns the
+// refresh token.
+func issueRefreshToken(t *testing.T, iss *devissuer.Issuer, user *devissuer.User) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p, err := presets.Build(ctx, config.Provider{Key: "gen", Type: "oidc", Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
+		redirectFor("gen"), presets.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, p)
+	req := newAuthRequest("gen")
+	u, _ := p.AuthCodeURL(context.Background(), req)
+	q, err := providertest.Authorize(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Iss: q.Get("iss"), HasIss: q.Has("iss"), Form: q}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Token.RefreshToken
 }

@@ -21,6 +21,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// What revoking one token ends (Preset.Revocation).
+const (
+	RevocationToken = "token"
+	RevocationGrant = "grant"
+)
+
 // Kinds of preset.
 const (
 	KindOIDC   = "oidc"
@@ -55,6 +61,36 @@ type Preset struct {
 	AuthStyle  string            `yaml:"auth_style"`
 	PKCE       bool              `yaml:"pkce"`
 	Refresh    bool              `yaml:"refresh"`
+	// RevocationURL is the RFC 7009 revocation endpoint of a kind oauth2
+	// preset (an oidc preset's comes from discovery).
+	RevocationURL string `yaml:"revocation_url"`
+	// Revocation says what revoking one token ends there: "token" (only
+	// that login's tokens) or "grant" (default: the user's whole grant to
+	// the client, as at Google and GitHub), so the bridge revokes only
+	// when the user's last session at the provider ends.
+	Revocation string `yaml:"revocation"`
+	// UIDClaims, for an oidc preset, build providerUid from these ID
+	// token claims joined with ":" instead of sub alone (Slack: team and
+	// user, since user IDs are per workspace). "sub" must be one of them;
+	// identities stored under the bare sub still find their user.
+	UIDClaims []string `yaml:"uid_claims"`
+	// TokenBody "json" sends token requests as JSON (Podio).
+	TokenBody string `yaml:"token_body"`
+	// ErrorAliases rename the provider's error codes for a dead refresh
+	// token to invalid_grant (GitHub, Slack answer them with HTTP 200).
+	ErrorAliases map[string]string `yaml:"error_aliases"`
+	// PKCEUndocumented: PKCE is sent (the provider accepts it) but its
+	// documentation does not describe it.
+	PKCEUndocumented bool `yaml:"pkce_undocumented"`
+	// RefreshNote qualifies the refresh column (GitHub: Apps only).
+	RefreshNote string `yaml:"refresh_note"`
+	// Rotation says how the provider treats refresh tokens on use
+	// (rotation, reuse detection), because losing one rotation there
+	// revokes the grant.
+	Rotation string `yaml:"rotation"`
+	// Refs cite the documentation behind each preset decision: topic →
+	// URL.
+	Refs map[string]string `yaml:"refs"`
 	// MinRefreshInterval is the provider's own limit on refreshing one
 	// grant (Apple: validate a refresh token at most once a day); a
 	// provider's min_refresh_interval overrides it.
@@ -133,6 +169,9 @@ func (p Preset) clone() Preset {
 	p.Scopes = slices.Clone(p.Scopes)
 	p.Settings = slices.Clone(p.Settings)
 	p.Quirks = slices.Clone(p.Quirks)
+	p.ErrorAliases = maps.Clone(p.ErrorAliases)
+	p.Refs = maps.Clone(p.Refs)
+	p.UIDClaims = slices.Clone(p.UIDClaims)
 	return p
 }
 
@@ -278,7 +317,7 @@ func (p Preset) Expand(settings map[string]string) (Preset, error) {
 		return p, fmt.Errorf("settings.%s: %s", name, problems[name])
 	}
 	out := p.clone()
-	for _, s := range []*string{&out.Issuer, &out.AuthURL, &out.TokenURL, &out.RefreshURL, &out.UserinfoURL} {
+	for _, s := range []*string{&out.Issuer, &out.AuthURL, &out.TokenURL, &out.RefreshURL, &out.UserinfoURL, &out.RevocationURL} {
 		v, err := expand(*s, values)
 		if err != nil {
 			return p, err

@@ -136,7 +136,7 @@ type appleIDClaims struct {
 func (a *apple) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, id *providers.Identity) error {
 	raw, _ := in.Token["id_token"].(string)
 	if raw == "" {
-		return &providers.VerificationError{Check: "id_token", Err: errors.New("Apple's token answer has no id_token")}
+		return &providers.VerificationError{Check: "id_token", Err: errors.New("the token answer from Apple has no id_token")}
 	}
 	idt, c, err := a.verifyIDToken(ctx, raw)
 	if err != nil {
@@ -194,7 +194,7 @@ func (a *apple) verifyIDToken(ctx context.Context, raw string) (*gooidc.IDToken,
 		if note.Unavailable() {
 			// Apple's key set could not be fetched: no verdict on the
 			// token; a login may be tried again, a refresh retried.
-			return nil, c, &providers.UnavailableError{Provider: "apple", Err: errors.New("Apple's key set could not be fetched to check the ID token's signature")}
+			return nil, c, &providers.UnavailableError{Provider: "apple", Err: errors.New("the key set of Apple could not be fetched to check the ID token's signature")}
 		}
 		return nil, c, a.keys.classify(ctx, raw, err)
 	}

@@ -3,7 +3,9 @@ package presets
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/sessionbridge/sessionbridge/providers"
@@ -67,4 +69,50 @@ func (etsyUser) CompleteIdentity(ctx context.Context, in oauth2.IdentityInput, i
 		id.Name = n
 	}
 	return nil
+}
+
+// xConfirmedEmail: X returns confirmed_email (users.email scope) only for
+// an address the user has confirmed, so a present one is verified.
+type xConfirmedEmail struct{}
+
+func (xConfirmedEmail) CompleteIdentity(_ context.Context, _ oauth2.IdentityInput, id *providers.Identity) error {
+	id.EmailVerified = id.Email != ""
+	return nil
+}
+
+// zohoDataCentres are the accounts servers of Zoho's data centres
+// (https://www.zoho.com/accounts/protocol/oauth/multi-dc.html): the only
+// hosts a callback's accounts-server may name.
+var zohoDataCentres = []string{
+	"accounts.zoho.com", "accounts.zoho.eu", "accounts.zoho.in", "accounts.zoho.com.au",
+	"accounts.zoho.jp", "accounts.zoho.com.cn", "accounts.zohocloud.ca", "accounts.zoho.sa", "accounts.zoho.uk",
+}
+
+// zohoServer: Zoho serves a user from their data centre's accounts server,
+// which the callback names (accounts-server); the code must be redeemed
+// there, and the grant refreshed there afterwards. The host is kept as the
+// grant's data and swapped into the configured endpoints.
+type zohoServer struct{ configured string }
+
+func (z zohoServer) GrantData(cb providers.Callback) (string, error) {
+	raw := ""
+	if v := cb.Form["accounts-server"]; len(v) > 0 {
+		raw = v[len(v)-1]
+	}
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.Port() != "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" ||
+		!slices.Contains(zohoDataCentres, strings.ToLower(u.Hostname())) {
+		return "", fmt.Errorf("the callback's accounts-server is not one of Zoho's data centres")
+	}
+	return strings.ToLower(u.Hostname()), nil
+}
+
+func (z zohoServer) Endpoint(configured, grantData string) string {
+	if grantData == "" || grantData == z.configured {
+		return configured
+	}
+	return strings.Replace(configured, z.configured+"/", grantData+"/", 1)
 }

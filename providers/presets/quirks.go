@@ -36,6 +36,12 @@ func newHooks(env hookEnv) ([]any, error) {
 			hooks = append(hooks, yammerToken{})
 		case "etsy-user":
 			hooks = append(hooks, etsyUser{})
+		case "github-grant":
+			hooks = append(hooks, githubGrant{})
+		case "zoho-dc":
+			hooks = append(hooks, zohoServer{configured: env.settings["accounts_domain"]})
+		case "x-confirmed-email":
+			hooks = append(hooks, xConfirmedEmail{})
 		case "apple":
 			a, err := newApple(env)
 			if err != nil {
@@ -67,6 +73,8 @@ var (
 	_ oauth2.IdentityHook      = microsoftEmail{}
 	_ oauth2.TokenResponseHook = yammerToken{}
 	_ oauth2.IdentityHook      = etsyUser{}
+	_ oauth2.IdentityHook      = xConfirmedEmail{}
+	_ oauth2.GrantHook         = zohoServer{}
 	_ oauth2.AuthURLHook       = (*apple)(nil)
 	_ oauth2.ClientSecretHook  = (*apple)(nil)
 	_ oauth2.IdentityHook      = (*apple)(nil)

@@ -15,11 +15,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +59,22 @@ type Spec struct {
 	// PKCE requires a S256 challenge and the matching verifier; without
 	// it, a challenge is refused.
 	PKCE bool
+	// NonceWithScope, when set, refuses an authorization request whose
+	// scope includes it but that carries no nonce (Autodesk with openid).
+	NonceWithScope string
+	// JSONTokenRequests makes the token endpoint take only a JSON object
+	// body (Podio's /oauth/token/v2); a form body is refused.
+	JSONTokenRequests bool
+	// GrantURL is GitHub's grant API: DELETE with the client's Basic
+	// credentials and {"access_token": ...} answers 204 and revokes the
+	// token ({client_id} in it is the client ID).
+	GrantURL string
+	// CallbackParams are added to the callback redirect (Zoho names the
+	// user's data centre in accounts-server and location).
+	CallbackParams url.Values
+	// RevocationURL is an RFC 7009 endpoint: it authenticates the client
+	// like the token endpoint, answers 200 and revokes the token.
+	RevocationURL string
 
 	AuthURL  string
 	TokenURL string
@@ -172,6 +190,10 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case bare == stripQuery(f.spec.AuthURL):
 		f.authorize(w, r)
+	case f.spec.RevocationURL != "" && r.Method == http.MethodPost && bare == stripQuery(f.spec.RevocationURL):
+		f.revoke(w, r)
+	case f.spec.GrantURL != "" && r.Method == http.MethodDelete && bare == strings.ReplaceAll(f.spec.GrantURL, "{client_id}", f.spec.ClientID):
+		f.revokeGrant(w, r)
 	case r.Method == http.MethodPost && (bare == stripQuery(f.spec.TokenURL) || bare == stripQuery(refreshURL)):
 		f.token(w, r, bare == stripQuery(refreshURL))
 	default:
@@ -204,6 +226,9 @@ func (f *Fake) authorize(w http.ResponseWriter, r *http.Request) {
 	case f.spec.PKCE && (q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256"):
 		http.Error(w, "PKCE S256 challenge required", http.StatusBadRequest)
 		return
+	case f.spec.NonceWithScope != "" && slices.Contains(strings.Fields(q.Get("scope")), f.spec.NonceWithScope) && q.Get("nonce") == "":
+		http.Error(w, "a nonce is required with scope "+f.spec.NonceWithScope, http.StatusBadRequest)
+		return
 	case !f.spec.PKCE && (q.Has("code_challenge") || q.Has("code_challenge_method")):
 		// As LinkedIn does for web apps: a provider without PKCE may
 		// refuse it, so a preset that says so must not send it.
@@ -218,6 +243,9 @@ func (f *Fake) authorize(w http.ResponseWriter, r *http.Request) {
 	cq := cb.Query()
 	cq.Set("code", code)
 	cq.Set("state", q.Get("state"))
+	for k, v := range f.spec.CallbackParams {
+		cq[k] = v
+	}
 	cb.RawQuery = cq.Encode()
 	http.Redirect(w, r, cb.String(), http.StatusFound)
 }
@@ -256,6 +284,10 @@ func (f *Fake) clientAuth(r *http.Request) bool {
 }
 
 func (f *Fake) token(w http.ResponseWriter, r *http.Request, refreshEndpoint bool) {
+	if f.spec.JSONTokenRequests && !jsonForm(r) {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "the body must be a JSON object")
+		return
+	}
 	if !f.clientAuth(r) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
@@ -308,6 +340,65 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request, refreshEndpoint boo
 	f.refresh[g.RefreshToken] = true
 	f.mu.Unlock()
 	write(w, resp, g)
+}
+
+// jsonForm reads a JSON object body into r.PostForm; false when the
+// request is not JSON.
+func jsonForm(r *http.Request) bool {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return false
+	}
+	var obj map[string]string
+	if err := json.NewDecoder(r.Body).Decode(&obj); err != nil {
+		return false
+	}
+	r.PostForm = url.Values{}
+	for k, v := range obj {
+		r.PostForm.Set(k, v)
+	}
+	return true
+}
+
+// revoke is RFC 7009: client authentication, then 200 whether or not the
+// token was known; a known one stops working.
+func (f *Fake) revoke(w http.ResponseWriter, r *http.Request) {
+	if !f.clientAuth(r) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	tok := r.PostForm.Get("token")
+	f.mu.Lock()
+	delete(f.access, tok)
+	delete(f.refresh, tok)
+	f.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+// revokeGrant is GitHub's DELETE /applications/{client_id}/grant.
+func (f *Fake) revokeGrant(w http.ResponseWriter, r *http.Request) {
+	id, secret, ok := r.BasicAuth()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if !ok || id != f.spec.ClientID || secret != f.spec.ClientSecret {
+		http.Error(w, "requires authentication", http.StatusUnauthorized)
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.AccessToken == "" {
+		http.Error(w, "validation failed", http.StatusUnprocessableEntity)
+		return
+	}
+	f.mu.Lock()
+	delete(f.access, body.AccessToken)
+	f.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Live reports whether an access or refresh token is still usable.
+func (f *Fake) Live(tok string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.access[tok] || f.refresh[tok]
 }
 
 // api answers a configured API URL when the request carries a live access

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -63,7 +64,30 @@ func (s *Store) upsertIdentity(ctx context.Context, in store.IdentityInput, now 
 
 // upsertIdentityTx is one attempt of UpsertIdentity inside the caller's
 // transaction; errRaced means the caller rolls back and tries again.
+// rekeyIdentity moves an identity kept under the provider's previous UID
+// form (store.IdentityInput.PreviousProviderUID) to the current one,
+// unless the current one exists already; a concurrent login creating the
+// current one makes it a race (retried).
+func rekeyIdentity(ctx context.Context, tx pgx.Tx, in store.IdentityInput) error {
+	if in.PreviousProviderUID == "" || in.PreviousProviderUID == in.ProviderUID {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE identities SET provider_uid = $1 WHERE provider = $2 AND provider_uid = $3
+		AND NOT EXISTS (SELECT 1 FROM identities WHERE provider = $2 AND provider_uid = $1)`,
+		in.ProviderUID, in.Provider, in.PreviousProviderUID)
+	if isUniqueViolation(err) {
+		return errRaced
+	}
+	if err != nil {
+		return fmt.Errorf("re-key identity: %w", err)
+	}
+	return nil
+}
+
 func upsertIdentityTx(ctx context.Context, tx pgx.Tx, in store.IdentityInput, now time.Time) (store.User, error) {
+	if err := rekeyIdentity(ctx, tx, in); err != nil {
+		return store.User{}, err
+	}
 	var identityID, userID string
 	err := tx.QueryRow(ctx, "SELECT id, user_id FROM identities WHERE provider = $1 AND provider_uid = $2 FOR UPDATE",
 		in.Provider, in.ProviderUID).Scan(&identityID, &userID)
@@ -164,4 +188,10 @@ func (s *Store) TouchUser(ctx context.Context, id string, now time.Time, every t
 		return fmt.Errorf("postgres: touch user: %w", err)
 	}
 	return nil
+}
+
+// isUniqueViolation reports a unique_violation (SQLSTATE 23505).
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }

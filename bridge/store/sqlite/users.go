@@ -62,8 +62,26 @@ func (s *Store) UpsertIdentity(ctx context.Context, in store.IdentityInput, now 
 }
 
 // upsertIdentityTx is UpsertIdentity inside the caller's write transaction.
+// rekeyIdentity moves an identity kept under the provider's previous UID
+// form (store.IdentityInput.PreviousProviderUID) to the current one,
+// unless the current one exists already.
+func rekeyIdentity(ctx context.Context, tx *sql.Tx, in store.IdentityInput) error {
+	if in.PreviousProviderUID == "" || in.PreviousProviderUID == in.ProviderUID {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE identities SET provider_uid = ? WHERE provider = ? AND provider_uid = ?
+		AND NOT EXISTS (SELECT 1 FROM identities WHERE provider = ? AND provider_uid = ?)`,
+		in.ProviderUID, in.Provider, in.PreviousProviderUID, in.Provider, in.ProviderUID); err != nil {
+		return fmt.Errorf("re-key identity: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) upsertIdentityTx(ctx context.Context, tx *sql.Tx, in store.IdentityInput, now time.Time) (store.User, error) {
 	stmt := func(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) }
+	if err := rekeyIdentity(ctx, tx, in); err != nil {
+		return store.User{}, err
+	}
 	var identityID, userID string
 	err := stmt(s.stmts.findIdentity).QueryRowContext(ctx, in.Provider, in.ProviderUID).Scan(&identityID, &userID)
 	switch {

@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", sessionTests},
 		{"Grants", grantTests},
 		{"Flows", flowTests},
+		{"Logouts", logoutTests},
+		{"SessionScan", sessionScanTests},
 		{"Changes", changeTests},
 		{"Login", loginTests},
 	}
@@ -117,6 +119,9 @@ func fullSession(id, userID string) store.Session {
 		RefreshFailures:    3,
 		LeaseOwner:         "",
 		LeaseUntil:         time.Time{},
+		ProviderSID:        "sid-" + id,
+		IDTokenSealed:      []byte{9, 0, 0xff, 'i', 'd'},
+		GrantData:          "accounts.zoho.eu",
 		Client: store.Client{
 			IP: "203.0.113.7", OSCode: "LIN", OSName: "GNU/Linux", OSVersion: "6.1",
 			ClientType: "browser", ClientCode: "FF", ClientName: "Firefox", ClientVersion: "130.0",

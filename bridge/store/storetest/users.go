@@ -15,6 +15,35 @@ var userTests = []test{
 	{"ConcurrentUpsert", testConcurrentUpsert},
 	{"NotFound", testUserNotFound},
 	{"TouchUser", testTouchUser},
+	{"UpsertMovesPreviousUID", testUpsertMovesPreviousUID},
+}
+
+// testUpsertMovesPreviousUID: a provider whose UIDs changed form (Slack
+// adding the team) still finds the user stored under the old form, once.
+func testUpsertMovesPreviousUID(t *testing.T, s store.Store) {
+	old, err := s.UpsertIdentity(ctx(t), store.IdentityInput{Provider: "slack", ProviderUID: "U1", Name: "Ada"}, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := s.UpsertIdentity(ctx(t), store.IdentityInput{Provider: "slack", ProviderUID: "T1:U1", PreviousProviderUID: "U1"}, base.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.ID != old.ID {
+		t.Fatalf("the user under the previous UID was not found: new user %s, want %s", moved.ID, old.ID)
+	}
+	ids, err := s.ListIdentities(ctx(t), old.ID)
+	if err != nil || len(ids) != 1 || ids[0].ProviderUID != "T1:U1" {
+		t.Fatalf("identities after the move: %+v %v, want one under T1:U1", ids, err)
+	}
+	// The same user ID in another team is another user.
+	other, err := s.UpsertIdentity(ctx(t), store.IdentityInput{Provider: "slack", ProviderUID: "T2:U1", PreviousProviderUID: "U1"}, base.Add(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.ID == old.ID {
+		t.Fatal("a second team's user took over the first team's user")
+	}
 }
 
 func testUpsertCreatesThenUpdates(t *testing.T, s store.Store) {

@@ -140,3 +140,23 @@ func ExpiresIn(tok *oauth2.Token) int64 {
 	}
 	return 0
 }
+
+// Alias renames a provider's own error code for a dead grant to the
+// RFC 6749 one (GitHub's bad_refresh_token and Slack's
+// invalid_refresh_token are invalid_grant), so the refresher classifies
+// it: a 200 answer carrying such a code is no longer taken as transient.
+// The provider's code stays in the description.
+func Alias(err error, aliases map[string]string) error {
+	var oe *providers.OAuthError
+	if len(aliases) == 0 || !errors.As(err, &oe) {
+		return err
+	}
+	if to, ok := aliases[oe.Code]; ok && to != "" {
+		desc := "the provider answered " + oe.Code
+		if oe.Description != "" {
+			desc += ": " + oe.Description
+		}
+		oe.Code, oe.Description = to, desc
+	}
+	return err
+}

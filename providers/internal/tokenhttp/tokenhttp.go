@@ -10,9 +10,12 @@ package tokenhttp
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"golang.org/x/oauth2"
 )
@@ -60,6 +63,10 @@ type Options struct {
 	// body and returns the one x/oauth2 parses instead; it exists for
 	// providers whose answers are not RFC 6749-shaped.
 	Rewrite func(body []byte) ([]byte, error)
+	// JSONRequest sends a form-encoded request body as a JSON object of
+	// strings instead (Podio's /oauth/token/v2 takes JSON), with
+	// Content-Type: application/json.
+	JSONRequest bool
 	// DropErrorBody hands non-2xx answers on with an empty body, for
 	// go-oidc, whose discovery and JWKS errors quote the body verbatim
 	// (an HTML error page would end up in logs and error messages).
@@ -87,6 +94,12 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.opts.JSONRequest {
+		var err error
+		if req, err = formToJSON(req); err != nil {
+			return nil, err
+		}
+	}
 	if len(t.opts.Headers) > 0 {
 		req = req.Clone(req.Context())
 		for k, v := range t.opts.Headers {
@@ -126,6 +139,37 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// formToJSON rewrites a form-encoded request body as a JSON object whose
+// members are the form's fields (the last value of a repeated one).
+func formToJSON(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || !strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return req, nil
+	}
+	raw, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return nil, err
+	}
+	obj := make(map[string]string, len(form))
+	for k, v := range form {
+		obj[k] = v[len(v)-1]
+	}
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	out.Header.Set("Content-Type", "application/json")
+	return out, nil
 }
 
 // limitedBody fails with ErrBodyTooLarge once more than left bytes have

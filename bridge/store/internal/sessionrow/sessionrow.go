@@ -18,7 +18,7 @@ const Cols = `id, user_id, created_at, updated_at, expire, secret_hash, provider
 	email_verified, access_token_sealed, refresh_token_sealed, access_token_expiry, refresh_at,
 	refresh_failures, lease_owner, lease_until, ip, os_code, os_name, os_version, client_type,
 	client_code, client_name, client_version, client_engine, client_engine_version, device_name,
-	device_brand, device_model, country_code, country_name, version, refreshed_at`
+	device_brand, device_model, country_code, country_name, provider_sid, id_token_sealed, grant_data, version, refreshed_at`
 
 // Blob keeps an absent token absent: nil and empty slices are stored as
 // NULL (an untyped nil, which every driver writes as NULL).
@@ -38,7 +38,7 @@ func Args[T any](s *store.Session, enc func(time.Time) T) []any {
 		enc(s.AccessTokenExpiry), enc(s.RefreshAt), s.RefreshFailures, s.LeaseOwner, enc(s.LeaseUntil),
 		c.IP, c.OSCode, c.OSName, c.OSVersion, c.ClientType, c.ClientCode, c.ClientName, c.ClientVersion,
 		c.ClientEngine, c.ClientEngineVersion, c.DeviceName, c.DeviceBrand, c.DeviceModel, c.CountryCode,
-		c.CountryName, s.Version, enc(s.RefreshedAt),
+		c.CountryName, s.ProviderSID, Blob(s.IDTokenSealed), s.GrantData, s.Version, enc(s.RefreshedAt),
 	}
 }
 
@@ -76,7 +76,7 @@ func Dest[T any](s *store.Session, dec func(T) time.Time) ([]any, func()) {
 		&s.EmailVerified, &s.AccessTokenSealed, &s.RefreshTokenSealed, &tokExpiry, &refreshAt,
 		&s.RefreshFailures, &s.LeaseOwner, &leaseUntil, &c.IP, &c.OSCode, &c.OSName, &c.OSVersion, &c.ClientType,
 		&c.ClientCode, &c.ClientName, &c.ClientVersion, &c.ClientEngine, &c.ClientEngineVersion, &c.DeviceName,
-		&c.DeviceBrand, &c.DeviceModel, &c.CountryCode, &c.CountryName, &s.Version, &refreshed}
+		&c.DeviceBrand, &c.DeviceModel, &c.CountryCode, &c.CountryName, &s.ProviderSID, &s.IDTokenSealed, &s.GrantData, &s.Version, &refreshed}
 	return dest, func() {
 		s.CreatedAt, s.UpdatedAt, s.Expire = dec(created), dec(updated), dec(expire)
 		s.AccessTokenExpiry, s.RefreshAt, s.LeaseUntil = dec(tokExpiry), dec(refreshAt), dec(leaseUntil)
