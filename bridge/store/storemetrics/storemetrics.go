@@ -211,14 +211,14 @@ func (s *Store) RebindFlow(ctx context.Context, id, newID string, now time.Time)
 	return s.Store.RebindFlow(ctx, id, newID, now)
 }
 
-func (s *Store) ChangesSince(ctx context.Context, cursor int64) (store.ChangeBatch, error) {
+func (s *Store) ChangesSince(ctx context.Context, cursor string) (store.ChangeBatch, error) {
 	defer s.since("changes_since", time.Now())
 	return s.Store.ChangesSince(ctx, cursor)
 }
 
-func (s *Store) PruneChanges(ctx context.Context, before time.Time) (int, error) {
+func (s *Store) PruneChanges(ctx context.Context, age time.Duration) (int, error) {
 	defer s.since("prune_changes", time.Now())
-	return s.Store.PruneChanges(ctx, before)
+	return s.Store.PruneChanges(ctx, age)
 }
 
 // Unwrap returns the store st times, or st itself: optional interfaces
