@@ -297,3 +297,31 @@ func TestUserinfoWhenIDTokenLacksProfile(t *testing.T) {
 		t.Errorf("identity %+v, want email, email_verified and name from user-info", l.Identity)
 	}
 }
+
+// TestFirstAttemptCarriesItsOutcome: when FirstAttempt closes after a
+// successful discovery, Ready already says so. `check --online` waits on
+// FirstAttempt and then reads Ready; it once read "discovery has not
+// completed yet" because the channel closed before the metadata was stored.
+// The window was short, so this tries many providers.
+func TestFirstAttemptCarriesItsOutcome(t *testing.T) {
+	e := start(t, nil)
+	for i := range 200 {
+		ctx, cancel := context.WithCancel(context.Background())
+		p, err := oidc.New(ctx, e.cfg, redirectURL, oidc.Options{RetryInterval: time.Hour})
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		select {
+		case <-p.FirstAttempt():
+		case <-time.After(10 * time.Second):
+			cancel()
+			t.Fatal("the first discovery attempt did not finish")
+		}
+		err = p.Ready()
+		cancel()
+		if err != nil {
+			t.Fatalf("attempt %d: FirstAttempt closed after a successful discovery, but Ready says: %v", i, err)
+		}
+	}
+}

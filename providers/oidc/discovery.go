@@ -59,17 +59,16 @@ func (p *Provider) discoverLoop(ctx context.Context) {
 	delay := p.retry
 	for attempt := 1; ; attempt++ {
 		m, err := p.discover(ctx)
-		if err != nil {
-			p.mu.Lock()
-			p.lastErr = err
-			p.mu.Unlock()
-		}
-		first.Do(func() { close(p.firstCh) })
+		// The outcome is recorded before FirstAttempt is closed, so that
+		// whoever waited on it reads the outcome (Ready), not "pending".
 		if err == nil {
 			p.meta.Store(m)
-			p.mu.Lock()
-			p.lastErr = nil
-			p.mu.Unlock()
+		}
+		p.mu.Lock()
+		p.lastErr = err
+		p.mu.Unlock()
+		first.Do(func() { close(p.firstCh) })
+		if err == nil {
 			p.log.Info("oidc discovery succeeded", "attempt", attempt, "iss_parameter", m.issParam)
 			close(p.readyCh)
 			return
