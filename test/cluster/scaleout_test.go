@@ -22,14 +22,17 @@ import (
 // authenticates on both survivors, and each stored refresh token is the
 // newest of its grant.
 //
-// Timing. refresh.timeout is 2s, so a lease lasts 2*2s+10s = 14s. A grant
-// the killed process had claimed stays leased for up to 14s after its due
-// time, and only then can a survivor take it. Access tokens live 44s and
-// before_expiry is 22s: a grant is due 22s before expiry (less up to 2.2s
-// of jitter), so a survivor that claims it when the lease runs out still
-// has about 8s before the token expires, which covers the survivor's wake
-// up (it sleeps until the earliest RefreshAt, which for a leased grant is
-// its lease end) and the request.
+// Timing. refresh.timeout is 4s, so a lease lasts 2*4s+10s = 18s. A grant
+// the killed process had claimed stays leased for up to 18s after its due
+// time, and only then can a survivor take it. Access tokens live 52s and
+// before_expiry is 30s, so a grant is due at half its lifetime, 26s before
+// expiry (less up to 2.6s of jitter): a survivor that claims it when the
+// lease runs out still has about 8s before the token expires, which covers
+// the survivor's wake up (it sleeps until the earliest RefreshAt, which for
+// a leased grant is its lease end) and the request. The timeout leaves
+// 2.5s over killHold: under a loaded CI machine (-race, every package at
+// once) a 0.5s margin let a held request time out on a survivor after the
+// provider had rotated its token, which then ended the session.
 //
 // The kill. A process killed after the provider rotated a refresh token but
 // before it stored the new one loses the grant: no client can avoid that
@@ -47,9 +50,9 @@ func TestPostgresThreeServesOneKilled(t *testing.T) {
 	schema := testpg.FreshSchema(t, dsn, "sbcluster_")
 	const (
 		n       = 300
-		ttl     = 44 * time.Second
-		before  = 22 * time.Second
-		timeout = 2 * time.Second
+		ttl     = 52 * time.Second
+		before  = 30 * time.Second
+		timeout = 4 * time.Second
 	)
 	secret := testenv.RandomHex(16)
 	iss := startIssuer(t, secret, ttl)
