@@ -17,6 +17,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/memstore"
 )
 
 // Benchmark knobs, e.g.
@@ -195,7 +196,7 @@ func (c *countingStore) ClaimDueGrants(ctx context.Context, owner string, now ti
 // SQL backends are loaded in bulk (one transaction, or COPY).
 func (h *harness) seed(n int, at func(i int) (string, time.Time)) {
 	h.t.Helper()
-	if _, mem := h.st.(*memStore); mem {
+	if _, mem := h.st.(*memstore.Store); mem {
 		for i := range n {
 			id, due := at(i)
 			h.addGrant(id, due.Add(time.Hour), due)

@@ -16,6 +16,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/memstore"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
 	"github.com/sessionbridge/sessionbridge/providers"
 )
@@ -29,7 +30,7 @@ func openStore(t testing.TB, kind string) store.Store {
 	t.Helper()
 	switch kind {
 	case "mem":
-		return newMemStore()
+		return memstore.New()
 	case "sqlite":
 		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sb.db"))
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/bridge/store/memstore"
 )
 
 // The loop sleeps until the grant is due (no coarse polling) and refreshes
@@ -326,16 +327,16 @@ func TestNewValidates(t *testing.T) {
 	keys := testKeys(t)
 	for name, o := range map[string]Options{
 		"no store":          {Keys: keys},
-		"no keys":           {Store: newMemStore()},
-		"bad on_failure":    {Store: newMemStore(), Keys: keys, OnFailure: "retry"},
-		"negative timeout":  {Store: newMemStore(), Keys: keys, Timeout: -time.Second},
-		"negative interval": {Store: newMemStore(), Keys: keys, PollInterval: -time.Second},
+		"no keys":           {Store: memstore.New()},
+		"bad on_failure":    {Store: memstore.New(), Keys: keys, OnFailure: "retry"},
+		"negative timeout":  {Store: memstore.New(), Keys: keys, Timeout: -time.Second},
+		"negative interval": {Store: memstore.New(), Keys: keys, PollInterval: -time.Second},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
 	}
-	r, err := New(Options{Store: newMemStore(), Keys: keys})
+	r, err := New(Options{Store: memstore.New(), Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package refresh
+package memstore
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
-// The user administration half of memStore, for the conformance suite.
+// The user administration half of Store, for the conformance suite.
 
 // page applies p to all (every row, in list order: created, then ID),
 // keeping the rows keep accepts.
@@ -42,7 +42,7 @@ func page[T any](all []T, id func(T) string, text func(T) []string, keep func(T)
 	return out, total, nil
 }
 
-func (m *memStore) sortedUsers() []store.User {
+func (m *Store) sortedUsers() []store.User {
 	out := make([]store.User, 0, len(m.users))
 	for _, u := range m.users {
 		out = append(out, u)
@@ -56,14 +56,14 @@ func (m *memStore) sortedUsers() []store.User {
 	return out
 }
 
-func (m *memStore) ListUsers(_ context.Context, p store.Page) ([]store.User, int, error) {
+func (m *Store) ListUsers(_ context.Context, p store.Page) ([]store.User, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return page(m.sortedUsers(), func(u store.User) string { return u.ID },
 		func(u store.User) []string { return []string{u.ID, u.Name, u.Email} }, func(store.User) bool { return true }, p)
 }
 
-func (m *memStore) FindIdentities(_ context.Context, f store.IdentityFilter, p store.Page) ([]store.Identity, int, error) {
+func (m *Store) FindIdentities(_ context.Context, f store.IdentityFilter, p store.Page) ([]store.Identity, int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var all []store.Identity
@@ -88,7 +88,7 @@ func identityText(i store.Identity) []string {
 	return []string{i.ID, i.UserID, i.Provider, i.ProviderUID, i.Email}
 }
 
-func (m *memStore) GetIdentity(_ context.Context, id string) (store.Identity, error) {
+func (m *Store) GetIdentity(_ context.Context, id string) (store.Identity, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, i := range m.identities {
@@ -100,7 +100,7 @@ func (m *memStore) GetIdentity(_ context.Context, id string) (store.Identity, er
 }
 
 // deleteSessions removes the sessions keep selects; m.mu is held.
-func (m *memStore) deleteSessions(match func(store.Session) bool) []store.SessionRef {
+func (m *Store) deleteSessions(match func(store.Session) bool) []store.SessionRef {
 	var out []store.SessionRef
 	for id, s := range m.sessions {
 		if match(s) {
@@ -111,7 +111,7 @@ func (m *memStore) deleteSessions(match func(store.Session) bool) []store.Sessio
 	return out
 }
 
-func (m *memStore) DeleteIdentity(_ context.Context, id string) (store.Identity, []store.SessionRef, error) {
+func (m *Store) DeleteIdentity(_ context.Context, id string) (store.Identity, []store.SessionRef, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for key, i := range m.identities {
@@ -128,7 +128,7 @@ func (m *memStore) DeleteIdentity(_ context.Context, id string) (store.Identity,
 	return store.Identity{}, nil, store.ErrNotFound
 }
 
-func (m *memStore) DeleteUser(_ context.Context, id string) ([]store.SessionRef, error) {
+func (m *Store) DeleteUser(_ context.Context, id string) ([]store.SessionRef, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.users[id]; !ok {
@@ -146,7 +146,7 @@ func (m *memStore) DeleteUser(_ context.Context, id string) ([]store.SessionRef,
 }
 
 // updateUser applies change to a user; m.mu is held by the caller.
-func (m *memStore) updateUser(id string, now time.Time, change func(*store.User)) (store.User, error) {
+func (m *Store) updateUser(id string, now time.Time, change func(*store.User)) (store.User, error) {
 	u, ok := m.users[id]
 	if !ok {
 		return store.User{}, store.ErrNotFound
@@ -157,7 +157,7 @@ func (m *memStore) updateUser(id string, now time.Time, change func(*store.User)
 	return u, nil
 }
 
-func (m *memStore) SetUserBlocked(_ context.Context, id string, blocked bool, now time.Time) (store.User, error) {
+func (m *Store) SetUserBlocked(_ context.Context, id string, blocked bool, now time.Time) (store.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, err := m.updateUser(id, now, func(u *store.User) { u.Blocked = blocked })
@@ -182,13 +182,13 @@ func (m *memStore) SetUserBlocked(_ context.Context, id string, blocked bool, no
 	return u, nil
 }
 
-func (m *memStore) SetUserPrefs(_ context.Context, id, prefs string, now time.Time) (store.User, error) {
+func (m *Store) SetUserPrefs(_ context.Context, id, prefs string, now time.Time) (store.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.updateUser(id, now, func(u *store.User) { u.Prefs = prefs })
 }
 
-func (m *memStore) SetUserName(_ context.Context, id, name string, now time.Time) (store.User, error) {
+func (m *Store) SetUserName(_ context.Context, id, name string, now time.Time) (store.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, err := m.updateUser(id, now, func(u *store.User) { u.Name = name })

@@ -1,4 +1,10 @@
-package refresh
+// Package memstore is an in-memory store.Store for tests: the domain,
+// refresher and HTTP tests run against it instead of a database file. It
+// passes the same storetest conformance suite as SQLite and PostgreSQL, so a
+// test that passes here exercises the semantics the real backends promise.
+// It keeps everything in maps behind one mutex and is not meant for
+// production.
+package memstore
 
 import (
 	"bytes"
@@ -12,11 +18,11 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
-// memStore is an in-memory store.Store with the lease and compare-and-swap
+// Store is an in-memory store.Store with the lease and compare-and-swap
 // semantics store.go documents (checked by the storetest conformance
-// suite in memstore_conformance_test.go). Times are normalized as the SQL
+// suite in memstore_test.go). Times are normalized as the SQL
 // backends keep them.
-type memStore struct {
+type Store struct {
 	mu         sync.Mutex
 	users      map[string]store.User
 	identities map[string]store.Identity // key: provider + "\x00" + uid
@@ -31,14 +37,15 @@ type memStore struct {
 	written    uint64 // every write (LocalWrites)
 }
 
-func newMemStore() *memStore {
-	return &memStore{
+// New returns an empty store.
+func New() *Store {
+	return &Store{
 		users: map[string]store.User{}, identities: map[string]store.Identity{},
 		sessions: map[string]store.Session{}, flows: map[string]store.LoginFlow{}, named: map[string]bool{},
 	}
 }
 
-var _ store.Store = (*memStore)(nil)
+var _ store.Store = (*Store)(nil)
 
 func norm(t time.Time) time.Time { return store.Normalize(t) }
 
@@ -53,10 +60,10 @@ func copySession(s store.Session) store.Session {
 	return s
 }
 
-func (m *memStore) Ping(context.Context) error { return nil }
-func (m *memStore) Close() error               { return nil }
+func (m *Store) Ping(context.Context) error { return nil }
+func (m *Store) Close() error               { return nil }
 
-func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
+func (m *Store) UpsertIdentity(_ context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now = norm(now)
@@ -92,7 +99,7 @@ func (m *memStore) UpsertIdentity(_ context.Context, in store.IdentityInput, now
 	return u, nil
 }
 
-func (m *memStore) GetUser(_ context.Context, id string) (store.User, error) {
+func (m *Store) GetUser(_ context.Context, id string) (store.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
@@ -102,7 +109,7 @@ func (m *memStore) GetUser(_ context.Context, id string) (store.User, error) {
 	return u, nil
 }
 
-func (m *memStore) ListIdentities(_ context.Context, userID string) ([]store.Identity, error) {
+func (m *Store) ListIdentities(_ context.Context, userID string) ([]store.Identity, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []store.Identity{}
@@ -115,7 +122,7 @@ func (m *memStore) ListIdentities(_ context.Context, userID string) ([]store.Ide
 	return out, nil
 }
 
-func (m *memStore) TouchUser(_ context.Context, id string, now time.Time, every time.Duration) error {
+func (m *Store) TouchUser(_ context.Context, id string, now time.Time, every time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
@@ -130,7 +137,7 @@ func (m *memStore) TouchUser(_ context.Context, id string, now time.Time, every 
 	return nil
 }
 
-func (m *memStore) CreateSession(_ context.Context, s *store.Session) error {
+func (m *Store) CreateSession(_ context.Context, s *store.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.written++
@@ -142,7 +149,7 @@ func (m *memStore) CreateSession(_ context.Context, s *store.Session) error {
 	return nil
 }
 
-func (m *memStore) GetSession(_ context.Context, id string) (store.Session, error) {
+func (m *Store) GetSession(_ context.Context, id string) (store.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[id]
@@ -152,7 +159,7 @@ func (m *memStore) GetSession(_ context.Context, id string) (store.Session, erro
 	return copySession(s), nil
 }
 
-func (m *memStore) ListSessions(_ context.Context, userID string) ([]store.Session, error) {
+func (m *Store) ListSessions(_ context.Context, userID string) ([]store.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []store.Session{}
@@ -170,7 +177,7 @@ func (m *memStore) ListSessions(_ context.Context, userID string) ([]store.Sessi
 	return out, nil
 }
 
-func (m *memStore) DeleteSession(_ context.Context, id string) error {
+func (m *Store) DeleteSession(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.sessions[id]; !ok {
@@ -181,7 +188,7 @@ func (m *memStore) DeleteSession(_ context.Context, id string) error {
 	return nil
 }
 
-func (m *memStore) DeleteUserSessions(_ context.Context, userID string) (int, error) {
+func (m *Store) DeleteUserSessions(_ context.Context, userID string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
@@ -195,7 +202,7 @@ func (m *memStore) DeleteUserSessions(_ context.Context, userID string) (int, er
 	return n, nil
 }
 
-func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) error {
+func (m *Store) CompareAndSwapSession(_ context.Context, s *store.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cur, ok := m.sessions[s.ID]
@@ -222,7 +229,7 @@ func (m *memStore) CompareAndSwapSession(_ context.Context, s *store.Session) er
 	return nil
 }
 
-func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time, limit int) ([]store.SessionRef, error) {
+func (m *Store) DeleteExpiredSessions(_ context.Context, now time.Time, limit int) ([]store.SessionRef, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []store.SessionRef
@@ -236,7 +243,7 @@ func (m *memStore) DeleteExpiredSessions(_ context.Context, now time.Time, limit
 	return out, nil
 }
 
-func (m *memStore) ClaimChore(_ context.Context, chore, _ string, now time.Time, every time.Duration) (bool, error) {
+func (m *Store) ClaimChore(_ context.Context, chore, _ string, now time.Time, every time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.chores == nil {
@@ -249,13 +256,13 @@ func (m *memStore) ClaimChore(_ context.Context, chore, _ string, now time.Time,
 	return true, nil
 }
 
-func (m *memStore) lease(s *store.Session, owner string, now time.Time, lease time.Duration) {
+func (m *Store) lease(s *store.Session, owner string, now time.Time, lease time.Duration) {
 	until := norm(now.Add(lease))
 	s.LeaseOwner, s.LeaseUntil, s.RefreshAt = owner, until, until
 	s.Version++
 }
 
-func (m *memStore) ClaimDueGrants(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Session, error) {
+func (m *Store) ClaimDueGrants(_ context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var due []store.Session
@@ -282,7 +289,7 @@ func (m *memStore) ClaimDueGrants(_ context.Context, owner string, now time.Time
 	return out, nil
 }
 
-func (m *memStore) ClaimGrant(_ context.Context, id, owner string, now time.Time, lease time.Duration) (store.Session, error) {
+func (m *Store) ClaimGrant(_ context.Context, id, owner string, now time.Time, lease time.Duration) (store.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[id]
@@ -297,7 +304,7 @@ func (m *memStore) ClaimGrant(_ context.Context, id, owner string, now time.Time
 	return copySession(s), nil
 }
 
-func (m *memStore) NextRefreshAt(context.Context) (time.Time, bool, error) {
+func (m *Store) NextRefreshAt(context.Context) (time.Time, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var next time.Time
@@ -309,7 +316,7 @@ func (m *memStore) NextRefreshAt(context.Context) (time.Time, bool, error) {
 	return next, !next.IsZero(), nil
 }
 
-func (m *memStore) CountDue(_ context.Context, now time.Time) (int, error) {
+func (m *Store) CountDue(_ context.Context, now time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
@@ -321,7 +328,7 @@ func (m *memStore) CountDue(_ context.Context, now time.Time) (int, error) {
 	return n, nil
 }
 
-func (m *memStore) CreateFlow(_ context.Context, f store.LoginFlow) error {
+func (m *Store) CreateFlow(_ context.Context, f store.LoginFlow) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, dup := m.flows[f.ID]; dup {
@@ -333,7 +340,7 @@ func (m *memStore) CreateFlow(_ context.Context, f store.LoginFlow) error {
 	return nil
 }
 
-func (m *memStore) ConsumeFlow(_ context.Context, id string, now time.Time) (store.LoginFlow, error) {
+func (m *Store) ConsumeFlow(_ context.Context, id string, now time.Time) (store.LoginFlow, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f, ok := m.flows[id]
@@ -344,7 +351,7 @@ func (m *memStore) ConsumeFlow(_ context.Context, id string, now time.Time) (sto
 	return f, nil
 }
 
-func (m *memStore) CreateLoginToken(_ context.Context, t store.LoginToken) error {
+func (m *Store) CreateLoginToken(_ context.Context, t store.LoginToken) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t.ExpiresAt = norm(t.ExpiresAt)
@@ -354,7 +361,7 @@ func (m *memStore) CreateLoginToken(_ context.Context, t store.LoginToken) error
 	return nil
 }
 
-func (m *memStore) ConsumeLoginToken(_ context.Context, userID string, secretHash []byte, now time.Time) (store.LoginToken, error) {
+func (m *Store) ConsumeLoginToken(_ context.Context, userID string, secretHash []byte, now time.Time) (store.LoginToken, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, t := range m.tokens {
@@ -369,7 +376,7 @@ func (m *memStore) ConsumeLoginToken(_ context.Context, userID string, secretHas
 	return store.LoginToken{}, store.ErrNotFound
 }
 
-func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time, limit int) (int, error) {
+func (m *Store) DeleteExpiredFlows(_ context.Context, now time.Time, limit int) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n, flows := 0, 0
@@ -393,7 +400,7 @@ func (m *memStore) DeleteExpiredFlows(_ context.Context, now time.Time, limit in
 	return n, nil
 }
 
-func (m *memStore) FindProviderSessions(_ context.Context, provider, uid, sid string) ([]store.Session, error) {
+func (m *Store) FindProviderSessions(_ context.Context, provider, uid, sid string) ([]store.Session, error) {
 	if uid == "" && sid == "" {
 		return nil, errors.New("memstore: a uid or a sid is required")
 	}
@@ -414,7 +421,7 @@ func (m *memStore) FindProviderSessions(_ context.Context, provider, uid, sid st
 	return out, nil
 }
 
-func (m *memStore) UseLogoutToken(_ context.Context, provider, jti string, expires, now time.Time) (bool, error) {
+func (m *Store) UseLogoutToken(_ context.Context, provider, jti string, expires, now time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.jtis == nil {
@@ -428,7 +435,7 @@ func (m *memStore) UseLogoutToken(_ context.Context, provider, jti string, expir
 	return true, nil
 }
 
-func (m *memStore) ScanSessions(_ context.Context, f store.SessionFilter, after string, limit int) ([]store.Session, error) {
+func (m *Store) ScanSessions(_ context.Context, f store.SessionFilter, after string, limit int) ([]store.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []store.Session{}
@@ -444,7 +451,7 @@ func (m *memStore) ScanSessions(_ context.Context, f store.SessionFilter, after 
 	return out, nil
 }
 
-func (m *memStore) CountLive(_ context.Context, now time.Time) ([]store.ProviderCount, error) {
+func (m *Store) CountLive(_ context.Context, now time.Time) ([]store.ProviderCount, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	by := map[string]*store.ProviderCount{}

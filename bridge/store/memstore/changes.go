@@ -1,4 +1,4 @@
-package refresh
+package memstore
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 )
 
-// memChange is one row of the memStore's change feed (store.Changes).
+// memChange is one row of the Store's change feed (store.Changes).
 type memChange struct {
 	kind, id string
 	at       time.Time
 }
 
 // changed records a change; the caller holds m.mu.
-func (m *memStore) changed(kind, id string) {
+func (m *Store) changed(kind, id string) {
 	m.changes = append(m.changes, memChange{kind: kind, id: id, at: time.Now()})
 	m.written++
 }
@@ -30,7 +30,7 @@ func visibleChange(a, b store.Session) bool {
 }
 
 // ChangesSince implements store.Changes; the cursor is the next index + 1.
-func (m *memStore) ChangesSince(_ context.Context, cursor string) (store.ChangeBatch, error) {
+func (m *Store) ChangesSince(_ context.Context, cursor string) (store.ChangeBatch, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	end := len(m.changes) + 1
@@ -49,7 +49,7 @@ func (m *memStore) ChangesSince(_ context.Context, cursor string) (store.ChangeB
 
 // PruneChanges implements store.Changes; pruned rows keep their place
 // (blanked) so cursors stay valid.
-func (m *memStore) PruneChanges(_ context.Context, age time.Duration) (int, error) {
+func (m *Store) PruneChanges(_ context.Context, age time.Duration) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	before := time.Now().Add(-age)
@@ -64,15 +64,15 @@ func (m *memStore) PruneChanges(_ context.Context, age time.Duration) (int, erro
 }
 
 // LocalWrites implements store.Changes.
-func (m *memStore) LocalWrites() uint64 {
+func (m *Store) LocalWrites() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.written + uint64(m.writes)
 }
 
 // CreateLoginSession implements store.Sessions (not atomic here: the
-// memStore serves single-process refresher tests).
-func (m *memStore) CreateLoginSession(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
+// Store serves single-process refresher tests).
+func (m *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
 	u, err := m.UpsertIdentity(ctx, in, now)
 	if err != nil {
 		return u, nil, err
@@ -95,7 +95,7 @@ func (m *memStore) CreateLoginSession(ctx context.Context, in store.IdentityInpu
 }
 
 // RebindFlow implements store.Flows.
-func (m *memStore) RebindFlow(_ context.Context, id, newID string, now time.Time) (store.LoginFlow, error) {
+func (m *Store) RebindFlow(_ context.Context, id, newID string, now time.Time) (store.LoginFlow, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	f, ok := m.flows[id]
@@ -109,7 +109,7 @@ func (m *memStore) RebindFlow(_ context.Context, id, newID string, now time.Time
 }
 
 // CreateSessions implements store.Sessions.
-func (m *memStore) CreateSessions(ctx context.Context, list []*store.Session) error {
+func (m *Store) CreateSessions(ctx context.Context, list []*store.Session) error {
 	m.mu.Lock()
 	for _, s := range list {
 		if _, dup := m.sessions[s.ID]; dup {
