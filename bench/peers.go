@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // oauth2ProxyVersion is the peer this benchmark pins.

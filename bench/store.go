@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // result is one printed row.

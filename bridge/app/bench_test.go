@@ -2,7 +2,7 @@ package app
 
 import (
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"net/http"
 	"net/http/httptest"
 	"testing"

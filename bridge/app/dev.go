@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // DevProvider is the provider key of the development-mode issuer.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // serveWith serves h's handler on a loopback listener through

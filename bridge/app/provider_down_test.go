@@ -7,7 +7,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // A provider whose discovery fails at start does not stop the others; its

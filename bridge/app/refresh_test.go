@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // waitFor polls cond until it holds or the deadline passes.

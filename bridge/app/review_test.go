@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // authorizeURL follows a login start in browser b up to the provider's

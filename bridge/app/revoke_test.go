@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // refreshTokenOf reads a session's provider refresh token with the API key.

@@ -11,7 +11,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/bridge/httpapi"
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 const apiKey = "api-key-secret-0123456789"

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/providers"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 

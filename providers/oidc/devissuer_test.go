@@ -13,7 +13,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 

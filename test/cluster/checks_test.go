@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // tracked is a session created by a test login.

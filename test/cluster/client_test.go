@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 const sessionCookie = "a_session_" + project

@@ -1,7 +1,7 @@
 // Package cluster holds multi-process tests: they build cmd/sessionbridge,
 // run several `serve` and `refresh` processes on one store (a SQLite file,
 // or a PostgreSQL schema) against a fake OpenID provider that rotates
-// refresh tokens and detects their reuse (providers/devissuer, run in the
+// refresh tokens and detects their reuse (internal/devissuer, run in the
 // test process), create sessions through real browser logins, and check
 // that the processes together refresh every token exactly once, before it
 // expires, even when one of them is killed or the database goes away.

@@ -27,7 +27,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 func envInt(name string, def int) int {

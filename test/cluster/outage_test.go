@@ -11,7 +11,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // TestPostgresOutageAndRecovery: `serve` (refresher off) and one `refresh`

@@ -9,7 +9,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // TestPostgresThreeServesOneKilled: three `serve` processes, refresher on,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // Pinned SDK versions; package.json must hold exactly these.

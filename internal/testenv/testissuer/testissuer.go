@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
-	"github.com/sessionbridge/sessionbridge/providers/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // Start runs a devissuer with opts on a loopback port and closes it when
