@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 )
 
 // secondInstance builds another process on h's configuration (same store,
@@ -114,7 +115,7 @@ func TestRefreshDaemonFeedsServeCache(t *testing.T) {
 		_, now := serve.api(t, "GET", "/v1/account/sessions/current", value, nil)
 		return now["providerAccessToken"] != first["providerAccessToken"]
 	})
-	serve.iss.SetFaults(devissuer.Faults{RefreshError: "invalid_grant"})
+	serve.iss.SetFaults(testissuer.Faults{RefreshError: "invalid_grant"})
 	waitFor(t, 20*time.Second, "the daemon's ended session to stop authenticating on serve", func() bool {
 		status, _ := serve.api(t, "GET", "/v1/account/sessions/current", value, nil)
 		return status == 401

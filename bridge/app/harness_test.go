@@ -18,9 +18,9 @@ import (
 	_ "modernc.org/sqlite" // raw reads of the database file
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // appOrigin is an allow-listed app origin that is never dialled: clients
@@ -29,7 +29,7 @@ const appOrigin = "http://app.example"
 
 type harness struct {
 	t      testing.TB
-	iss    *devissuer.Issuer
+	iss    *testissuer.Issuer
 	app    *App
 	srv    *httptest.Server
 	cfg    *config.Config
@@ -47,7 +47,7 @@ type harnessOptions struct {
 	app        Options
 	// faults are set on the issuer before the bridge starts (its first
 	// discovery already sees them).
-	faults *devissuer.Faults
+	faults *testissuer.Faults
 }
 
 // newHarness starts a fake OIDC provider and a fully wired bridge on real

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 // serveWith serves h's handler on a loopback listener through
@@ -71,7 +72,7 @@ func TestPatchOutlivesTheWriteTimeout(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true, issuer: devissuer.Options{RotateRefreshTokens: true}})
 	_, value := h.loggedIn(t)
 	base := h.serveWith(t, func(s *http.Server) { s.WriteTimeout = 300 * time.Millisecond })
-	h.iss.SetFaults(devissuer.Faults{TokenDelay: 1500 * time.Millisecond})
+	h.iss.SetFaults(testissuer.Faults{TokenDelay: 1500 * time.Millisecond})
 	req, _ := http.NewRequest("PATCH", base+"/v1/account/sessions/current", nil)
 	req.Header.Set("X-Appwrite-Session", value)
 	r := send(t, req)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 // TestLoginWithES256Issuer: the dev issuer's ES256 mode (the benchmark's
@@ -17,7 +18,7 @@ func TestLoginWithES256Issuer(t *testing.T) {
 	if status, _ := h.api(t, "GET", "/v1/account/sessions/current", h.sessionCookie(t, b), nil); status != 200 {
 		t.Fatalf("session check after an ES256 login: %d", status)
 	}
-	h.iss.SetFaults(devissuer.Faults{BadSignature: true})
+	h.iss.SetFaults(testissuer.Faults{BadSignature: true})
 	forged := h.browser()
 	h.login(t, forged)
 	if v := h.sessionCookie(t, forged); v != "" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 func TestLoginCreatesAppwriteSession(t *testing.T) {
@@ -246,27 +247,27 @@ func TestProviderVerificationRefusals(t *testing.T) {
 	h := newHarness(t, harnessOptions{issuer: devissuer.Options{AdvertiseIssParameter: true}})
 	cases := []struct {
 		name         string
-		faults       devissuer.Faults
+		faults       testissuer.Faults
 		noTokenCalls bool
 	}{
-		{"iss parameter mismatch", devissuer.Faults{CallbackIss: "https://evil.example"}, true},
-		{"iss parameter missing while advertised", devissuer.Faults{CallbackIss: "omit"}, true},
-		{"bad signature", devissuer.Faults{BadSignature: true}, false},
-		{"wrong audience", devissuer.Faults{WrongAudience: true}, false},
-		{"several audiences without azp", devissuer.Faults{ExtraAudienceWithoutAzp: true}, false},
-		{"wrong issuer in id token", devissuer.Faults{WrongIssuer: true}, false},
-		{"missing sub", devissuer.Faults{MissingSub: true}, false},
-		{"missing iat", devissuer.Faults{MissingIat: true}, false},
-		{"wrong nonce", devissuer.Faults{WrongNonce: true}, false},
-		{"expired id token", devissuer.Faults{Expired: true}, false},
-		{"userinfo sub mismatch", devissuer.Faults{UserinfoSubMismatch: true, NoProfileClaims: true}, false},
-		{"token endpoint error", devissuer.Faults{TokenError: "invalid_grant"}, false},
-		{"token endpoint html", devissuer.Faults{TokenHTML: 502}, false},
+		{"iss parameter mismatch", testissuer.Faults{CallbackIss: "https://evil.example"}, true},
+		{"iss parameter missing while advertised", testissuer.Faults{CallbackIss: "omit"}, true},
+		{"bad signature", testissuer.Faults{BadSignature: true}, false},
+		{"wrong audience", testissuer.Faults{WrongAudience: true}, false},
+		{"several audiences without azp", testissuer.Faults{ExtraAudienceWithoutAzp: true}, false},
+		{"wrong issuer in id token", testissuer.Faults{WrongIssuer: true}, false},
+		{"missing sub", testissuer.Faults{MissingSub: true}, false},
+		{"missing iat", testissuer.Faults{MissingIat: true}, false},
+		{"wrong nonce", testissuer.Faults{WrongNonce: true}, false},
+		{"expired id token", testissuer.Faults{Expired: true}, false},
+		{"userinfo sub mismatch", testissuer.Faults{UserinfoSubMismatch: true, NoProfileClaims: true}, false},
+		{"token endpoint error", testissuer.Faults{TokenError: "invalid_grant"}, false},
+		{"token endpoint html", testissuer.Faults{TokenHTML: 502}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h.iss.SetFaults(c.faults)
-			defer h.iss.SetFaults(devissuer.Faults{})
+			defer h.iss.SetFaults(testissuer.Faults{})
 			sessions := h.countSessions(t)
 			before := h.iss.Stats().TokenRequests
 			e := failureOf(t, h.login(t, h.browser()))

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 )
 
 // backchannelURL is the back-channel logout route of provider corp.

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 // readyz fetches /readyz from handler h's server.
@@ -32,7 +32,7 @@ func (h *harness) readyz(t *testing.T) (int, map[string]any) {
 // A login that arrives while its provider's first discovery is still
 // running waits for it instead of failing, and /readyz says 503 meanwhile.
 func TestLoginWaitsForFirstDiscovery(t *testing.T) {
-	h := newHarness(t, harnessOptions{faults: &devissuer.Faults{DiscoveryDelay: 3 * time.Second}})
+	h := newHarness(t, harnessOptions{faults: &testissuer.Faults{DiscoveryDelay: 3 * time.Second}})
 	status, body := h.readyz(t)
 	if status != http.StatusServiceUnavailable || body["reason"] != "provider discovery pending" {
 		t.Fatalf("/readyz during the first discovery: %d %v, want 503 provider discovery pending", status, body)
@@ -49,7 +49,7 @@ func TestLoginWaitsForFirstDiscovery(t *testing.T) {
 // unready: it is listed as failing with 200.
 func TestReadyzListsFailingProvider(t *testing.T) {
 	down := testissuer.Start(t, devissuer.Options{ClientID: "c2", ClientSecret: "s2-secret-value"})
-	down.SetFaults(devissuer.Faults{DiscoveryDown: true})
+	down.SetFaults(testissuer.Faults{DiscoveryDown: true})
 	h := newHarness(t, harnessOptions{mutateConf: func(c *config.Config) {
 		c.Providers["flaky"] = config.Provider{Type: "oidc", Issuer: down.URL(), ClientID: "c2", ClientSecret: "s2-secret-value"}
 		c.ProviderOrder = append(c.ProviderOrder, "flaky")
@@ -223,7 +223,7 @@ func (r *headerRecorder) WriteHeader(code int)        { r.code = code }
 // A browser navigation (no bind hop) during the first discovery waits
 // for it too, and goes straight to the provider.
 func TestNavigationLoginWaitsForFirstDiscovery(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRefresh: true, faults: &devissuer.Faults{DiscoveryDelay: 3 * time.Second}})
+	h := newHarness(t, harnessOptions{noRefresh: true, faults: &testissuer.Faults{DiscoveryDelay: 3 * time.Second}})
 	if status, _ := h.readyz(t); status != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz during the first discovery: %d, want 503", status)
 	}

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 // A provider whose discovery fails at start does not stop the others; its
@@ -15,7 +15,7 @@ import (
 func TestProviderDownAtStartIsRetried(t *testing.T) {
 	down := testissuer.Start(t, devissuer.Options{ClientID: "c2", ClientSecret: "s2-secret-value",
 		AutoApprove: &devissuer.User{Email: "bob@example.com", Name: "Bob"}})
-	down.SetFaults(devissuer.Faults{DiscoveryDown: true}) // before anything asks it
+	down.SetFaults(testissuer.Faults{DiscoveryDown: true}) // before anything asks it
 	downURL := down.URL()
 	h := newHarness(t, harnessOptions{mutateConf: func(c *config.Config) {
 		c.Providers["flaky"] = config.Provider{Type: "oidc", Issuer: downURL, ClientID: "c2", ClientSecret: "s2-secret-value"}
@@ -34,7 +34,7 @@ func TestProviderDownAtStartIsRetried(t *testing.T) {
 		t.Fatalf("the healthy provider is blocked: %v", loc)
 	}
 
-	down.SetFaults(devissuer.Faults{})
+	down.SetFaults(testissuer.Faults{})
 	waitFor(t, 20*time.Second, "the provider to be retried", func() bool {
 		resp := h.browser().get(t, flakyStart())
 		loc, _ := resp.Location()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -68,7 +69,7 @@ func TestInvalidGrantEndsSession(t *testing.T) {
 	b := h.browser()
 	h.login(t, b)
 	value := h.sessionCookie(t, b)
-	h.iss.SetFaults(devissuer.Faults{RefreshError: "invalid_grant"})
+	h.iss.SetFaults(testissuer.Faults{RefreshError: "invalid_grant"})
 	waitFor(t, 10*time.Second, "the refresh attempt", func() bool { return h.iss.Stats().RefreshRequests >= 1 })
 	waitFor(t, 5*time.Second, "the session to end", func() bool { return h.countSessions(t) == 0 })
 	if status, _ := h.api(t, "GET", "/v1/account", value, nil); status != 401 {
@@ -89,7 +90,7 @@ func TestPatchDuringProviderOutageChangesNothing(t *testing.T) {
 	value := h.sessionCookie(t, b)
 	_, before := h.api(t, "GET", "/v1/account/sessions/current", value, nil)
 
-	h.iss.SetFaults(devissuer.Faults{RefreshStatus: http.StatusServiceUnavailable})
+	h.iss.SetFaults(testissuer.Faults{RefreshStatus: http.StatusServiceUnavailable})
 	time.Sleep(1100 * time.Millisecond) // a slide would move expire by at least a second
 	status, body := h.api(t, "PATCH", "/v1/account/sessions/current", value, nil)
 	if status != http.StatusServiceUnavailable || body["type"] != "user_oauth2_provider_error" {
@@ -102,7 +103,7 @@ func TestPatchDuringProviderOutageChangesNothing(t *testing.T) {
 		}
 	}
 
-	h.iss.SetFaults(devissuer.Faults{})
+	h.iss.SetFaults(testissuer.Faults{})
 	status, after := h.api(t, "PATCH", "/v1/account/sessions/current", value, nil)
 	if status != 200 {
 		t.Fatalf("PATCH after the outage: %d %v", status, after)
@@ -128,7 +129,7 @@ func TestPatchWhenTheGrantIsRejected(t *testing.T) {
 			b := h.browser()
 			h.login(t, b)
 			value := h.sessionCookie(t, b)
-			h.iss.SetFaults(devissuer.Faults{RefreshError: "invalid_grant"})
+			h.iss.SetFaults(testissuer.Faults{RefreshError: "invalid_grant"})
 			status, body := h.api(t, "PATCH", "/v1/account/sessions/current", value, nil)
 			if status != tc.wantStatus {
 				t.Fatalf("PATCH: %d %v", status, body)
@@ -233,7 +234,7 @@ func TestPatchWhenTheProviderIsGone(t *testing.T) {
 // fails the iss check (an edited issuer): the session stays, PATCH still
 // extends it, and /readyz and /metrics say which provider to fix.
 func TestMisconfiguredClientKeepsSessions(t *testing.T) {
-	for name, faults := range map[string]devissuer.Faults{
+	for name, faults := range map[string]testissuer.Faults{
 		"invalid_client": {RefreshError: "invalid_client"},
 		"wrong issuer":   {WrongIssuer: true},
 	} {

@@ -12,9 +12,9 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/reseal"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // keys reseal runs while a refresher rotates every grant about once a

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 // authorizeURL follows a login start in browser b up to the provider's
@@ -113,13 +113,13 @@ func TestTokenCallbackSetsNoCookie(t *testing.T) {
 // repeated in the failure URL (it could carry anything the provider chose).
 func TestMalformedProviderErrorCodeNotEchoed(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true})
-	h.iss.SetFaults(devissuer.Faults{TokenError: "<b>leak code=abcdefgh1234</b>"})
+	h.iss.SetFaults(testissuer.Faults{TokenError: "<b>leak code=abcdefgh1234</b>"})
 	e := failureOf(t, h.login(t, h.browser()))
 	msg, _ := e["message"].(string)
 	if strings.Contains(msg, "leak") || strings.Contains(msg, "<b>") || !strings.Contains(msg, "unknown_error") {
 		t.Fatalf("message = %q", msg)
 	}
-	h.iss.SetFaults(devissuer.Faults{TokenError: "invalid_grant"})
+	h.iss.SetFaults(testissuer.Faults{TokenError: "invalid_grant"})
 	e = failureOf(t, h.login(t, h.browser()))
 	if msg, _ := e["message"].(string); !strings.Contains(msg, "invalid_grant") {
 		t.Fatalf("a well-formed code is named: %q", msg)

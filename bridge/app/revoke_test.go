@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 // refreshTokenOf reads a session's provider refresh token with the API key.
@@ -126,7 +127,7 @@ func TestRevocationRetriesTransientFailures(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true, app: Options{RevokeBackoff: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}}})
 	value, _ := h.loginSession(t)
 	_, _, rt := h.refreshTokenOf(t, value)
-	h.iss.SetFaults(devissuer.Faults{RevokeFailFirst: 2})
+	h.iss.SetFaults(testissuer.Faults{RevokeFailFirst: 2})
 	if status, _ := h.api(t, "DELETE", "/v1/account/sessions/current", value, nil); status != http.StatusNoContent {
 		t.Fatalf("sign out: HTTP %d (a failing revocation must not fail the sign-out)", status)
 	}
@@ -144,7 +145,7 @@ func TestRevocationRetriesTransientFailures(t *testing.T) {
 func TestRevocationDoesNotRetryARefusal(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true, app: Options{RevokeBackoff: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}}})
 	value, _ := h.loginSession(t)
-	h.iss.SetFaults(devissuer.Faults{RevokeFailFirst: 5, RevokeStatus: http.StatusBadRequest})
+	h.iss.SetFaults(testissuer.Faults{RevokeFailFirst: 5, RevokeStatus: http.StatusBadRequest})
 	if status, _ := h.api(t, "DELETE", "/v1/account/sessions/current", value, nil); status != http.StatusNoContent {
 		t.Fatalf("sign out: HTTP %d", status)
 	}

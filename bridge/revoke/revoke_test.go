@@ -8,16 +8,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
 // newProvider runs the repository's OpenID provider and an OIDC provider
 // configured against it, as provider "corp".
-func newProvider(t *testing.T) (*devissuer.Issuer, providers.Registry) {
+func newProvider(t *testing.T) (*testissuer.Issuer, providers.Registry) {
 	t.Helper()
 	iss := testissuer.Start(t, devissuer.Options{ClientID: "c", ClientSecret: "s-0123456789", SigningKey: testenv.SigningKey()})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -34,7 +34,7 @@ func newProvider(t *testing.T) (*devissuer.Issuer, providers.Registry) {
 	return iss, providers.Registry{"corp": p}
 }
 
-func revokeRequests(iss *devissuer.Issuer) int {
+func revokeRequests(iss *testissuer.Issuer) int {
 	n := 0
 	for _, r := range iss.Requests() {
 		if r.Endpoint == "revoke" {
@@ -48,7 +48,7 @@ func revokeRequests(iss *devissuer.Issuer) int {
 // up shutdown past Close's deadline, and counts as failed.
 func TestCloseStopsAWaitingRetry(t *testing.T) {
 	iss, reg := newProvider(t)
-	iss.SetFaults(devissuer.Faults{RevokeFailFirst: 100})
+	iss.SetFaults(testissuer.Faults{RevokeFailFirst: 100})
 	r, err := New(Options{Providers: reg, Backoff: []time.Duration{time.Hour}})
 	if err != nil {
 		t.Fatal(err)

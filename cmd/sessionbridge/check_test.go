@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // storeConfig writes a configuration without OpenID providers (so --online

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // routes builds the issuer's HTTP handler.
@@ -27,18 +26,7 @@ func (i *Issuer) routes() http.Handler {
 
 func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	i.count(func(s *Stats) { s.DiscoveryRequests++ })
-	if d := i.Faults().DiscoveryDelay; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	if i.Faults().DiscoveryDown {
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "discovery is down (devissuer fault)", http.StatusServiceUnavailable)
+	if i.intercept(w, r, AtDiscovery) {
 		return
 	}
 	iss := i.issuerURL(r)
@@ -72,17 +60,7 @@ func (i *Issuer) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (i *Issuer) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	if d := i.Faults().JWKSDelay; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	if i.Faults().JWKSDown {
-		http.Error(w, "the key set is down (devissuer fault)", http.StatusServiceUnavailable)
+	if i.intercept(w, r, AtJWKS) {
 		return
 	}
 	writeJSON(w, http.StatusOK, i.JWKS())
@@ -222,7 +200,8 @@ func (i *Issuer) redirectError(w http.ResponseWriter, r *http.Request, req authz
 }
 
 // redirect sends the browser to the client's redirect URI with params, the
-// state, and (per RFC 9207 and the CallbackIss fault) iss.
+// state, and (per RFC 9207) iss; Hooks.AuthorizationResponse has the last
+// word.
 func (i *Issuer) redirect(w http.ResponseWriter, r *http.Request, req authzRequest, params url.Values) {
 	u, err := url.Parse(req.RedirectURI)
 	if err != nil { // allowedRedirect parsed it already
@@ -236,12 +215,11 @@ func (i *Issuer) redirect(w http.ResponseWriter, r *http.Request, req authzReque
 	if req.State != "" {
 		q.Set("state", req.State)
 	}
-	switch f := i.Faults().CallbackIss; {
-	case f == "omit":
-	case f != "":
-		q.Set("iss", f)
-	case i.opts.AdvertiseIssParameter:
+	if i.opts.AdvertiseIssParameter {
 		q.Set("iss", i.issuerURL(r))
+	}
+	if i.hooks.AuthorizationResponse != nil {
+		i.hooks.AuthorizationResponse(q)
 	}
 	u.RawQuery = q.Encode()
 	w.Header().Set("Cache-Control", "no-store")

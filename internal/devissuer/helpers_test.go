@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 )
 
 const (
@@ -101,21 +102,14 @@ func startHarness(t testing.TB, opts Options) *harness {
 	}
 }
 
-// authorize sends the browser step and returns the redirect Location.
+// authorize sends the browser step (the shared login driver, approving
+// as AutoApprove) and returns the redirect Location.
 func (h *harness) authorize(state, nonce, verifier string, extra ...oauth2.AuthCodeOption) *url.URL {
 	h.t.Helper()
 	opts := append([]oauth2.AuthCodeOption{oauth2.SetAuthURLParam("nonce", nonce), oauth2.S256ChallengeOption(verifier)}, extra...)
-	resp, err := h.client.Get(h.cfg.AuthCodeURL(state, opts...))
+	loc, err := testlogin.Authorize(h.ctx, h.client, h.cfg.AuthCodeURL(state, opts...), testlogin.Choice{})
 	if err != nil {
-		h.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		h.t.Fatalf("authorize: status %d, want 302", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		h.t.Fatal(err)
+		h.t.Fatalf("authorize: %v", err)
 	}
 	return loc
 }

@@ -91,21 +91,15 @@ type idTokenParams struct {
 	sid         string // the login's provider session
 }
 
-// signIDToken builds and signs an ID token, applying the ID token faults.
-func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
+// signIDToken builds and signs an ID token; Hooks.IDToken may alter it.
+func (i *Issuer) signIDToken(p idTokenParams) (string, error) {
 	now := i.now()
-	exp := now.Add(i.idTokenTTL())
-	iat := now
-	if f.Expired {
-		iat = now.Add(-2 * time.Hour)
-		exp = now.Add(-time.Hour)
-	}
 	c := map[string]any{
 		"iss":       p.issuer,
 		"sub":       p.user.Subject,
 		"aud":       i.opts.ClientID,
-		"exp":       exp.Unix(),
-		"iat":       iat.Unix(),
+		"exp":       now.Add(i.idTokenTTL()).Unix(),
+		"iat":       now.Unix(),
 		"auth_time": p.authTime.Unix(),
 	}
 	if p.nonce != "" {
@@ -118,42 +112,17 @@ func (i *Issuer) signIDToken(p idTokenParams, f Faults) (string, error) {
 		sum := sha256.Sum256([]byte(p.accessToken))
 		c["at_hash"] = base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 	}
-	if !f.NoProfileClaims {
-		for k, v := range userClaims(p.user, p.scope) {
-			c[k] = v
-		}
+	for k, v := range userClaims(p.user, p.scope) {
+		c[k] = v
 	}
 	for k, v := range i.opts.ExtraIDTokenClaims {
 		c[k] = v
 	}
-	if f.WrongIssuer {
-		c["iss"] = p.issuer + "/not-this-issuer"
+	sign := func(c map[string]any) (string, error) { return jwt.Signed(i.signer).Claims(c).Serialize() }
+	if i.hooks.IDToken != nil {
+		return i.hooks.IDToken(c, sign)
 	}
-	if f.WrongAudience {
-		c["aud"] = "not-" + i.opts.ClientID
-	}
-	if f.ExtraAudienceWithoutAzp {
-		c["aud"] = []string{i.opts.ClientID, "some-other-client"}
-		delete(c, "azp")
-	}
-	if f.MissingSub {
-		delete(c, "sub")
-	}
-	if f.MissingIat {
-		delete(c, "iat")
-	}
-	if f.WrongNonce {
-		c["nonce"] = "wrong-" + p.nonce
-	}
-	signer := i.signer
-	if f.BadSignature {
-		s, err := i.badSigner()
-		if err != nil {
-			return "", err
-		}
-		signer = s
-	}
-	return jwt.Signed(signer).Claims(c).Serialize()
+	return sign(c)
 }
 
 // userClaims returns the standard claims the granted scopes release (OIDC

@@ -4,10 +4,11 @@
 // It exists for two users. Development mode (`sessionbridge serve` without a
 // configuration) runs it as provider `dev` so a newcomer can log in without
 // registering an application anywhere; its short-lived access tokens make the
-// refresher visible. Tests run it as a configurable fake provider that can be
-// told to misbehave in precise ways (see Faults) and that records what it was
-// sent (see Stats, Requests) so a test can assert, for example, that no
-// refresh token was ever presented twice.
+// refresher visible. Tests run it as a configurable fake provider that
+// records what it was sent (see Stats, Requests) so a test can assert, for
+// example, that no refresh token was ever presented twice; Hooks let them
+// make it misbehave in precise ways (the catalogue of faults lives in the
+// test-only package internal/testenv/testissuer, not in the binary).
 //
 // It follows the specs that matter to a relying party: RFC 6749 (code and
 // refresh grants, §5.2 error answers), RFC 7636 (PKCE, S256 only), RFC 9207
@@ -98,6 +99,8 @@ type Options struct {
 	ES256 bool
 	// Logger receives debug logs; it never sees tokens, codes or secrets.
 	Logger *slog.Logger
+	// Hooks alter the issuer's answers (tests only; see Hooks).
+	Hooks Hooks
 	// StateFile, when set, keeps the issuer's signing key, URL and grants
 	// (token hashes only) across restarts: New loads it when present and
 	// every token request saves it (0600). Development mode uses it so
@@ -131,7 +134,7 @@ type Issuer struct {
 	badSign  jose.Signer
 	badErr   error
 	handler  http.Handler
-	faults   atomic.Pointer[Faults]
+	hooks    Hooks
 	url      atomic.Pointer[string]
 	saveMu   sync.Mutex // serializes saves of StateFile
 	mu       sync.Mutex // guards everything below
@@ -141,8 +144,6 @@ type Issuer struct {
 	servers  []*http.Server
 	closed   bool
 	lastSwep time.Time
-	// revokeFailed counts revocations failed by Faults.RevokeFailFirst.
-	revokeFailed int
 	// endSessions records accepted RP-initiated logouts.
 	endSessions []EndSessionRequest
 }
@@ -161,7 +162,7 @@ func New(opts Options) (*Issuer, error) {
 			return nil, fmt.Errorf("devissuer: redirect URI %q: %w", u, err)
 		}
 	}
-	i := &Issuer{opts: opts, now: opts.Now, log: opts.Logger, key: opts.SigningKey, st: newState()}
+	i := &Issuer{opts: opts, now: opts.Now, log: opts.Logger, key: opts.SigningKey, st: newState(), hooks: opts.Hooks}
 	if i.now == nil {
 		i.now = time.Now
 	}
@@ -181,7 +182,6 @@ func New(opts Options) (*Issuer, error) {
 	if err := i.initSigner(); err != nil {
 		return nil, err
 	}
-	i.faults.Store(&Faults{})
 	i.handler = i.routes()
 	return i, nil
 }
@@ -315,17 +315,6 @@ func (i *Issuer) Shutdown(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-// SetFaults replaces the active faults; subsequent requests see them.
-func (i *Issuer) SetFaults(f Faults) {
-	i.mu.Lock()
-	i.revokeFailed = 0
-	i.mu.Unlock()
-	i.faults.Store(&f)
-}
-
-// Faults returns the active faults.
-func (i *Issuer) Faults() Faults { return *i.faults.Load() }
 
 // ClientID returns the registered client's ID.
 func (i *Issuer) ClientID() string { return i.opts.ClientID }

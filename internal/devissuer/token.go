@@ -16,10 +16,9 @@ var tokenParams = []string{"grant_type", "code", "redirect_uri", "code_verifier"
 	"refresh_token", "scope", "client_id", "client_secret"}
 
 // handleToken serves the token endpoint (RFC 6749 §3.2): it records and
-// counts the request, applies the token faults, authenticates the client
-// and runs the grant.
+// counts the request, lets Hooks.Intercept answer in its place,
+// authenticates the client and runs the grant.
 func (i *Issuer) handleToken(w http.ResponseWriter, r *http.Request) {
-	rc := rec(r)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -28,10 +27,41 @@ func (i *Issuer) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := r.PostForm
+	i.noteTokenRequest(r, form)
+	if i.intercept(w, r, AtToken) {
+		return
+	}
+	for _, p := range tokenParams {
+		if len(form[p]) > 1 {
+			i.tokenError(w, r, http.StatusBadRequest, "invalid_request", "parameter "+p+" is repeated", "")
+			return
+		}
+	}
+	if !i.clientAuthenticated(w, r, form) {
+		return
+	}
+	switch gt := form.Get("grant_type"); gt {
+	case "authorization_code":
+		i.codeGrant(w, r, form)
+	case "refresh_token":
+		i.refreshGrant(w, r, form)
+	case "":
+		i.tokenError(w, r, http.StatusBadRequest, "invalid_request", "grant_type is required", "")
+	default:
+		i.tokenError(w, r, http.StatusBadRequest, "unsupported_grant_type", "supported: authorization_code, refresh_token", "")
+	}
+}
+
+// noteTokenRequest fills the request's record and counts it, before
+// anything can fail: Stats and RefreshTokenUses count what was sent,
+// whatever the answer.
+func (i *Issuer) noteTokenRequest(r *http.Request, form url.Values) {
+	rc := rec(r)
 	gt := form.Get("grant_type")
 	rc.GrantType = gt
 	rc.ClientAuth = authStyle(r, form)
 	i.mu.Lock()
+	defer i.mu.Unlock()
 	switch gt {
 	case "authorization_code":
 		i.stats.TokenRequests++
@@ -42,66 +72,23 @@ func (i *Issuer) handleToken(w http.ResponseWriter, r *http.Request) {
 			i.st.uses[rc.RefreshTokenID]++
 		}
 	}
-	i.mu.Unlock()
-
-	f := i.Faults()
-	if f.TokenDelay > 0 {
-		t := time.NewTimer(f.TokenDelay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			rc.Error = errCanceled
-			return
-		}
-	}
-	switch {
-	case f.TokenHTML != 0:
-		rc.Error = "html"
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(f.TokenHTML)
-		_, _ = w.Write([]byte("<!doctype html><html><body><h1>Something went wrong</h1><p>devissuer fault: HTML instead of JSON.</p></body></html>"))
-		return
-	case f.TokenStatus != 0:
-		i.tokenError(w, r, f.TokenStatus, statusErrorCode(f.TokenStatus), "devissuer fault", f.RetryAfter)
-		return
-	case f.TokenError != "":
-		i.tokenError(w, r, http.StatusBadRequest, f.TokenError, "devissuer fault", "")
-		return
-	}
-	for _, p := range tokenParams {
-		if len(form[p]) > 1 {
-			i.tokenError(w, r, http.StatusBadRequest, "invalid_request", "parameter "+p+" is repeated", "")
-			return
-		}
-	}
-	if code, desc := i.authenticateClient(r, form, f); code != "" {
-		if code == "invalid_client" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="devissuer"`)
-			i.tokenError(w, r, http.StatusUnauthorized, code, desc, "")
-			return
-		}
-		i.tokenError(w, r, http.StatusBadRequest, code, desc, "")
-		return
-	}
-	switch gt {
-	case "authorization_code":
-		i.codeGrant(w, r, form, f)
-	case "refresh_token":
-		i.refreshGrant(w, r, form, f)
-	case "":
-		i.tokenError(w, r, http.StatusBadRequest, "invalid_request", "grant_type is required", "")
-	default:
-		i.tokenError(w, r, http.StatusBadRequest, "unsupported_grant_type", "supported: authorization_code, refresh_token", "")
-	}
 }
 
-// statusErrorCode picks the RFC 6749 error code that fits an HTTP status.
-func statusErrorCode(status int) string {
-	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
-		return "temporarily_unavailable"
+// clientAuthenticated authenticates the client of a token or revocation
+// request; when that fails it answers (401 with a challenge for
+// invalid_client, RFC 6749 §5.2) and reports false.
+func (i *Issuer) clientAuthenticated(w http.ResponseWriter, r *http.Request, form url.Values) bool {
+	code, desc := i.authenticateClient(r, form)
+	switch code {
+	case "":
+		return true
+	case "invalid_client":
+		w.Header().Set("WWW-Authenticate", `Basic realm="devissuer"`)
+		i.tokenError(w, r, http.StatusUnauthorized, code, desc, "")
+	default:
+		i.tokenError(w, r, http.StatusBadRequest, code, desc, "")
 	}
-	return "server_error"
+	return false
 }
 
 // authStyle names the client authentication the request used.
@@ -122,7 +109,7 @@ func authStyle(r *http.Request, form url.Values) string {
 // authenticateClient checks the client's credentials (RFC 6749 §2.3.1:
 // Basic values are form-encoded before base64). It returns an error code
 // and description, or "" when the client is authenticated.
-func (i *Issuer) authenticateClient(r *http.Request, form url.Values, f Faults) (string, string) {
+func (i *Issuer) authenticateClient(r *http.Request, form url.Values) (string, string) {
 	var id, secret string
 	switch authStyle(r, form) {
 	case AuthBoth:
@@ -130,8 +117,8 @@ func (i *Issuer) authenticateClient(r *http.Request, form url.Values, f Faults) 
 	case AuthNone:
 		return "invalid_client", "client authentication is required"
 	case AuthBasic:
-		if f.RequirePostAuth {
-			return "invalid_client", "this client must use client_secret_post"
+		if why := i.refusedAuthMethod(AuthBasic); why != "" {
+			return "invalid_client", why
 		}
 		bid, bsecret, _ := r.BasicAuth()
 		var err1, err2 error
@@ -144,8 +131,8 @@ func (i *Issuer) authenticateClient(r *http.Request, form url.Values, f Faults) 
 			return "invalid_request", "client_id does not match the Basic credentials"
 		}
 	case AuthPost:
-		if f.RequireBasicAuth {
-			return "invalid_client", "this client must use client_secret_basic"
+		if why := i.refusedAuthMethod(AuthPost); why != "" {
+			return "invalid_client", why
 		}
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 	}
@@ -157,8 +144,9 @@ func (i *Issuer) authenticateClient(r *http.Request, form url.Values, f Faults) 
 	return "", ""
 }
 
-// tokenResponse is a successful RFC 6749 §5.1 answer.
-type tokenResponse struct {
+// TokenResponse is a successful RFC 6749 §5.1 answer (see
+// Hooks.TokenResponse).
+type TokenResponse struct {
 	AccessToken  string `json:"access_token,omitempty"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in,omitempty"`
@@ -170,7 +158,7 @@ type tokenResponse struct {
 // codeGrant redeems an authorization code. A code is spent by its first
 // redemption attempt, successful or not; a second attempt also revokes the
 // grant the first one created (RFC 6749 §4.1.2).
-func (i *Issuer) codeGrant(w http.ResponseWriter, r *http.Request, form url.Values, f Faults) {
+func (i *Issuer) codeGrant(w http.ResponseWriter, r *http.Request, form url.Values) {
 	code := form.Get("code")
 	if code == "" {
 		i.tokenError(w, r, http.StatusBadRequest, "invalid_request", "code is required", "")
@@ -207,30 +195,19 @@ func (i *Issuer) codeGrant(w http.ResponseWriter, r *http.Request, form url.Valu
 	fam := &family{clientID: c.clientID, user: c.user, scope: c.scope, authTime: c.authTime, sid: newSecret()[:22]}
 	c.family = fam
 	i.st.sids = append(i.st.sids, sidRecord{sid: fam.sid, sub: c.user.Subject})
-	resp := i.issueLocked(fam, now, true)
+	resp := i.issueLocked(fam, now, "authorization_code", true)
 	i.mu.Unlock()
-	i.finishTokenResponse(w, r, resp, fam, c.nonce, f, false)
+	i.finishTokenResponse(w, r, resp, fam, c.nonce)
 }
 
 // refreshGrant runs a refresh_token grant with rotation and reuse detection.
-func (i *Issuer) refreshGrant(w http.ResponseWriter, r *http.Request, form url.Values, f Faults) {
+func (i *Issuer) refreshGrant(w http.ResponseWriter, r *http.Request, form url.Values) {
 	rt := form.Get("refresh_token")
 	if rt == "" {
 		i.tokenError(w, r, http.StatusBadRequest, "invalid_request", "refresh_token is required", "")
 		return
 	}
-	switch {
-	case f.RefreshError != "":
-		i.tokenError(w, r, http.StatusBadRequest, f.RefreshError, "devissuer fault", "")
-		return
-	case f.RefreshStatus != 0:
-		i.tokenError(w, r, f.RefreshStatus, statusErrorCode(f.RefreshStatus), "devissuer fault", f.RefreshRetryAfter)
-		return
-	case f.Refresh200WithError:
-		i.refresh200WithError(w, r, f)
-		return
-	case f.Refresh200WithoutAccessToken:
-		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600})
+	if i.intercept(w, r, AtRefresh) {
 		return
 	}
 	h := tokenHash(rt)
@@ -265,35 +242,30 @@ func (i *Issuer) refreshGrant(w http.ResponseWriter, r *http.Request, form url.V
 			}
 		}
 	}
-	resp := i.issueLocked(fam, now, i.opts.RotateRefreshTokens && !f.RefreshOmitRefreshToken)
+	resp := i.issueLocked(fam, now, "refresh_token", i.opts.RotateRefreshTokens)
 	i.mu.Unlock()
-	i.finishTokenResponse(w, r, resp, fam, "", f, true)
-}
-
-// refresh200WithError answers a refresh with HTTP 200 and an error (as
-// GitHub and Slack do), in Slack's shape (ok: false).
-func (i *Issuer) refresh200WithError(w http.ResponseWriter, r *http.Request, f Faults) {
-	code := f.Refresh200ErrorCode
-	if code == "" {
-		code = "invalid_grant"
-	}
-	rec(r).Error = code
-	writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code, "error_description": "devissuer fault: error in a 200 answer"})
+	i.finishTokenResponse(w, r, resp, fam, "")
 }
 
 // issueLocked issues an access token for fam and, when newRefresh is set, a
-// refresh token that becomes the family's current one. Callers hold i.mu.
-func (i *Issuer) issueLocked(fam *family, now time.Time, newRefresh bool) tokenResponse {
+// refresh token that becomes the family's current one; Hooks.TokenResponse
+// sees the answer before it takes effect. Callers hold i.mu.
+func (i *Issuer) issueLocked(fam *family, now time.Time, grantType string, newRefresh bool) TokenResponse {
 	i.sweep(now)
-	resp := tokenResponse{AccessToken: newSecret(), TokenType: "Bearer", Scope: strings.Join(fam.scope, " ")}
+	resp := TokenResponse{AccessToken: newSecret(), TokenType: "Bearer", Scope: strings.Join(fam.scope, " ")}
 	at := &accessToken{user: fam.user, scope: fam.scope, family: fam}
 	if ttl, ok := i.accessTTL(); ok {
 		at.expires = now.Add(ttl)
 		resp.ExpiresIn = int64(ttl / time.Second)
 	}
-	i.st.access[tokenHash(resp.AccessToken)] = at
 	if newRefresh {
 		resp.RefreshToken = newSecret()
+	}
+	if i.hooks.TokenResponse != nil {
+		i.hooks.TokenResponse(grantType, &resp)
+	}
+	i.st.access[tokenHash(resp.AccessToken)] = at
+	if resp.RefreshToken != "" {
 		h := tokenHash(resp.RefreshToken)
 		i.st.refresh[h] = &refreshToken{family: fam}
 		fam.latest = h
@@ -302,22 +274,19 @@ func (i *Issuer) issueLocked(fam *family, now time.Time, newRefresh bool) tokenR
 }
 
 // finishTokenResponse adds the ID token (signed outside the lock) and
-// writes the answer; refresh says whether the refresh-only faults apply.
-func (i *Issuer) finishTokenResponse(w http.ResponseWriter, r *http.Request, resp tokenResponse, fam *family, nonce string, f Faults, refresh bool) {
+// writes the answer.
+func (i *Issuer) finishTokenResponse(w http.ResponseWriter, r *http.Request, resp TokenResponse, fam *family, nonce string) {
 	if hasScope(resp.Scope, "openid") {
 		idt, err := i.signIDToken(idTokenParams{
 			issuer: i.issuerURL(r), user: fam.user, scope: fam.scope, nonce: nonce,
 			authTime: fam.authTime, accessToken: resp.AccessToken, sid: fam.sid,
-		}, f)
+		})
 		if err != nil {
 			i.log.Error("devissuer: sign ID token", "err", err)
 			i.tokenError(w, r, http.StatusInternalServerError, "server_error", "could not sign the ID token", "")
 			return
 		}
 		resp.IDToken = idt
-	}
-	if refresh && f.RefreshOmitExpiresIn {
-		resp.ExpiresIn = 0
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -62,8 +62,8 @@ func (i *Issuer) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	claims := userClaims(u, scope)
 	claims["sub"] = u.Subject
-	if i.Faults().UserinfoSubMismatch {
-		claims["sub"] = "someone-else-" + u.Subject
+	if i.hooks.UserinfoClaims != nil {
+		i.hooks.UserinfoClaims(claims)
 	}
 	writeJSON(w, http.StatusOK, claims)
 }
@@ -79,34 +79,11 @@ func (i *Issuer) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.ClientAuth = authStyle(r, r.PostForm)
-	if code, desc := i.authenticateClient(r, r.PostForm, i.Faults()); code != "" {
-		status := http.StatusBadRequest
-		if code == "invalid_client" {
-			status = http.StatusUnauthorized
-			w.Header().Set("WWW-Authenticate", `Basic realm="devissuer"`)
-		}
-		i.tokenError(w, r, status, code, desc, "")
+	if !i.clientAuthenticated(w, r, r.PostForm) {
 		return
 	}
-	if f := i.Faults(); f.RevokeFailFirst > 0 {
-		i.mu.Lock()
-		fail := i.revokeFailed < f.RevokeFailFirst
-		if fail {
-			i.revokeFailed++
-		}
-		i.mu.Unlock()
-		if fail {
-			status := f.RevokeStatus
-			if status == 0 {
-				status = http.StatusServiceUnavailable
-			}
-			code := statusErrorCode(status)
-			if status == http.StatusBadRequest {
-				code = "unsupported_token_type" // RFC 7009 §2.2.1: permanent
-			}
-			i.tokenError(w, r, status, code, "devissuer fault", "")
-			return
-		}
+	if i.intercept(w, r, AtRevoke) {
+		return
 	}
 	tok := r.PostForm.Get("token")
 	if tok == "" {

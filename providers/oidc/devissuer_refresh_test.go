@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/internal/testenv"
-	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
@@ -70,7 +71,7 @@ func TestRefreshIDTokenMustNameTheSameUser(t *testing.T) {
 }
 
 func TestRefreshIDTokenIsVerified(t *testing.T) {
-	for check, f := range map[string]devissuer.Faults{
+	for check, f := range map[string]testissuer.Faults{
 		"signature": {BadSignature: true},
 		"aud":       {WrongAudience: true},
 		"iss":       {WrongIssuer: true},
@@ -90,21 +91,21 @@ func TestRefreshIDTokenIsVerified(t *testing.T) {
 func TestRefreshAnswers(t *testing.T) {
 	cases := []struct {
 		name       string
-		faults     devissuer.Faults
+		faults     testissuer.Faults
 		code       string // "" with ok: success expected
 		ok         bool
 		permanent  bool
 		status     int
 		retryAfter time.Duration
 	}{
-		{name: "invalid_grant", faults: devissuer.Faults{RefreshError: "invalid_grant"}, code: "invalid_grant", permanent: true, status: 400},
-		{name: "503 retry-after", faults: devissuer.Faults{RefreshStatus: 503, RefreshRetryAfter: "30"}, code: "temporarily_unavailable", status: 503, retryAfter: 30 * time.Second},
-		{name: "500", faults: devissuer.Faults{RefreshStatus: 500}, code: "server_error", status: 500},
-		{name: "200 with error", faults: devissuer.Faults{Refresh200WithError: true}, status: 200, permanent: true},
-		{name: "200 without access_token", faults: devissuer.Faults{Refresh200WithoutAccessToken: true}, status: 200},
-		{name: "html", faults: devissuer.Faults{TokenHTML: 503}, status: 503},
-		{name: "no expires_in", faults: devissuer.Faults{RefreshOmitExpiresIn: true}, ok: true},
-		{name: "no refresh_token", faults: devissuer.Faults{RefreshOmitRefreshToken: true}, ok: true},
+		{name: "invalid_grant", faults: testissuer.Faults{RefreshError: "invalid_grant"}, code: "invalid_grant", permanent: true, status: 400},
+		{name: "503 retry-after", faults: testissuer.Faults{RefreshStatus: 503, RefreshRetryAfter: "30"}, code: "temporarily_unavailable", status: 503, retryAfter: 30 * time.Second},
+		{name: "500", faults: testissuer.Faults{RefreshStatus: 500}, code: "server_error", status: 500},
+		{name: "200 with error", faults: testissuer.Faults{Refresh200WithError: true}, status: 200, permanent: true},
+		{name: "200 without access_token", faults: testissuer.Faults{Refresh200WithoutAccessToken: true}, status: 200},
+		{name: "html", faults: testissuer.Faults{TokenHTML: 503}, status: 503},
+		{name: "no expires_in", faults: testissuer.Faults{RefreshOmitExpiresIn: true}, ok: true},
+		{name: "no refresh_token", faults: testissuer.Faults{RefreshOmitRefreshToken: true}, ok: true},
 	}
 	e := start(t, nil)
 	e.provider(t, oidc.Options{})
@@ -113,7 +114,7 @@ func TestRefreshAnswers(t *testing.T) {
 			l := e.login(t)
 			e.iss.ResetStats()
 			e.iss.SetFaults(tc.faults)
-			defer e.iss.SetFaults(devissuer.Faults{})
+			defer e.iss.SetFaults(testissuer.Faults{})
 			rt := l.Token.RefreshToken
 			tok, err := e.p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: rt, Subject: l.Identity.Subject})
 			if n := e.iss.Stats().RefreshRequests; n != 1 {
@@ -151,15 +152,15 @@ func TestRefreshAnswers(t *testing.T) {
 func TestAuthStyleHonoured(t *testing.T) {
 	cases := []struct {
 		style      string
-		faults     devissuer.Faults
+		faults     testissuer.Faults
 		wantAuth   string
 		wantClient bool // invalid_client expected
 	}{
-		{"", devissuer.Faults{}, devissuer.AuthBasic, false},
-		{"basic", devissuer.Faults{RequireBasicAuth: true}, devissuer.AuthBasic, false},
-		{"post", devissuer.Faults{RequirePostAuth: true}, devissuer.AuthPost, false},
-		{"post", devissuer.Faults{RequireBasicAuth: true}, devissuer.AuthPost, true},
-		{"basic", devissuer.Faults{RequirePostAuth: true}, devissuer.AuthBasic, true},
+		{"", testissuer.Faults{}, devissuer.AuthBasic, false},
+		{"basic", testissuer.Faults{RequireBasicAuth: true}, devissuer.AuthBasic, false},
+		{"post", testissuer.Faults{RequirePostAuth: true}, devissuer.AuthPost, false},
+		{"post", testissuer.Faults{RequireBasicAuth: true}, devissuer.AuthPost, true},
+		{"basic", testissuer.Faults{RequirePostAuth: true}, devissuer.AuthBasic, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.style+"/"+tc.wantAuth, func(t *testing.T) {
@@ -190,7 +191,7 @@ func TestAuthStyleHonoured(t *testing.T) {
 
 func TestDiscoveryDownThenUp(t *testing.T) {
 	e := start(t, nil)
-	e.iss.SetFaults(devissuer.Faults{DiscoveryDown: true})
+	e.iss.SetFaults(testissuer.Faults{DiscoveryDown: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p, err := oidc.New(ctx, e.cfg, redirectURL, oidc.Options{RetryInterval: 5 * time.Millisecond})
@@ -222,7 +223,7 @@ func TestDiscoveryDownThenUp(t *testing.T) {
 		t.Fatalf("Refresh = %v, want *UnavailableError", err)
 	}
 
-	e.iss.SetFaults(devissuer.Faults{})
+	e.iss.SetFaults(testissuer.Faults{})
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer wcancel()
 	if err := p.WaitReady(wctx); err != nil {

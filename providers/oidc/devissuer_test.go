@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
@@ -24,7 +24,7 @@ const (
 )
 
 type env struct {
-	iss *devissuer.Issuer
+	iss *testissuer.Issuer
 	url string
 	p   *oidc.Provider
 	cfg config.Provider
@@ -188,22 +188,22 @@ func TestIDTokenFaults(t *testing.T) {
 	e.provider(t, oidc.Options{})
 	cases := []struct {
 		check  string
-		faults devissuer.Faults
+		faults testissuer.Faults
 	}{
-		{"iss", devissuer.Faults{WrongIssuer: true}},
-		{"aud", devissuer.Faults{WrongAudience: true}},
-		{"azp", devissuer.Faults{ExtraAudienceWithoutAzp: true}},
-		{"signature", devissuer.Faults{BadSignature: true}},
-		{"sub", devissuer.Faults{MissingSub: true}},
-		{"iat", devissuer.Faults{MissingIat: true}},
-		{"nonce", devissuer.Faults{WrongNonce: true}},
-		{"exp", devissuer.Faults{Expired: true}},
-		{"userinfo_sub", devissuer.Faults{UserinfoSubMismatch: true, NoProfileClaims: true}},
+		{"iss", testissuer.Faults{WrongIssuer: true}},
+		{"aud", testissuer.Faults{WrongAudience: true}},
+		{"azp", testissuer.Faults{ExtraAudienceWithoutAzp: true}},
+		{"signature", testissuer.Faults{BadSignature: true}},
+		{"sub", testissuer.Faults{MissingSub: true}},
+		{"iat", testissuer.Faults{MissingIat: true}},
+		{"nonce", testissuer.Faults{WrongNonce: true}},
+		{"exp", testissuer.Faults{Expired: true}},
+		{"userinfo_sub", testissuer.Faults{UserinfoSubMismatch: true, NoProfileClaims: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.check, func(t *testing.T) {
 			e.iss.SetFaults(tc.faults)
-			defer e.iss.SetFaults(devissuer.Faults{})
+			defer e.iss.SetFaults(testissuer.Faults{})
 			req := newAuthRequest()
 			_, err := e.p.Exchange(context.Background(), e.authorize(t, req), req)
 			wantCheck(t, err, tc.check)
@@ -227,7 +227,7 @@ func TestCallbackIssRefusedBeforeTokenRequest(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := start(t, func(o *devissuer.Options) { o.AdvertiseIssParameter = tc.advertise })
 			e.provider(t, oidc.Options{})
-			e.iss.SetFaults(devissuer.Faults{CallbackIss: strings.Replace(tc.iss, "SELF", e.url, 1)})
+			e.iss.SetFaults(testissuer.Faults{CallbackIss: strings.Replace(tc.iss, "SELF", e.url, 1)})
 			req := newAuthRequest()
 			_, err := e.p.Exchange(context.Background(), e.authorize(t, req), req)
 			wantCheck(t, err, "iss")
@@ -243,21 +243,21 @@ func TestExchangeTokenEndpointFaults(t *testing.T) {
 	e.provider(t, oidc.Options{})
 	cases := []struct {
 		name       string
-		faults     devissuer.Faults
+		faults     testissuer.Faults
 		code       string
 		status     int
 		retryAfter time.Duration
 		mentions   string
 	}{
-		{"invalid_grant", devissuer.Faults{TokenError: "invalid_grant"}, "invalid_grant", 400, 0, "invalid_grant"},
-		{"html 502", devissuer.Faults{TokenHTML: 502}, "", 502, 0, "non-JSON body (content-type \"text/html; charset=utf-8\")"},
-		{"html 200", devissuer.Faults{TokenHTML: 200}, "", 200, 0, "non-JSON body"},
-		{"503 retry-after", devissuer.Faults{TokenStatus: 503, RetryAfter: "5"}, "temporarily_unavailable", 503, 5 * time.Second, "HTTP 503"},
+		{"invalid_grant", testissuer.Faults{TokenError: "invalid_grant"}, "invalid_grant", 400, 0, "invalid_grant"},
+		{"html 502", testissuer.Faults{TokenHTML: 502}, "", 502, 0, "non-JSON body (content-type \"text/html; charset=utf-8\")"},
+		{"html 200", testissuer.Faults{TokenHTML: 200}, "", 200, 0, "non-JSON body"},
+		{"503 retry-after", testissuer.Faults{TokenStatus: 503, RetryAfter: "5"}, "temporarily_unavailable", 503, 5 * time.Second, "HTTP 503"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e.iss.SetFaults(tc.faults)
-			defer e.iss.SetFaults(devissuer.Faults{})
+			defer e.iss.SetFaults(testissuer.Faults{})
 			e.iss.ResetStats()
 			req := newAuthRequest()
 			cb := e.authorize(t, req)
@@ -284,7 +284,7 @@ func TestExchangeTokenEndpointFaults(t *testing.T) {
 func TestUserinfoWhenIDTokenLacksProfile(t *testing.T) {
 	e := start(t, nil)
 	e.provider(t, oidc.Options{})
-	e.iss.SetFaults(devissuer.Faults{NoProfileClaims: true})
+	e.iss.SetFaults(testissuer.Faults{NoProfileClaims: true})
 	req := newAuthRequest()
 	l, err := e.p.Exchange(context.Background(), e.authorize(t, req), req)
 	if err != nil {

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/internal/testenv"
-	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
@@ -24,7 +25,7 @@ func TestRefreshWhileKeySetDown(t *testing.T) {
 	e.provider(t, oidc.Options{})
 	l := e.login(t)
 
-	e.iss.SetFaults(devissuer.Faults{JWKSDown: true})
+	e.iss.SetFaults(testissuer.Faults{JWKSDown: true})
 	logs := &testenv.Buffer{}
 	fresh := e.provider(t, oidc.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	tok, err := fresh.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: l.Identity.Subject})
@@ -46,13 +47,13 @@ func TestRefreshWhileKeySetDown(t *testing.T) {
 // cannot be, is taken on trust.
 func TestRefreshWhileKeySetDownChecksClaims(t *testing.T) {
 	for name, tc := range map[string]struct {
-		faults devissuer.Faults
+		faults testissuer.Faults
 		check  string
 	}{
-		"wrong audience": {devissuer.Faults{WrongAudience: true}, "aud"},
-		"wrong issuer":   {devissuer.Faults{WrongIssuer: true}, "iss"},
-		"expired":        {devissuer.Faults{Expired: true}, "exp"},
-		"no sub":         {devissuer.Faults{MissingSub: true}, "sub"},
+		"wrong audience": {testissuer.Faults{WrongAudience: true}, "aud"},
+		"wrong issuer":   {testissuer.Faults{WrongIssuer: true}, "iss"},
+		"expired":        {testissuer.Faults{Expired: true}, "exp"},
+		"no sub":         {testissuer.Faults{MissingSub: true}, "sub"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := start(t, nil)
@@ -71,7 +72,7 @@ func TestRefreshWhileKeySetDownChecksClaims(t *testing.T) {
 // a forged token.
 func TestLoginWhileKeySetDown(t *testing.T) {
 	e := start(t, nil)
-	e.iss.SetFaults(devissuer.Faults{JWKSDown: true})
+	e.iss.SetFaults(testissuer.Faults{JWKSDown: true})
 	e.provider(t, oidc.Options{})
 	req := newAuthRequest()
 	_, err := e.p.Exchange(context.Background(), e.authorize(t, req), req)
@@ -80,7 +81,7 @@ func TestLoginWhileKeySetDown(t *testing.T) {
 		t.Fatalf("login while the key set is down: %v (%T), want a transient *UnavailableError", err, err)
 	}
 	// Once the key set is back, logins work with the same provider.
-	e.iss.SetFaults(devissuer.Faults{})
+	e.iss.SetFaults(testissuer.Faults{})
 	e.login(t)
 }
 
@@ -89,7 +90,7 @@ func TestBadSignatureWithKeySetUp(t *testing.T) {
 	e := start(t, nil)
 	e.provider(t, oidc.Options{})
 	l := e.login(t)
-	e.iss.SetFaults(devissuer.Faults{BadSignature: true})
+	e.iss.SetFaults(testissuer.Faults{BadSignature: true})
 	fresh := e.provider(t, oidc.Options{})
 	_, err := fresh.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: l.Token.RefreshToken, Subject: l.Identity.Subject})
 	wantCheck(t, err, "signature")
@@ -102,7 +103,7 @@ func TestRefreshWhileKeySetHangs(t *testing.T) {
 	e := start(t, nil)
 	e.provider(t, oidc.Options{})
 	l := e.login(t)
-	e.iss.SetFaults(devissuer.Faults{JWKSDelay: time.Minute})
+	e.iss.SetFaults(testissuer.Faults{JWKSDelay: time.Minute})
 	fresh := e.provider(t, oidc.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

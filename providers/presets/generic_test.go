@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
@@ -59,7 +59,7 @@ func TestOIDCPresets(t *testing.T) {
 				RotateRefreshTokens: true, AutoApprove: user, NoPKCE: !pr.PKCE, ExtraIDTokenClaims: tc.claims,
 			})
 			base := iss.URL()
-			iss.SetFaults(devissuer.Faults{RequireBasicAuth: pr.AuthStyle == "basic", RequirePostAuth: pr.AuthStyle == "post"})
+			iss.SetFaults(testissuer.Faults{RequireBasicAuth: pr.AuthStyle == "basic", RequirePostAuth: pr.AuthStyle == "post"})
 
 			var seen string
 			ctx, cancel := context.WithCancel(context.Background())
@@ -195,7 +195,7 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 	t.Run("slack invalid_refresh_token", func(t *testing.T) {
 		user := &devissuer.User{Subject: "U123", Email: "ada@example.com", Name: "Ada", EmailVerified: true}
 		iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RotateRefreshTokens: true, AutoApprove: user})
-		iss.SetFaults(devissuer.Faults{Refresh200WithError: true, Refresh200ErrorCode: "invalid_refresh_token"})
+		iss.SetFaults(testissuer.Faults{Refresh200WithError: true, Refresh200ErrorCode: "invalid_refresh_token"})
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
 		p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
@@ -223,7 +223,7 @@ func requireInvalidGrant(t *testing.T, err error) {
 func TestSlackUIDNeedsTheTeam(t *testing.T) {
 	user := &devissuer.User{Subject: "U42", Email: "ada@example.com", Name: "Ada", EmailVerified: true}
 	iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RotateRefreshTokens: true, AutoApprove: user})
-	iss.SetFaults(devissuer.Faults{RequirePostAuth: true})
+	iss.SetFaults(testissuer.Faults{RequirePostAuth: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
@@ -252,7 +252,7 @@ func TestSlackUIDNeedsTheTeam(t *testing.T) {
 
 // issueRefreshToken logs in at iss directly (generic OIDC) and returns the
 // refresh token.
-func issueRefreshToken(t *testing.T, iss *devissuer.Issuer, user *devissuer.User) string {
+func issueRefreshToken(t *testing.T, iss *testissuer.Issuer, user *devissuer.User) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 // tracked is a session created by a test login.
@@ -118,7 +118,7 @@ func checkAuthenticated(ctx context.Context, a *api, base string, sessions []*tr
 // rotated the token and the answer is on its way to the store), so a stale
 // read is read again a few times over about 1.5s: only a token that stays
 // stale is a failure.
-func checkLatestTokens(ctx context.Context, a *api, base string, iss *devissuer.Issuer, sessions []*tracked) error {
+func checkLatestTokens(ctx context.Context, a *api, base string, iss *testissuer.Issuer, sessions []*tracked) error {
 	read := func(ts *tracked) (string, error) {
 		list, err := a.userSessions(ctx, base, ts.UserID)
 		if err != nil {
@@ -228,7 +228,7 @@ func metricSum(ctx context.Context, a *api, name string, procs []*proc, labels .
 // refreshes the processes report: every token request led to exactly one
 // stored refresh. Refreshes in flight make the two differ for a moment, so
 // it tries a few times; more successes than requests is a failure at once.
-func checkOneRequestPerRefresh(t testing.TB, a *api, iss *devissuer.Issuer, procs []*proc) {
+func checkOneRequestPerRefresh(t testing.TB, a *api, iss *testissuer.Issuer, procs []*proc) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 )
 
 const sessionCookie = "a_session_" + project
@@ -48,11 +48,11 @@ func (l *lbTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // loginer runs browser logins through the bridge's public URL.
 type loginer struct {
 	publicURL string
-	iss       *devissuer.Issuer
+	iss       *testissuer.Issuer
 	base      http.RoundTripper
 }
 
-func newLoginer(publicURL string, iss *devissuer.Issuer) *loginer {
+func newLoginer(publicURL string, iss *testissuer.Issuer) *loginer {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	return &loginer{publicURL: publicURL, iss: iss, base: tr}

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 const (
@@ -43,7 +43,7 @@ func bridgeBinary(t testing.TB) string {
 // startIssuer runs the fake OpenID provider in this process, in form mode
 // (each login names its own user), rotating refresh tokens and revoking a
 // token family when a superseded refresh token is presented.
-func startIssuer(t testing.TB, secret string, accessTTL time.Duration) *devissuer.Issuer {
+func startIssuer(t testing.TB, secret string, accessTTL time.Duration) *testissuer.Issuer {
 	t.Helper()
 	return testissuer.Start(t, devissuer.Options{
 		ClientID:            clientID,
@@ -73,7 +73,7 @@ type settings struct {
 	RefreshEnabled bool
 }
 
-func newSettings(iss *devissuer.Issuer, secret, publicURL, driver, dsn string) settings {
+func newSettings(iss *testissuer.Issuer, secret, publicURL, driver, dsn string) settings {
 	return settings{
 		Driver: driver, DSN: dsn, PublicURL: publicURL,
 		BeforeExpiry: 3 * time.Second, Timeout: 3 * time.Second, Concurrency: 64,

@@ -25,9 +25,10 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
-	"github.com/sessionbridge/sessionbridge/internal/testenv"
-	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 )
 
 func envInt(name string, def int) int {
@@ -62,18 +63,11 @@ func TestRefreshRateLoad(t *testing.T) {
 func measureRefreshRate(t *testing.T, dsn string, n, procs int, latency time.Duration) {
 	schema := testpg.FreshSchema(t, dsn, "sbcluster_")
 	secret := testenv.RandomHex(16)
-	iss, err := devissuer.New(devissuer.Options{
+	iss := testissuer.Start(t, devissuer.Options{
 		ClientID: clientID, ClientSecret: secret, RotateRefreshTokens: true, DetectReuse: true,
 		AccessTokenTTL: time.Hour, SigningKey: testenv.SigningKey(),
 		AutoApprove: &devissuer.User{Subject: "load-user", Email: "load@example.test", EmailVerified: true},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := iss.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
 	s := newSettings(iss, secret, "http://127.0.0.1:1", "postgres", testpg.WithSearchPath(t, dsn, schema, ""))
 	s.Timeout, s.Concurrency, s.MaxConns, s.LogLevel = 5*time.Second, 64, 10, "warn"
 
@@ -86,7 +80,7 @@ func measureRefreshRate(t *testing.T, dsn string, n, procs int, latency time.Dur
 	seeded := time.Now()
 	dueAt := seedGrants(t, iss, s, n)
 	t.Logf("seeded %d grants in %s", n, time.Since(seeded).Round(time.Millisecond))
-	iss.SetFaults(devissuer.Faults{TokenDelay: latency})
+	iss.SetFaults(testissuer.Faults{TokenDelay: latency})
 	// The daemons learn of the new grants at their next poll (5s at most).
 	a := newAPI(s.APIKey)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -146,7 +140,7 @@ func measureRefreshRate(t *testing.T, dsn string, n, procs int, latency time.Dur
 // seedGrants obtains n grants from the provider (code flow, as the bridge
 // would) and stores them as sessions of one user, all due at the returned
 // instant, straight through the store API.
-func seedGrants(t *testing.T, iss *devissuer.Issuer, s settings, n int) time.Time {
+func seedGrants(t *testing.T, iss *testissuer.Issuer, s settings, n int) time.Time {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // TestPostgresOutageAndRecovery: `serve` (refresher off) and one `refresh`
@@ -85,13 +85,13 @@ func TestPostgresOutageAndRecovery(t *testing.T) {
 
 	// Hold the first refreshes at the provider; cut the database as soon
 	// as one is held.
-	iss.SetFaults(devissuer.Faults{TokenDelay: time.Second})
+	iss.SetFaults(testissuer.Faults{TokenDelay: time.Second})
 	waitFor(t, 2*ttl, 5*time.Millisecond, "the first refresh request", func() (bool, string) {
 		return iss.Stats().RefreshRequests > 0, "none yet"
 	})
 	cut()
 	cutAt := time.Now()
-	iss.SetFaults(devissuer.Faults{})
+	iss.SetFaults(testissuer.Faults{})
 	held := iss.Stats().RefreshRequests
 	t.Logf("database cut with %d refresh requests held at the provider", held)
 

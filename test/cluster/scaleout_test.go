@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // TestPostgresThreeServesOneKilled: three `serve` processes, refresher on,
@@ -164,11 +164,11 @@ const killHold = 1500 * time.Millisecond
 // unanswered, and the provider, seeing the client go away, rotates
 // nothing. If the victim has nothing in flight in that window, the
 // provider is let go and the attempt repeated, until the deadline.
-func killInFlight(t *testing.T, ctx context.Context, a *api, iss *devissuer.Issuer, victim *proc, deadline time.Duration) (time.Time, float64) {
+func killInFlight(t *testing.T, ctx context.Context, a *api, iss *testissuer.Issuer, victim *proc, deadline time.Duration) (time.Time, float64) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for time.Now().Before(end) {
-		iss.SetFaults(devissuer.Faults{TokenDelay: killHold})
+		iss.SetFaults(testissuer.Faults{TokenDelay: killHold})
 		armed := time.Now()
 		time.Sleep(300 * time.Millisecond)
 		for time.Since(armed) < killHold-400*time.Millisecond {
@@ -179,12 +179,12 @@ func killInFlight(t *testing.T, ctx context.Context, a *api, iss *devissuer.Issu
 			if v > 0 && time.Since(armed) < killHold-200*time.Millisecond {
 				at := time.Now()
 				victim.Kill()
-				iss.SetFaults(devissuer.Faults{})
+				iss.SetFaults(testissuer.Faults{})
 				return at, v
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		iss.SetFaults(devissuer.Faults{})
+		iss.SetFaults(testissuer.Faults{})
 		t.Logf("%s had no refresh in flight; trying again", victim.Name)
 		// Let every held request be answered before arming again.
 		time.Sleep(killHold + 300*time.Millisecond)
@@ -217,7 +217,7 @@ func revocationIsGlobal(t *testing.T, ctx context.Context, a *api, procs []*proc
 // except a token whose earlier presentation the client abandoned before
 // any answer (counted "canceled": the provider rotated nothing). It
 // returns how many tokens had such an abandoned presentation.
-func checkPresentations(t *testing.T, iss *devissuer.Issuer) int {
+func checkPresentations(t *testing.T, iss *testissuer.Issuer) int {
 	t.Helper()
 	canceled := map[string]int{}
 	for _, r := range iss.TokenRequestRecords() {

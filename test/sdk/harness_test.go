@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
-	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 )
 
 // Pinned SDK versions; package.json must hold exactly these.
@@ -85,7 +85,7 @@ type bridgeOptions struct {
 }
 
 // startIssuer runs the fake OpenID provider in this process.
-func startIssuer(t *testing.T, secret string, ttl time.Duration) *devissuer.Issuer {
+func startIssuer(t *testing.T, secret string, ttl time.Duration) *testissuer.Issuer {
 	t.Helper()
 	if ttl == 0 {
 		ttl = time.Hour
@@ -104,7 +104,7 @@ type bridgeProc struct {
 	URL          string // http://127.0.0.1:PORT, the public URL
 	APIKey       string
 	ClientSecret string // the bridge's client secret at the provider
-	Issuer       *devissuer.Issuer
+	Issuer       *testissuer.Issuer
 	proc         *testenv.Process
 }
 

@@ -1,21 +1,24 @@
-package devissuer
+package testissuer
 
 import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"golang.org/x/oauth2"
 )
 
 // TestIDTokenFaults checks each ID token fault on the code exchange and on a
 // refresh: go-oidc must reject the token, or the claim must be visibly wrong.
 func TestIDTokenFaults(t *testing.T) {
-	h := newHarness(t, Options{})
+	h := newHarness(t, devissuer.Options{})
 	provider, err := oidc.NewProvider(h.ctx, h.url)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +76,7 @@ func idToken(tok *oauth2.Token) string {
 }
 
 func TestUserinfoSubMismatch(t *testing.T) {
-	h := newHarness(t, Options{})
+	h := newHarness(t, devissuer.Options{})
 	tok := h.mustLogin("n")
 	h.iss.SetFaults(Faults{UserinfoSubMismatch: true})
 	r := h.userinfo(tok.AccessToken)
@@ -83,7 +86,7 @@ func TestUserinfoSubMismatch(t *testing.T) {
 }
 
 func TestTokenEndpointFaults(t *testing.T) {
-	h := newHarness(t, Options{RotateRefreshTokens: true})
+	h := newHarness(t, devissuer.Options{RotateRefreshTokens: true})
 	tok := h.mustLogin("n")
 	v := oauth2.GenerateVerifier()
 	for _, tc := range []struct {
@@ -122,7 +125,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 }
 
 func TestTokenDelay(t *testing.T) {
-	h := newHarness(t, Options{})
+	h := newHarness(t, devissuer.Options{})
 	h.iss.SetFaults(Faults{TokenDelay: time.Minute})
 	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
 	defer cancel()
@@ -134,7 +137,7 @@ func TestTokenDelay(t *testing.T) {
 }
 
 func TestRefreshFaults(t *testing.T) {
-	h := newHarness(t, Options{RotateRefreshTokens: true})
+	h := newHarness(t, devissuer.Options{RotateRefreshTokens: true})
 	tok := h.mustLogin("n")
 	rt := tok.RefreshToken
 	// Failing refresh faults leave the code exchange alone and keep rt valid.
@@ -185,7 +188,7 @@ func TestRefreshFaults(t *testing.T) {
 }
 
 func TestDiscoveryDown(t *testing.T) {
-	h := newHarness(t, Options{})
+	h := newHarness(t, devissuer.Options{})
 	h.iss.SetFaults(Faults{DiscoveryDown: true})
 	if r := h.do(mustReq(t, http.MethodGet, h.url+"/.well-known/openid-configuration")); r.Status != 503 {
 		t.Errorf("status %d", r.Status)
@@ -203,7 +206,7 @@ func TestDiscoveryDown(t *testing.T) {
 }
 
 func TestDelayedRequestRecordedAsCanceled(t *testing.T) {
-	h := newHarness(t, Options{})
+	h := newHarness(t, devissuer.Options{})
 	tok := h.mustLogin("n")
 	h.iss.SetFaults(Faults{TokenDelay: time.Minute})
 	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
@@ -220,7 +223,117 @@ func TestDelayedRequestRecordedAsCanceled(t *testing.T) {
 	}
 	recs := h.iss.TokenRequestRecords()
 	last := recs[len(recs)-1]
-	if last.GrantType != "refresh_token" || last.Error != "canceled" || last.Status != 0 || last.RefreshTokenID != TokenID(tok.RefreshToken) {
+	if last.GrantType != "refresh_token" || last.Error != "canceled" || last.Status != 0 || last.RefreshTokenID != devissuer.TokenID(tok.RefreshToken) {
 		t.Errorf("record %+v", last)
+	}
+}
+
+// TestCallbackIss: CallbackIss leaves iss out of the callback although it
+// is advertised, or sends another, advertised or not; errors carry it too.
+func TestCallbackIss(t *testing.T) {
+	v := oauth2.GenerateVerifier()
+	for _, tc := range []struct {
+		advertise bool
+		fault     string
+		want      string // "" means absent
+	}{
+		{true, "omit", ""},
+		{true, "https://attacker.example", "https://attacker.example"},
+		{false, "https://attacker.example", "https://attacker.example"},
+	} {
+		h := newHarness(t, devissuer.Options{AdvertiseIssParameter: tc.advertise})
+		h.iss.SetFaults(Faults{CallbackIss: tc.fault})
+		q := h.authorize("s", "n", v).Query()
+		if got, has := q.Get("iss"), q.Has("iss"); got != tc.want || has != (tc.want != "") {
+			t.Errorf("advertise=%t fault=%q: iss=%q present=%t, want %q", tc.advertise, tc.fault, got, has, tc.want)
+		}
+		// Errors carry iss too.
+		loc := h.authorize("s", "n", v, oauth2.SetAuthURLParam("response_type", "token"))
+		if loc.Query().Get("error") == "" || loc.Query().Get("iss") != tc.want {
+			t.Errorf("error redirect %v: iss = %q, want %q", loc.Query().Get("error"), loc.Query().Get("iss"), tc.want)
+		}
+	}
+}
+
+// TestRequiredClientAuthentication: RequireBasicAuth and RequirePostAuth
+// refuse the other method with invalid_client.
+func TestRequiredClientAuthentication(t *testing.T) {
+	h := newHarness(t, devissuer.Options{})
+	exchange := func(basic bool, extra url.Values) rawResp {
+		v := oauth2.GenerateVerifier()
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {h.code("n", v)},
+			"redirect_uri": {testRedirect}, "code_verifier": {v}}
+		for k, vs := range extra {
+			form[k] = vs
+		}
+		return h.post("/token", form, basic)
+	}
+	post := url.Values{"client_id": {testClientID}, "client_secret": {testSecret}}
+	h.iss.SetFaults(Faults{RequireBasicAuth: true})
+	wantError(t, exchange(false, post), 401, "invalid_client")
+	if r := exchange(true, nil); r.Status != 200 {
+		t.Errorf("basic with RequireBasicAuth: %d", r.Status)
+	}
+	h.iss.SetFaults(Faults{RequirePostAuth: true})
+	wantError(t, exchange(true, nil), 401, "invalid_client")
+	if r := exchange(false, post); r.Status != 200 {
+		t.Errorf("post with RequirePostAuth: %d", r.Status)
+	}
+
+	var styles []string
+	for _, rec := range h.iss.TokenRequestRecords() {
+		styles = append(styles, rec.ClientAuth)
+	}
+	want := "client_secret_post client_secret_basic client_secret_basic client_secret_post"
+	if got := strings.Join(styles, " "); got != want {
+		t.Errorf("auth styles\n got %s\nwant %s", got, want)
+	}
+	// x/oauth2's auto-detection falls back to the body on invalid_client.
+	h.iss.SetFaults(Faults{RequirePostAuth: true})
+	h.cfg.Endpoint.AuthStyle = oauth2.AuthStyleAutoDetect
+	if _, err := h.login("n"); err != nil {
+		t.Errorf("autodetect: %v", err)
+	}
+}
+
+// TestSetFaultsWhileServing: faults can be set while logins and refreshes
+// run (under -race this proves SetFaults needs no outside locking).
+func TestSetFaultsWhileServing(t *testing.T) {
+	h := newHarness(t, devissuer.Options{RotateRefreshTokens: true})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			tok := h.mustLogin("n")
+			if r := h.refresh(tok.RefreshToken); r.Status != 200 {
+				t.Errorf("refresh: %s", r.Raw)
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 100 {
+			h.iss.SetFaults(Faults{})
+			_ = h.iss.Faults()
+		}
+	})
+	wg.Wait()
+}
+
+// TestRevokeFailFirst: the first RevokeFailFirst revocations fail (503 by
+// default, 400 unsupported_token_type when asked) without revoking;
+// SetFaults restarts the count.
+func TestRevokeFailFirst(t *testing.T) {
+	h := newHarness(t, devissuer.Options{RotateRefreshTokens: true})
+	tok := h.mustLogin("n")
+	revoke := func() rawResp { return h.post("/revoke", url.Values{"token": {tok.RefreshToken}}, true) }
+	h.iss.SetFaults(Faults{RevokeFailFirst: 2})
+	wantError(t, revoke(), 503, "temporarily_unavailable")
+	h.iss.SetFaults(Faults{RevokeFailFirst: 2, RevokeStatus: 400})
+	wantError(t, revoke(), 400, "unsupported_token_type")
+	wantError(t, revoke(), 400, "unsupported_token_type")
+	if !h.iss.IsLatestRefreshToken(tok.RefreshToken) || h.iss.Stats().Revocations != 0 {
+		t.Fatal("a failed revocation revoked")
+	}
+	if r := revoke(); r.Status != 200 || h.iss.IsLatestRefreshToken(tok.RefreshToken) {
+		t.Errorf("third revocation: %d, token still live %t", r.Status, h.iss.IsLatestRefreshToken(tok.RefreshToken))
 	}
 }

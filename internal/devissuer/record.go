@@ -6,86 +6,6 @@ import (
 	"time"
 )
 
-// Faults makes the issuer misbehave on purpose so tests can check that a
-// relying party notices. The zero value behaves correctly. Faults apply to
-// requests that arrive after SetFaults.
-type Faults struct {
-	// ID token faults; they apply to ID tokens from the code exchange and
-	// from refreshes alike.
-	WrongIssuer             bool // iss is not the issuer URL
-	WrongAudience           bool // aud is not the client ID
-	ExtraAudienceWithoutAzp bool // aud is [client, other] and azp is missing
-	BadSignature            bool // signed with another key (same kid)
-	MissingSub              bool // no sub claim
-	MissingIat              bool // no iat claim
-	WrongNonce              bool // nonce differs from the one in the request
-	Expired                 bool // exp (and iat) in the past
-	// NoProfileClaims leaves email, email_verified and name out of ID
-	// tokens (as some providers do), so a relying party must ask user-info.
-	NoProfileClaims bool
-
-	// UserinfoSubMismatch makes /userinfo answer with another sub than the
-	// ID token's.
-	UserinfoSubMismatch bool
-
-	// CallbackIss controls RFC 9207 `iss` on the callback redirect: ""
-	// behaves normally, "omit" leaves it out even when advertised, any other
-	// value is sent as iss (advertised or not).
-	CallbackIss string
-
-	// Token endpoint faults for every grant type, checked in this order
-	// after TokenDelay, and before client authentication.
-	TokenDelay  time.Duration // wait this long before answering (or until the client gives up)
-	TokenHTML   int           // when non-zero: answer with this status and an HTML body
-	TokenStatus int           // when non-zero: answer with this status and a JSON error
-	RetryAfter  string        // Retry-After header value sent with TokenStatus
-	TokenError  string        // when set: answer 400 with this RFC 6749 error code
-
-	// Refresh faults apply only to grant_type=refresh_token, after client
-	// authentication and before the refresh token is checked, so the
-	// presented token stays valid (it is not consumed or rotated).
-	RefreshError      string // answer 400 with this error code
-	RefreshStatus     int    // answer with this status and a JSON error
-	RefreshRetryAfter string // Retry-After header value sent with RefreshStatus
-	// Refresh200WithError answers 200 with a JSON body holding "error"
-	// (invalid_grant, or Refresh200ErrorCode when set: Slack answers a
-	// dead refresh token with ok false and invalid_refresh_token).
-	Refresh200WithError bool
-	Refresh200ErrorCode string
-	// Refresh200WithoutAccessToken answers 200 with a token response that
-	// has no access_token.
-	Refresh200WithoutAccessToken bool
-	// RefreshOmitExpiresIn leaves expires_in out of a successful refresh.
-	RefreshOmitExpiresIn bool
-	// RefreshOmitRefreshToken answers a successful refresh without a
-	// refresh_token and without rotating: the presented token stays the
-	// family's current one (a client must keep using it).
-	RefreshOmitRefreshToken bool
-
-	// RevokeFailFirst makes the first N revocation requests (counted
-	// from SetFaults) answer RevokeStatus (default 503, with
-	// temporarily_unavailable; 400 answers unsupported_token_type)
-	// without revoking.
-	RevokeFailFirst int
-	RevokeStatus    int
-
-	// DiscoveryDown makes discovery answer 503.
-	DiscoveryDown bool
-	// DiscoveryDelay holds discovery requests this long (or until the
-	// client gives up) before answering: a slow first discovery.
-	DiscoveryDelay time.Duration
-	// JWKSDown makes the key set (jwks_uri) answer 503.
-	JWKSDown bool
-	// JWKSDelay holds key set requests this long (or until the client
-	// gives up) before answering: a hanging key server.
-	JWKSDelay time.Duration
-
-	// RequireBasicAuth / RequirePostAuth reject the other client
-	// authentication style with invalid_client.
-	RequireBasicAuth bool
-	RequirePostAuth  bool
-}
-
 // Stats counts what the issuer was asked to do.
 type Stats struct {
 	DiscoveryRequests int
@@ -125,7 +45,7 @@ type RequestRecord struct {
 }
 
 // errCanceled marks a request whose client went away before the answer
-// (during TokenDelay).
+// (while a hook's Answer.Delay held it).
 const errCanceled = "canceled"
 
 // Stats returns a snapshot of the counters.
