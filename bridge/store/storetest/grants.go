@@ -236,34 +236,43 @@ func testClaimGrantConcurrent(t *testing.T, s store.Store) {
 }
 
 func testNextRefreshAtAndCountDue(t *testing.T, s store.Store) {
-	if at, ok, err := s.NextRefreshAt(ctx(t)); err != nil || ok {
-		t.Fatalf("NextRefreshAt on empty store = %v, %v, %v; want false", at, ok, err)
-	}
+	wantNextRefreshAt(t, s, "on empty store", time.Time{})
 	uid := newUser(t, s, "next")
 	mustCreate(t, s, dueSession("never", uid, time.Time{}))
-	if at, ok, err := s.NextRefreshAt(ctx(t)); err != nil || ok {
-		t.Fatalf("NextRefreshAt without refreshable grants = %v, %v, %v; want false", at, ok, err)
-	}
+	wantNextRefreshAt(t, s, "without refreshable grants", time.Time{})
 	now := base.Add(time.Hour)
 	mustCreate(t, s, dueSession("a", uid, now.Add(10*time.Minute)))
 	mustCreate(t, s, dueSession("b", uid, now.Add(-2*time.Minute)))
 	mustCreate(t, s, dueSession("c", uid, now.Add(-time.Minute)))
-	at, ok, err := s.NextRefreshAt(ctx(t))
-	if err != nil || !ok || !at.Equal(store.Normalize(now.Add(-2*time.Minute))) || at.Location() != time.UTC {
-		t.Fatalf("NextRefreshAt = %v, %v, %v; want %v", at, ok, err, store.Normalize(now.Add(-2*time.Minute)))
-	}
-	if n, err := s.CountDue(ctx(t), now); err != nil || n != 2 {
-		t.Fatalf("CountDue = %d, %v; want 2", n, err)
-	}
+	wantNextRefreshAt(t, s, "", now.Add(-2*time.Minute))
+	wantCountDue(t, s, "", now, 2)
 	claimIDs(t, s, "A", now, 20*time.Minute, 1) // b: now leased until now+20m
-	at, ok, err = s.NextRefreshAt(ctx(t))
-	if err != nil || !ok || !at.Equal(store.Normalize(now.Add(-time.Minute))) {
-		t.Fatalf("NextRefreshAt after claim = %v, %v, %v; want %v", at, ok, err, store.Normalize(now.Add(-time.Minute)))
+	wantNextRefreshAt(t, s, "after claim", now.Add(-time.Minute))
+	wantCountDue(t, s, "after claim", now, 1)
+	wantCountDue(t, s, "an hour later", now.Add(time.Hour), 3)
+}
+
+// wantNextRefreshAt checks NextRefreshAt (in UTC); a zero want means no
+// grant is refreshable. when names the situation in a failure.
+func wantNextRefreshAt(t *testing.T, s store.Store, when string, want time.Time) {
+	t.Helper()
+	at, ok, err := s.NextRefreshAt(ctx(t))
+	if want.IsZero() {
+		if err != nil || ok {
+			t.Fatalf("NextRefreshAt %s = %v, %v, %v; want false", when, at, ok, err)
+		}
+		return
 	}
-	if n, err := s.CountDue(ctx(t), now); err != nil || n != 1 {
-		t.Fatalf("CountDue after claim = %d, %v; want 1", n, err)
+	want = store.Normalize(want)
+	if err != nil || !ok || !at.Equal(want) || at.Location() != time.UTC {
+		t.Fatalf("NextRefreshAt %s = %v, %v, %v; want %v", when, at, ok, err, want)
 	}
-	if n, err := s.CountDue(ctx(t), now.Add(time.Hour)); err != nil || n != 3 {
-		t.Fatalf("CountDue an hour later = %d, %v; want 3", n, err)
+}
+
+// wantCountDue checks CountDue at now.
+func wantCountDue(t *testing.T, s store.Store, when string, now time.Time, want int) {
+	t.Helper()
+	if n, err := s.CountDue(ctx(t), now); err != nil || n != want {
+		t.Fatalf("CountDue %s = %d, %v; want %d", when, n, err, want)
 	}
 }
