@@ -114,7 +114,7 @@ func TestFormPostCallbackStillWorks(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://appleid.apple.com")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
-	req.Header.Set("User-Agent", b.ua)
+	req.Header.Set("User-Agent", b.UserAgent)
 	resp, err := b.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 )
 
 // appOrigin is an allow-listed app origin that is never dialled: clients
@@ -119,41 +119,20 @@ func (h *harness) close() {
 	h.app.Close()
 }
 
-// browser is an HTTP client with a cookie jar that stops at redirects to
-// the app origin (and, when stopAtCallback is set, at the callback).
-type browser struct {
-	*http.Client
-	stopAtCallback bool
-	ua             string
-}
+// browser is the shared test browser (a cookie jar; redirects to the app
+// origin end a request) with t-failing helpers.
+type browser struct{ *testlogin.Browser }
 
 func (h *harness) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	b := &browser{ua: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"}
-	b.Client = &http.Client{Jar: jar, Timeout: 20 * time.Second,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Host == "app.example" {
-				return http.ErrUseLastResponse
-			}
-			if b.stopAtCallback && strings.Contains(req.URL.Path, "/oauth2/callback/") {
-				return http.ErrUseLastResponse
-			}
-			req.Header.Set("User-Agent", b.ua)
-			return nil
-		}}
-	return b
+	return &browser{testlogin.NewBrowser(nil, "app.example")}
 }
 
 func (b *browser) get(t testing.TB, u string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	req.Header.Set("User-Agent", b.ua)
-	resp, err := b.Do(req)
+	resp, err := b.Get(context.Background(), u)
 	if err != nil {
 		t.Fatalf("GET %s: %v", redactURL(u), err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	return resp
 }
 
@@ -176,26 +155,31 @@ func (h *harness) startURL(success, failure string) string {
 	return h.srv.URL + "/v1/account/sessions/oauth2/corp?" + q.Encode()
 }
 
-// login runs a whole login and returns the final redirect to the app.
+// corpLogin is a login at provider corp that returns to the app's /ok or
+// /fail.
+func (h *harness) corpLogin() testlogin.Login {
+	return testlogin.Login{BaseURL: h.srv.URL, Provider: "corp", Issuer: h.iss.URL(),
+		Success: appOrigin + "/ok", Failure: appOrigin + "/fail"}
+}
+
+// login runs a whole login (the shared login driver) and returns the final
+// redirect to the app.
 func (h *harness) login(t testing.TB, b *browser) *http.Response {
 	t.Helper()
-	resp := b.get(t, h.startURL(appOrigin+"/ok", appOrigin+"/fail"))
-	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("login ended with HTTP %d, want a redirect to the app", resp.StatusCode)
+	res, err := b.Login(context.Background(), h.corpLogin())
+	if err != nil {
+		t.Fatalf("login: %v", err)
 	}
-	return resp
+	if res.Response.StatusCode != http.StatusFound && res.Response.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login ended with HTTP %d, want a redirect to the app", res.Response.StatusCode)
+	}
+	return res.Response
 }
 
 // sessionCookie returns the session cookie the browser holds.
 func (h *harness) sessionCookie(t testing.TB, b *browser) string {
 	t.Helper()
-	u, _ := url.Parse(h.srv.URL)
-	for _, c := range b.Jar.Cookies(u) {
-		if c.Name == "a_session_default" {
-			return c.Value
-		}
-	}
-	return ""
+	return b.Cookie(h.srv.URL, "a_session_default")
 }
 
 // api calls the Account API with a session value in X-Appwrite-Session.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -130,14 +131,16 @@ func TestLoginCreatesAppwriteSession(t *testing.T) {
 // without following it.
 func (h *harness) callbackURL(t *testing.T, b *browser) *url.URL {
 	t.Helper()
-	b.stopAtCallback = true
-	defer func() { b.stopAtCallback = false }()
-	resp := b.get(t, h.startURL(appOrigin+"/ok", appOrigin+"/fail"))
-	loc, err := resp.Location()
-	if err != nil || !strings.Contains(loc.Path, "/oauth2/callback/corp/default") {
-		t.Fatalf("expected a redirect to the callback, got HTTP %d %v", resp.StatusCode, loc)
+	l := h.corpLogin()
+	l.UntilCallback = true
+	res, err := b.Login(context.Background(), l)
+	if err != nil {
+		t.Fatalf("login: %v", err)
 	}
-	return loc
+	if loc := res.Callback; loc == nil || !strings.Contains(loc.Path, "/oauth2/callback/corp/default") {
+		t.Fatalf("expected a redirect to the callback, got HTTP %d %v", res.Response.StatusCode, loc)
+	}
+	return res.Callback
 }
 
 // failureOf asserts a redirect to the failure URL and returns the error.
@@ -177,7 +180,7 @@ func TestCallbackStateRefusals(t *testing.T) {
 		}},
 		{"foreign browser", func(t *testing.T, b *browser, cb *url.URL) *browser {
 			other := h.browser()
-			other.stopAtCallback = true
+			other.StopAtCallback = true
 			other.get(t, h.startURL(appOrigin+"/ok", appOrigin+"/fail")) // its own pending login
 			return other
 		}},
@@ -189,7 +192,7 @@ func TestCallbackStateRefusals(t *testing.T) {
 			before := h.iss.Stats().TokenRequests
 			sessions := h.countSessions(t)
 			b2 := c.mutate(t, b, cb)
-			b2.stopAtCallback = true
+			b2.StopAtCallback = true
 			resp := b2.get(t, cb.String())
 			failureOf(t, resp)
 			if got := h.iss.Stats().TokenRequests; got != before {
@@ -209,7 +212,7 @@ func TestCallbackStateRefusals(t *testing.T) {
 		before := h.iss.Stats().TokenRequests
 		sessions := h.countSessions(t)
 		bare := h.browser() // no cookies
-		bare.stopAtCallback = true
+		bare.StopAtCallback = true
 		failureOf(t, bare.get(t, cb.String()))
 		failureOf(t, b.get(t, cb.String()))
 		if h.iss.Stats().TokenRequests != before || h.countSessions(t) != sessions {

@@ -17,7 +17,7 @@ import (
 func (b *browser) page(t *testing.T, u string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	req.Header.Set("User-Agent", b.ua)
+	req.Header.Set("User-Agent", b.UserAgent)
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
 	resp, err := b.Do(req)
 	if err != nil {
@@ -37,7 +37,7 @@ func TestLoginErrorDescriptionOnlyAfterValidState(t *testing.T) {
 	const said = `<b>You said "no"</b> & left`
 
 	b := h.browser()
-	b.stopAtCallback = true
+	b.StopAtCallback = true
 	resp := b.get(t, h.startURL(h.srv.URL+"/account", "")) // the login page's own login: no failure URL
 	cb, err := resp.Location()
 	if err != nil || !strings.Contains(cb.Path, "/oauth2/callback/corp/default") {
@@ -122,7 +122,7 @@ func (b *browser) post(t *testing.T, u, origin string) (*http.Response, string) 
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", origin)
 	req.Header.Set("Accept", "text/html")
-	req.Header.Set("User-Agent", b.ua)
+	req.Header.Set("User-Agent", b.UserAgent)
 	resp, err := b.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", u, err)

@@ -102,7 +102,7 @@ func TestCallbackRateLimit(t *testing.T) {
 	u := *cb
 	u.Host = strings.TrimPrefix(limited.URL, "http://")
 	before := h.iss.Stats().TokenRequests
-	b.stopAtCallback = true
+	b.StopAtCallback = true
 	resp := b.get(t, u.String())
 	e := failureOf(t, resp)
 	if e["type"] != "general_rate_limit_exceeded" || e["code"] != float64(429) {

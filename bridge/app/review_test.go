@@ -87,14 +87,14 @@ func TestStaleCredentialDoesNotHideAGoodOne(t *testing.T) {
 func TestTokenCallbackSetsNoCookie(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true})
 	b := h.browser()
-	b.stopAtCallback = true
+	b.StopAtCallback = true
 	q := url.Values{"success": {appOrigin + "/done"}, "failure": {appOrigin + "/fail"}}
 	resp := b.get(t, h.srv.URL+"/v1/account/tokens/oauth2/corp?"+q.Encode())
 	cb, err := resp.Location()
 	if err != nil || !strings.Contains(cb.Path, "/oauth2/callback/") {
 		t.Fatalf("want the callback, got HTTP %d %v", resp.StatusCode, cb)
 	}
-	b.stopAtCallback = false
+	b.StopAtCallback = false
 	resp = b.get(t, cb.String())
 	if loc, _ := resp.Location(); loc == nil || loc.Path != "/done" || loc.Query().Get("secret") == "" {
 		t.Fatalf("token callback: HTTP %d %v", resp.StatusCode, loc)
@@ -150,14 +150,14 @@ func TestCookieNameKeepsProjectCase(t *testing.T) {
 		t.Fatalf("fallback with the exact name: HTTP %d %v", r.StatusCode, r.json)
 	}
 
-	b.stopAtCallback = true
+	b.StopAtCallback = true
 	resp := b.get(t, h.srv.URL+"/v1/account/sessions/oauth2/corp?"+q.Encode())
 	cb, err := resp.Location()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cb.Path = strings.Replace(cb.Path, "/MyProj", "/other", 1)
-	b.stopAtCallback = false
+	b.StopAtCallback = false
 	if e := failureOf(t, b.get(t, cb.String())); e["type"] != "project_not_found" {
 		t.Fatalf("error = %v", e)
 	}

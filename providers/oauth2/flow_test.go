@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
@@ -69,9 +70,13 @@ func login(t *testing.T, p *oauth2.Provider, req providers.AuthRequest) (*provid
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := providertest.Authorize(u)
+	loc, err := testlogin.Authorize(context.Background(), nil, u, testlogin.Choice{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	q := loc.Query()
+	if q.Get("error") != "" {
+		t.Fatalf("authorize refused: %s", q.Get("error"))
 	}
 	if q.Get("state") != req.State {
 		t.Fatalf("state %q, want %q", q.Get("state"), req.State)

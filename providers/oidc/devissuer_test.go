@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
@@ -78,7 +77,7 @@ func newAuthRequest() providers.AuthRequest {
 }
 
 // authorize drives the browser leg: AuthCodeURL, then /authorize with
-// AutoApprove, returning the callback parameters without following the
+// AutoApprove (the shared login driver), returning the callback parameters without following the
 // redirect to the bridge.
 func (e *env) authorize(t *testing.T, req providers.AuthRequest) providers.Callback {
 	t.Helper()
@@ -86,18 +85,9 @@ func (e *env) authorize(t *testing.T, req providers.AuthRequest) providers.Callb
 	if err != nil {
 		t.Fatalf("AuthCodeURL: %v", err)
 	}
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := browser.Get(u)
+	loc, err := testlogin.Authorize(context.Background(), nil, u, testlogin.Choice{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("/authorize answered %d", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("/authorize: %v", err)
 	}
 	q := loc.Query()
 	if q.Get("error") != "" {

@@ -1,28 +1,19 @@
 package providertest
 
 import (
+	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"net/url"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 )
 
 // Authorize plays the browser: it opens authURL (already pointing at a
 // fake, or at any loopback server) and returns the parameters of the
-// redirect back to the client, without following it.
+// redirect back to the client, without following it (the shared login
+// driver, testlogin.Authorize), and refuses an error answer.
 func Authorize(authURL string) (url.Values, error) {
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := browser.Get(authURL)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusFound {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("authorize answered %d: %s", resp.StatusCode, body)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
+	loc, err := testlogin.Authorize(context.Background(), nil, authURL, testlogin.Choice{})
 	if err != nil {
 		return nil, err
 	}

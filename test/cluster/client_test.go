@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 )
 
 const sessionCookie = "a_session_" + project
@@ -58,86 +58,41 @@ func newLoginer(publicURL string, iss *testissuer.Issuer) *loginer {
 	return &loginer{publicURL: publicURL, iss: iss, base: tr}
 }
 
-// login runs one whole browser login as user email from address clientIP:
-// the start route is served by instance startAddr, the bind hop and the
-// callback by finishAddr (as a load balancer without stickiness may do).
-// It answers the provider's "who are you" form itself. It returns the
-// session cookie.
+// login runs one whole browser login (the shared login driver) as user
+// email from address clientIP: the start route is served by instance
+// startAddr, the bind hop and the callback by finishAddr (as a load
+// balancer without stickiness may do). It answers the provider's "who are
+// you" form itself. It returns the session cookie.
 func (l *loginer) login(ctx context.Context, startAddr, finishAddr, email, clientIP string) (string, error) {
 	pub, _ := url.Parse(l.publicURL)
-	issURL, _ := url.Parse(l.iss.URL())
 	const startPath = "/v1/account/sessions/oauth2/" + providerKey
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{
-		Jar:     jar,
-		Timeout: 30 * time.Second,
-		Transport: &lbTransport{base: l.base, publicHost: pub.Host, clientIP: clientIP, pick: func(r *http.Request) string {
-			if r.URL.Path == startPath {
-				return startAddr
-			}
-			return finishAddr
-		}},
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Host == issURL.Host || req.URL.Host == "app.example" {
-				return http.ErrUseLastResponse
-			}
-			if len(via) > 10 {
-				return errors.New("too many redirects")
-			}
-			return nil
-		},
-	}
-	q := url.Values{"success": {appOrigin + "/ok"}, "failure": {appOrigin + "/fail"}}
-	resp, err := get(ctx, client, l.publicURL+startPath+"?"+q.Encode())
-	if err != nil {
-		return "", fmt.Errorf("start: %w", err)
-	}
-	authz, err := resp.Location()
-	if err != nil || authz.Host != issURL.Host || authz.Path != "/authorize" {
-		return "", fmt.Errorf("start: HTTP %d, want a redirect to the provider's /authorize", resp.StatusCode)
-	}
-	// The provider's form, answered: the authorization request's
-	// parameters plus who the user is.
-	form := authz.Query()
-	form.Set("email", email)
-	form.Set("name", strings.SplitN(email, "@", 2)[0])
-	form.Set("email_verified", "1")
-	form.Set("action", "approve")
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.iss.URL()+"/authorize", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err = client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("authorize/callback: %w", err)
-	}
-	drain(resp)
-	final, err := resp.Location()
-	if err != nil || final.Host != "app.example" || final.Path != "/ok" {
-		return "", fmt.Errorf("login ended with HTTP %d (location %s), want a redirect to %s/ok", resp.StatusCode, redactQuery(final), appOrigin)
-	}
-	for _, c := range jar.Cookies(pub) {
-		if c.Name == sessionCookie && c.Value != "" {
-			return c.Value, nil
+	b := testlogin.NewBrowser(&lbTransport{base: l.base, publicHost: pub.Host, clientIP: clientIP, pick: func(r *http.Request) string {
+		if r.URL.Path == startPath {
+			return startAddr
 		}
+		return finishAddr
+	}}, "app.example")
+	res, err := b.Login(ctx, testlogin.Login{
+		BaseURL: l.publicURL, Provider: providerKey, Issuer: l.iss.URL(),
+		Success: appOrigin + "/ok", Failure: appOrigin + "/fail",
+		Choice: testlogin.Choice{User: &testlogin.User{Email: email, Name: strings.SplitN(email, "@", 2)[0], EmailVerified: true}},
+	})
+	switch {
+	case err != nil && (res == nil || res.Authorization == nil):
+		return "", fmt.Errorf("start: %w", err)
+	case err != nil:
+		return "", fmt.Errorf("authorize/callback: %w", err)
+	case res.Authorization == nil || res.Authorization.Path != "/authorize":
+		return "", fmt.Errorf("start: HTTP %d, want a redirect to the provider's /authorize", res.Response.StatusCode)
+	}
+	final := res.Location()
+	if final == nil || final.Host != "app.example" || final.Path != "/ok" {
+		return "", fmt.Errorf("login ended with HTTP %d (location %s), want a redirect to %s/ok", res.Response.StatusCode, redactQuery(final), appOrigin)
+	}
+	if v := b.Cookie(l.publicURL, sessionCookie); v != "" {
+		return v, nil
 	}
 	return "", errors.New("the login set no session cookie")
-}
-
-func get(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	drain(resp)
-	return resp, nil
-}
-
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
 }
 
 func redactQuery(u *url.URL) string {

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -310,4 +311,24 @@ func TestSessionCheckLoad(t *testing.T) {
 			t.Logf("RESULT %s: %.0f session checks/s (%d workers, %s)", driver, float64(ok.Load())/span.Seconds(), workers, span)
 		})
 	}
+}
+
+// get sends a GET with c and drains the answer (used by the load
+// measurement only, hence here).
+func get(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	drain(resp)
+	return resp, nil
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
 }

@@ -250,8 +250,9 @@ func (r *Result) Location() *url.URL {
 // Login drives l in the browser, hop by hop: redirects within the bridge
 // (the bind hop, the callback) are followed with the browser's cookies,
 // the one to l.Issuer is answered as l.Choice, and any other (to the app)
-// ends the login. It fails only when an HTTP exchange does; where the
-// login ended is for the caller to judge.
+// ends the login. It fails only when an HTTP exchange does (the Result
+// then says how far it got); where the login ended is for the caller to
+// judge.
 func (b *Browser) Login(ctx context.Context, l Login) (*Result, error) {
 	if l.Issuer == "" {
 		return nil, errors.New("testlogin: Login.Issuer is required")
@@ -269,9 +270,11 @@ func (b *Browser) Login(ctx context.Context, l Login) (*Result, error) {
 			return nil, err
 		}
 		req.Header.Set("User-Agent", b.UserAgent)
-		if res.Response, err = client.Do(req); err != nil {
-			return nil, fmt.Errorf("GET %s: %w", redact(req.URL), err)
+		resp, err := client.Do(req)
+		if err != nil {
+			return res, fmt.Errorf("GET %s: %w", redact(req.URL), err)
 		}
+		res.Response = resp
 		drain(res.Response)
 		loc := res.Location()
 		switch {
@@ -289,7 +292,7 @@ func (b *Browser) Login(ctx context.Context, l Login) (*Result, error) {
 			next = loc.String()
 		}
 	}
-	return nil, errors.New("testlogin: the login did not end after 10 redirects")
+	return res, errors.New("testlogin: the login did not end after 10 redirects")
 }
 
 // answerProvider answers the authorization request loc as l.Choice and
