@@ -68,7 +68,7 @@ type Options struct {
 	// schedule for new grants (tests).
 	Refresher Refresher
 	// Detector fills a new session's device, client and country fields;
-	// nil: only the IP-less defaults (country "--").
+	// nil: they stay empty (country "--", "Unknown").
 	Detector ClientDetector
 	Logger   *slog.Logger
 	Now      func() time.Time
