@@ -267,15 +267,101 @@ func (e *env) metric(name string, labels ...string) int {
 	return 0
 }
 
-// wantKind fails unless err is a *bridge.Error of the given kind and type.
+// wantKind fails unless err is a *bridge.Error of the given kind and type
+// (any type when typ is "").
 func wantKind(t *testing.T, err error, kind bridge.ErrorKind, typ string) *bridge.Error {
 	t.Helper()
 	var e *bridge.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v (%T) is not a *bridge.Error", err, err)
 	}
-	if e.Kind != kind || e.Type != typ {
+	if e.Kind != kind || (typ != "" && e.Type != typ) {
 		t.Fatalf("error %q: kind %d type %s, want kind %d type %s", e, e.Kind, e.Type, kind, typ)
 	}
 	return e
+}
+
+// flakyStore fails chosen store calls: by method name, the error to
+// return, and for CompareAndSwapSession how many times (0: always).
+type flakyStore struct {
+	store.Store
+	mu       sync.Mutex
+	fail     map[string]error
+	casTimes int
+}
+
+func (f *flakyStore) err(method string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fail[method]
+}
+
+func (f *flakyStore) GetSession(ctx context.Context, id string) (store.Session, error) {
+	if err := f.err("GetSession"); err != nil {
+		return store.Session{}, err
+	}
+	return f.Store.GetSession(ctx, id)
+}
+
+func (f *flakyStore) ListSessions(ctx context.Context, userID string) ([]store.Session, error) {
+	if err := f.err("ListSessions"); err != nil {
+		return nil, err
+	}
+	return f.Store.ListSessions(ctx, userID)
+}
+
+func (f *flakyStore) CreateFlow(ctx context.Context, fl store.LoginFlow) error {
+	if err := f.err("CreateFlow"); err != nil {
+		return err
+	}
+	return f.Store.CreateFlow(ctx, fl)
+}
+
+func (f *flakyStore) ConsumeFlow(ctx context.Context, id string, now time.Time) (store.LoginFlow, error) {
+	if err := f.err("ConsumeFlow"); err != nil {
+		return store.LoginFlow{}, err
+	}
+	return f.Store.ConsumeFlow(ctx, id, now)
+}
+
+func (f *flakyStore) UpsertIdentity(ctx context.Context, in store.IdentityInput, now time.Time) (store.User, error) {
+	if err := f.err("UpsertIdentity"); err != nil {
+		return store.User{}, err
+	}
+	return f.Store.UpsertIdentity(ctx, in, now)
+}
+
+func (f *flakyStore) DeleteSession(ctx context.Context, id string) error {
+	if err := f.err("DeleteSession"); err != nil {
+		return err
+	}
+	return f.Store.DeleteSession(ctx, id)
+}
+
+func (f *flakyStore) CompareAndSwapSession(ctx context.Context, s *store.Session) error {
+	f.mu.Lock()
+	err := f.fail["CompareAndSwapSession"]
+	if err != nil && f.casTimes > 0 {
+		f.casTimes--
+		if f.casTimes == 0 {
+			delete(f.fail, "CompareAndSwapSession")
+		}
+	}
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.Store.CompareAndSwapSession(ctx, s)
+}
+
+func (f *flakyStore) set(method string, err error, times int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail == nil {
+		f.fail = map[string]error{}
+	}
+	f.fail[method] = err
+	if method == "CompareAndSwapSession" {
+		f.casTimes = times
+	}
 }

@@ -48,6 +48,8 @@ type Provider struct {
 	// Discovered, when set, is FirstAttempt: the test closes it when the
 	// first discovery attempt should count as finished.
 	Discovered chan struct{}
+	// ReadyErr is Ready's answer (a discovery that keeps failing).
+	ReadyErr error
 
 	mu      sync.Mutex
 	seq     int
@@ -70,6 +72,7 @@ var (
 	_ providers.EndSession        = (*Provider)(nil)
 	_ providers.Revoker           = (*Provider)(nil)
 	_ providers.Discovering       = (*Provider)(nil)
+	_ providers.Readiness         = (*Provider)(nil)
 )
 
 // Key is the provider key.
@@ -258,3 +261,6 @@ func (p *Provider) FirstAttempt() <-chan struct{} {
 	close(done)
 	return done
 }
+
+// Ready is ReadyErr.
+func (p *Provider) Ready() error { return p.ReadyErr }
