@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -147,7 +146,7 @@ func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, stri
 	// One write: the handle is used up and the state takes its place.
 	flow, err := s.o.Store.RebindFlow(ctx, flowID(handle), flowID(bound.State), s.now())
 	if errors.Is(err, store.ErrNotFound) {
-		return BoundFlow{}, "", newError(http.StatusBadRequest, TypeArgumentInvalid,
+		return BoundFlow{}, "", newError(KindInvalid, TypeArgumentInvalid,
 			"This login link has expired or was already used. Start the login again.", nil)
 	}
 	if err != nil {
@@ -168,13 +167,10 @@ func (s *Service) BindLogin(ctx context.Context, handle string) (BoundFlow, stri
 	return bound, authURL, nil
 }
 
+// authRequest is a login's request to its provider. It names no redirect
+// URL: each provider was opened with the callback URL registered for it.
 func (s *Service) authRequest(b BoundFlow, scopes []string) providers.AuthRequest {
-	redirect := ""
-	if s.o.RedirectURL != nil {
-		redirect = s.o.RedirectURL(b.Provider)
-	}
-	return providers.AuthRequest{State: b.State, Nonce: b.Nonce, CodeVerifier: b.Verifier,
-		RedirectURL: redirect, Scopes: scopes}
+	return providers.AuthRequest{State: b.State, Nonce: b.Nonce, CodeVerifier: b.Verifier, Scopes: scopes}
 }
 
 // FindBound returns the pending flow whose state matches, comparing in
@@ -259,13 +255,13 @@ func (s *Service) completeLogin(ctx context.Context, in CallbackInput, bound Bou
 		if !errorCodePattern.MatchString(code) {
 			code = "unknown_error"
 		}
-		e := newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+		e := newError(KindProviderFailed, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider refused the login: %s", in.Provider, code), errProviderRefused)
 		e.ProviderDescription = cleanDescription(in.ErrorDescription)
 		return nil, e
 	}
 	if in.Code == "" {
-		return nil, newError(http.StatusBadRequest, TypeArgumentInvalid, "The callback carries no authorization code.", nil)
+		return nil, newError(KindInvalid, TypeArgumentInvalid, "The callback carries no authorization code.", nil)
 	}
 	p, err := s.provider(in.Provider)
 	if err != nil {
@@ -277,7 +273,7 @@ func (s *Service) completeLogin(ctx context.Context, in CallbackInput, bound Bou
 		return nil, providerFailure(in.Provider, err)
 	}
 	if login.Identity.Subject == "" {
-		return nil, newError(http.StatusFailedDependency, TypeOAuth2BadResponse,
+		return nil, newError(KindProviderFailed, TypeOAuth2BadResponse,
 			"The provider did not identify the user.", nil)
 	}
 	ident := store.IdentityInput{
@@ -340,7 +336,7 @@ func (s *Service) loginUser(ctx context.Context, provider string, id providers.I
 	return user, nil
 }
 
-var errStateInvalid = newError(http.StatusBadRequest, TypeArgumentInvalid,
+var errStateInvalid = newError(KindInvalid, TypeArgumentInvalid,
 	"The login state is missing, invalid, expired or was already used. Start the login again.", nil)
 
 // providerFailure turns a provider error into an Appwrite error whose
@@ -351,10 +347,10 @@ func providerFailure(provider string, err error) error {
 	var oauthErr *providers.OAuthError
 	switch {
 	case errors.As(err, &unavailable):
-		return newError(http.StatusServiceUnavailable, TypeOAuth2ProviderError,
+		return newError(KindUnavailable, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider is unavailable right now; try again shortly.", provider), err)
 	case errors.As(err, &verification):
-		return newError(http.StatusUnauthorized, TypeOAuth2Unauthorized,
+		return newError(KindUnauthorized, TypeOAuth2Unauthorized,
 			fmt.Sprintf("The %s provider's answer failed verification (%s).", provider, verification.Check), err)
 	case errors.As(err, &oauthErr):
 		// The code comes from the provider: only a well-formed RFC 6749
@@ -365,22 +361,22 @@ func providerFailure(provider string, err error) error {
 		} else if !errorCodePattern.MatchString(code) {
 			code = "unknown_error"
 		}
-		e := newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+		e := newError(KindProviderFailed, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider refused the token request: %s", provider, code), err)
 		e.ProviderDescription = cleanDescription(oauthErr.Description)
 		return e
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return newError(http.StatusGatewayTimeout, TypeOAuth2ProviderError,
+		return newError(KindTimeout, TypeOAuth2ProviderError,
 			fmt.Sprintf("The %s provider did not answer in time.", provider), err)
 	}
-	return newError(http.StatusFailedDependency, TypeOAuth2ProviderError,
+	return newError(KindProviderFailed, TypeOAuth2ProviderError,
 		fmt.Sprintf("The login with %s failed.", provider), err)
 }
 
 func (s *Service) provider(key string) (providers.Provider, error) {
 	p, err := s.o.Providers.Get(key)
 	if err != nil {
-		return nil, newError(http.StatusPreconditionFailed, TypeProviderDisabled,
+		return nil, newError(KindDisabled, TypeProviderDisabled,
 			fmt.Sprintf("This provider is disabled. Please enable the provider from your project settings to continue (%q is not configured).", key), nil)
 	}
 	return p, nil
@@ -412,8 +408,8 @@ func (s *Service) draftSession(provider string, login *providers.Login, now time
 	}
 	d.ProviderSID = login.SessionID
 	d.GrantData = login.GrantData
-	if login.Token.RefreshToken != "" && !d.AccessTokenExpiry.IsZero() && s.o.Schedule != nil {
-		d.RefreshAt = s.o.Schedule(provider, now, d.AccessTokenExpiry)
+	if login.Token.RefreshToken != "" && !d.AccessTokenExpiry.IsZero() && s.o.Refresher != nil {
+		d.RefreshAt = s.o.Refresher.ScheduleFor(provider, now, d.AccessTokenExpiry)
 	}
 	return d, nil
 }
@@ -442,8 +438,8 @@ func (s *Service) fillSession(d *store.Session, client ClientMeta, now time.Time
 	d.CreatedAt, d.UpdatedAt = now, now
 	d.Expire = now.Add(s.o.SessionDuration)
 	d.SecretHash = hashSecret(secret)
-	if s.o.Detect != nil {
-		d.Client = s.o.Detect(client)
+	if s.o.Detector != nil {
+		d.Client = s.o.Detector.Detect(client)
 	}
 	if d.Client.CountryCode == "" {
 		d.Client.CountryCode, d.Client.CountryName = "--", "Unknown"
@@ -497,7 +493,7 @@ func (s *Service) RedeemLoginToken(ctx context.Context, userID, secret string, c
 	}
 	tok, err := s.o.Store.ConsumeLoginToken(ctx, userID, hashSecret(secret), s.now())
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, "", newError(http.StatusUnauthorized, TypeInvalidToken,
+		return store.Session{}, "", newError(KindUnauthorized, TypeInvalidToken,
 			"Invalid token passed in the request.", nil)
 	}
 	if err != nil {

@@ -94,7 +94,7 @@ func failureType(err error) string {
 		return "token_error"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return "timeout"
-	case errors.As(err, &e) && e.Code < 500:
+	case errors.As(err, &e) && e.Kind.CallerFault():
 		return "bad_request"
 	}
 	return "internal"

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"sort"
 	"time"
@@ -21,30 +22,56 @@ import (
 	"github.com/sessionbridge/sessionbridge/providers"
 )
 
-// Refresher renews provider tokens; bridge/refresh implements it.
+// Refresher renews provider tokens: the domain's port to the refresher
+// (bridge/app adapts bridge/refresh to it).
 type Refresher interface {
 	// Notify tells the refresher that a grant is due at the given time.
 	Notify(at time.Time)
 	// RefreshNow refreshes one session's grant now (single-flight) and
-	// returns the session as stored afterwards.
+	// returns the session as stored afterwards. A session that the
+	// refresh ended (the provider rejected its grant) or that is gone is
+	// store.ErrNotFound; the other permanent outcomes are
+	// ErrGrantRevoked and ErrRefreshNotConfigured; any other error is
+	// temporary.
 	RefreshNow(ctx context.Context, sessionID string) (store.Session, error)
+	// ScheduleFor is when a new grant of provider, issued at issued with
+	// an access token expiring at expiry, should be refreshed; zero means
+	// never.
+	ScheduleFor(provider string, issued, expiry time.Time) time.Time
 }
 
-// Scheduler computes when a grant of provider should be refreshed; zero
-// means never.
-type Scheduler func(provider string, issued, expiry time.Time) time.Time
+// Errors of Refresher.RefreshNow that the domain answers differently
+// from a temporary failure.
+var (
+	// ErrGrantRevoked: the provider rejected the grant for good and the
+	// session was kept without its provider tokens.
+	ErrGrantRevoked = errors.New("the grant was rejected; the session's provider tokens were cleared")
+	// ErrRefreshNotConfigured: the configuration cannot refresh the grant
+	// (its provider is gone, or its refresh token was sealed with a token
+	// key that is gone); retrying changes nothing until it does.
+	ErrRefreshNotConfigured = errors.New("the configuration cannot refresh this grant")
+)
+
+// ClientDetector describes the client behind a request for a new
+// session: device, client and country fields (bridge/app combines the
+// user-agent parser and the GeoIP database).
+type ClientDetector interface {
+	Detect(ClientMeta) store.Client
+}
 
 // Options configures a Service. Store, Keys and Providers are required.
 type Options struct {
 	Store     store.Store
 	Keys      *seal.Keyring
 	Providers providers.Registry
-	Refresher Refresher // may be nil: no refresh (tests)
-	Schedule  Scheduler // may be nil: never schedule proactive refreshes
-	// Detect fills a new session's device, client and country fields.
-	Detect func(ClientMeta) store.Client
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Refresher renews grants; nil: no refresh, and no proactive
+	// schedule for new grants (tests).
+	Refresher Refresher
+	// Detector fills a new session's device, client and country fields;
+	// nil: they stay empty (country "--", "Unknown").
+	Detector ClientDetector
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Ended counts ended sessions by reason; nil counts nothing.
 	Ended *lifecycle.Recorder
 	// Revoker revokes provider tokens after sign-out, revoke and
@@ -62,8 +89,6 @@ type Options struct {
 	FlowTTL time.Duration
 	// TokenTTL is the lifetime of a token-flow secret (60s).
 	TokenTTL time.Duration
-	// RedirectURL builds the callback URL registered at a provider.
-	RedirectURL func(provider string) string
 	// RefreshWait bounds how long an API call waits for an on-demand
 	// refresh (PATCH, or a read that finds an expired token), for
 	// instance while another process that died holds the grant's lease.
@@ -136,9 +161,9 @@ func (s *Service) now() time.Time { return s.o.Now().UTC() }
 // randomString returns n random bytes, base64url-encoded without padding.
 func randomString(n int) string {
 	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("crypto/rand failed: " + err.Error()) // unrecoverable: the OS has no randomness
-	}
+	// crypto/rand.Read never fails (since Go 1.24 it aborts the program if
+	// the kernel cannot supply entropy), so there is no error to handle.
+	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -159,8 +184,16 @@ func flowID(handle string) string {
 // they refused the bridge's client or configuration, each with the error
 // code; empty when none (readiness detail).
 func (s *Service) ParkedProviders() map[string]string {
-	if p, ok := s.o.Refresher.(interface{ Parked() map[string]string }); ok {
+	if p, ok := s.o.Refresher.(ParkingRefresher); ok {
 		return p.Parked()
 	}
 	return nil
+}
+
+// ParkingRefresher is a Refresher that parks a provider's refreshes while
+// the provider refuses the bridge's client; readiness reports them.
+type ParkingRefresher interface {
+	Refresher
+	// Parked maps each parked provider to the error code that parked it.
+	Parked() map[string]string
 }

@@ -5,10 +5,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/sessionbridge/sessionbridge/bridge/lifecycle"
-	"github.com/sessionbridge/sessionbridge/bridge/refresh"
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/sessioncache"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
@@ -110,7 +108,7 @@ func (s *Service) userActive(ctx context.Context, userID string) error {
 func (s *Service) User(ctx context.Context, userID string) (store.User, error) {
 	u, err := s.o.Store.GetUser(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return u, newError(http.StatusNotFound, TypeUserNotFound, "User with the requested ID could not be found.", nil)
+		return u, newError(KindNotFound, TypeUserNotFound, "User with the requested ID could not be found.", nil)
 	}
 	return u, err
 }
@@ -188,7 +186,7 @@ func (s *Service) ExtendSession(ctx context.Context, userID, sessionID string) (
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return store.Session{}, ErrSessionNotFound() // the refresh ended the session (invalid_grant)
-		case errors.Is(err, refresh.ErrNotConfigured):
+		case errors.Is(err, ErrRefreshNotConfigured):
 			// No retry can refresh it (its provider left the
 			// configuration): the session is still extended.
 			s.o.Logger.Warn("session extended without a provider refresh", "session", sess.ID, "provider", sess.Provider, "err", err)
@@ -219,7 +217,7 @@ func (s *Service) ExtendSession(ctx context.Context, userID, sessionID string) (
 		}
 		return sess, nil
 	}
-	return store.Session{}, newError(http.StatusConflict, TypeServerError, "The session is being updated; try again.", nil)
+	return store.Session{}, newError(KindConflict, TypeServerError, "The session is being updated; try again.", nil)
 }
 
 // refreshNow is Refresher.RefreshNow with the caller's wait bounded by
@@ -237,13 +235,13 @@ func (s *Service) refreshNow(ctx context.Context, sessionID string) (store.Sessi
 // failed) is temporary, and the session keeps its still-valid token.
 func refreshFailure(provider string, err error) error {
 	switch {
-	case errors.Is(err, refresh.ErrGrantRevoked):
-		return newError(http.StatusUnauthorized, TypeOAuth2Unauthorized,
+	case errors.Is(err, ErrGrantRevoked):
+		return newError(KindUnauthorized, TypeOAuth2Unauthorized,
 			fmt.Sprintf("The %s provider revoked the session's grant; sign in again to renew the provider tokens.", provider), err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), providers.IsPermanent(err):
 		return providerFailure(provider, err)
 	}
-	return newError(http.StatusServiceUnavailable, TypeOAuth2ProviderError,
+	return newError(KindUnavailable, TypeOAuth2ProviderError,
 		fmt.Sprintf("The %s provider's token could not be refreshed right now; try again shortly.", provider), err)
 }
 

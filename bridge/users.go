@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -158,7 +157,7 @@ func (s *Service) updateUser(u store.User, err error) (store.User, error) {
 	return u, nil
 }
 
-var errUserNotFound = newError(http.StatusNotFound, TypeUserNotFound, "User with the requested ID could not be found.", nil)
+var errUserNotFound = newError(KindNotFound, TypeUserNotFound, "User with the requested ID could not be found.", nil)
 
 // IdentityTokens is an identity with the provider tokens of its freshest
 // live grant: of the live sessions of that provider account, the one

@@ -33,6 +33,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
 	"github.com/sessionbridge/sessionbridge/bridge/store/storemetrics"
 	"github.com/sessionbridge/sessionbridge/internal/version"
+	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
 )
 
@@ -97,18 +98,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		}
 	}()
 
-	raw, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, raw.Close)
-	st, err := storemetrics.Wrap(raw, a.Registry)
-	if err != nil {
-		return nil, err
-	}
-	a.Store = st
-	a.Registry.MustRegister(&liveGauges{st: st, now: o.Now})
-	loginMetrics, err := bridge.NewMetrics(a.Registry)
+	st, err := a.openStore(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
@@ -144,10 +134,6 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if err != nil {
 		return nil, fmt.Errorf("janitor: %w", err)
 	}
-	detect, err := newDetector(cfg)
-	if err != nil {
-		return nil, err
-	}
 	a.Revoker, err = revoke.New(revoke.Options{Providers: regs, Logger: log.With("component", "revoke"), Registerer: a.Registry, Now: o.Now, Backoff: o.RevokeBackoff})
 	if err != nil {
 		return nil, err
@@ -158,19 +144,9 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 		return a.Revoker.Close(ctx)
 	})
 	a.Cache = a.startCache(st, cfg.Session.SessionCacheSize(), log)
-	a.Service = bridge.New(bridge.Options{
-		Cache: a.Cache, Store: st, Keys: keys, Providers: regs, Refresher: a.Refresher,
-		Schedule: func(provider string, issued, expiry time.Time) time.Time {
-			return a.Refresher.ScheduleFor(provider, issued, expiry)
-		},
-		Detect: detect.detect, Logger: log, Now: o.Now, Ended: ended, Revoker: a.Revoker,
-		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
-		RedirectURL: func(p string) string { return callbackURL(cfg, p) },
-		RefreshWait: refreshWait(cfg),
-		Metrics:     loginMetrics,
-		FreshWithin: cfg.Refresh.BeforeExpiry,
-	})
-	a.closers = append(a.closers, detect.close)
+	if err := a.buildService(cfg, keys, regs, ended, log, o); err != nil {
+		return nil, err
+	}
 
 	metrics := promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})
 	a.OpsHandler = opsHandler(a.Service, metrics, log, false)
@@ -184,6 +160,47 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	}
 	ok = true
 	return a, nil
+}
+
+// openStore opens the configured store behind the timing wrapper every
+// other part uses, and registers the gauges that count its live sessions.
+func (a *App) openStore(ctx context.Context, cfg *config.Config, o Options) (*storemetrics.Store, error) {
+	raw, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, raw.Close)
+	st, err := storemetrics.Wrap(raw, a.Registry)
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	a.Registry.MustRegister(&liveGauges{st: st, now: o.Now})
+	return st, nil
+}
+
+// buildService builds the domain service on the parts Build made: the
+// store, the refresher (behind the domain's port), the revoker and the
+// session cache, plus its own login metrics and client detector.
+func (a *App) buildService(cfg *config.Config, keys *seal.Keyring, regs providers.Registry, ended *lifecycle.Recorder, log *slog.Logger, o Options) error {
+	loginMetrics, err := bridge.NewMetrics(a.Registry)
+	if err != nil {
+		return err
+	}
+	detect, err := newDetector(cfg)
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, detect.close)
+	a.Service = bridge.New(bridge.Options{
+		Cache: a.Cache, Store: a.Store, Keys: keys, Providers: regs, Refresher: refresherPort{a.Refresher},
+		Detector: detect, Logger: log, Now: o.Now, Ended: ended, Revoker: a.Revoker,
+		SessionDuration: cfg.Session.Duration, MaxPerUser: cfg.Session.MaxPerUser,
+		RefreshWait: refreshWait(cfg),
+		Metrics:     loginMetrics,
+		FreshWithin: cfg.Refresh.BeforeExpiry,
+	})
+	return nil
 }
 
 // startCache starts the session cache's poller until Close (size 0: no
@@ -338,7 +355,8 @@ func newDetector(cfg *config.Config) (*detector, error) {
 	return &detector{ua: ua, geo: loc}, nil
 }
 
-func (d *detector) detect(m bridge.ClientMeta) store.Client {
+// Detect is bridge.ClientDetector.
+func (d *detector) Detect(m bridge.ClientMeta) store.Client {
 	i := d.ua.Parse(m.UserAgent)
 	c := store.Client{
 		IP: m.IP, OSCode: i.OSCode, OSName: i.OSName, OSVersion: i.OSVersion,

@@ -20,7 +20,7 @@ type caller struct {
 // errJWTCaller refuses what a JWT must not do: a JWT is a short-lived,
 // handed-out copy of a session's authority, so it may neither mint new
 // JWTs (which would outlive it) nor extend the session it stands for.
-var errJWTCaller = &bridge.Error{Type: bridge.TypeUserUnauthorized, Code: http.StatusUnauthorized,
+var errJWTCaller = &bridge.Error{Type: bridge.TypeUserUnauthorized, Kind: bridge.KindUnauthorized,
 	Message: "The current user is not authorized to perform the requested action."}
 
 // withSession authenticates the request by its session credential.
@@ -51,7 +51,7 @@ func (s *Server) withKey(scope string, h func(http.ResponseWriter, *http.Request
 			if ok {
 				role = "applications"
 			}
-			s.writeError(w, r, &bridge.Error{Type: bridge.TypeUnauthorizedScope, Code: http.StatusUnauthorized,
+			s.writeError(w, r, &bridge.Error{Type: bridge.TypeUnauthorizedScope, Kind: bridge.KindUnauthorized,
 				Message: "User (role: " + role + ") missing scope (" + accepted[0] + ")"})
 			return
 		}

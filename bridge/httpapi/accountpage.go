@@ -52,7 +52,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 // whose cookie no longer works learns that its session ended. A failure
 // of the bridge itself (the store is down) is an error page instead.
 func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, err error) {
-	if bridge.AsError(err).Code >= 500 {
+	if status(bridge.AsError(err)) >= 500 {
 		s.errorPage(w, r, err)
 		return
 	}

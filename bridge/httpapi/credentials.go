@@ -126,7 +126,7 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 			return caller{session: sess, value: value}, nil
 		}
 		e := bridge.AsError(err)
-		if e.Code >= 500 {
+		if status(e) >= 500 {
 			return caller{}, err
 		}
 		if e.Type == bridge.TypeUserBlocked {
@@ -137,7 +137,7 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 }
 
 // errJWTInvalid is Appwrite's user_jwt_invalid.
-var errJWTInvalid = &bridge.Error{Type: bridge.TypeJWTInvalid, Code: http.StatusUnauthorized,
+var errJWTInvalid = &bridge.Error{Type: bridge.TypeJWTInvalid, Kind: bridge.KindUnauthorized,
 	Message: "The JWT token is invalid. Please check the value of the X-Appwrite-JWT header to ensure the correct token is being used."}
 
 // authenticateJWT checks a JWT's signature and expiry, then its session in

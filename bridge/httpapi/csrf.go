@@ -26,11 +26,11 @@ import (
 // the same idea against the bridge's own notion of its origins.
 
 // errCrossOrigin is Appwrite's general_access_forbidden.
-var errCrossOrigin = &bridge.Error{Type: "general_access_forbidden", Code: http.StatusForbidden,
+var errCrossOrigin = &bridge.Error{Type: "general_access_forbidden", Kind: bridge.KindForbidden,
 	Message: "Cross-origin requests from this origin are not allowed. Add the origin to redirect_allowlist, or call the API from a server."}
 
 // errContentType refuses a body that is not JSON on the JSON API.
-var errContentType = &bridge.Error{Type: bridge.TypeArgumentInvalid, Code: http.StatusUnsupportedMediaType,
+var errContentType = &bridge.Error{Type: bridge.TypeArgumentInvalid, Kind: bridge.KindUnsupportedFormat,
 	Message: "The request body must be JSON (Content-Type: application/json)."}
 
 // stateChanging reports whether the method may change state.

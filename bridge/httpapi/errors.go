@@ -19,16 +19,44 @@ type errorBody struct {
 	Version string `json:"version"`
 }
 
+// kindStatus is the HTTP status of each domain error kind: the codes
+// Appwrite answers with for the same failures, which its SDKs see as the
+// error's code.
+var kindStatus = map[bridge.ErrorKind]int{
+	bridge.KindInternal:          http.StatusInternalServerError,
+	bridge.KindInvalid:           http.StatusBadRequest,
+	bridge.KindUnauthorized:      http.StatusUnauthorized,
+	bridge.KindForbidden:         http.StatusForbidden,
+	bridge.KindNotFound:          http.StatusNotFound,
+	bridge.KindConflict:          http.StatusConflict,
+	bridge.KindDisabled:          http.StatusPreconditionFailed,
+	bridge.KindUnsupportedFormat: http.StatusUnsupportedMediaType,
+	bridge.KindProviderFailed:    http.StatusFailedDependency,
+	bridge.KindRateLimited:       http.StatusTooManyRequests,
+	bridge.KindUnavailable:       http.StatusServiceUnavailable,
+	bridge.KindTimeout:           http.StatusGatewayTimeout,
+}
+
+// status is the HTTP status of a domain error (500 for a kind the table
+// does not know).
+func status(e *bridge.Error) int {
+	if code, ok := kindStatus[e.Kind]; ok {
+		return code
+	}
+	return http.StatusInternalServerError
+}
+
 // writeError renders err as Appwrite error JSON and logs server errors.
 // Only the safe Message reaches the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := bridge.AsError(err)
-	if e.Code >= 500 {
+	code := status(e)
+	if code >= 500 {
 		s.log.Error("request failed", "method", r.Method, "route", r.Pattern, "type", e.Type, "err", err)
 	} else if e.Err != nil {
 		s.log.Info("request refused", "method", r.Method, "route", r.Pattern, "type", e.Type, "err", err)
 	}
-	writeJSON(w, e.Code, errorBody{Message: e.Message, Code: e.Code, Type: e.Type, Version: appwriteVersion})
+	writeJSON(w, code, errorBody{Message: e.Message, Code: code, Type: e.Type, Version: appwriteVersion})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -52,4 +80,4 @@ func wantsJSON(r *http.Request) bool {
 }
 
 // errNotFound is the answer for unknown routes.
-var errNotFound = &bridge.Error{Type: bridge.TypeRouteNotFound, Code: http.StatusNotFound, Message: "The requested route was not found. Please refer to the API docs and try again."}
+var errNotFound = &bridge.Error{Type: bridge.TypeRouteNotFound, Kind: bridge.KindNotFound, Message: "The requested route was not found. Please refer to the API docs and try again."}

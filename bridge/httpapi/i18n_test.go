@@ -64,7 +64,7 @@ func germanPages(t *testing.T) map[string]string {
 	}, "/v1/account/sessions/oauth2/gh")
 	pages["login failed"] = render(func(w http.ResponseWriter, r *http.Request) {
 		r.SetPathValue("provider", "gh")
-		s.fail(w, r, "", &bridge.Error{Type: bridge.TypeOAuth2ProviderError, Code: 424, Message: "refused", ProviderDescription: "access_denied"})
+		s.fail(w, r, "", &bridge.Error{Type: bridge.TypeOAuth2ProviderError, Kind: bridge.KindProviderFailed, Message: "refused", ProviderDescription: "access_denied"})
 	}, "/v1/account/sessions/oauth2/callback/gh/default")
 
 	sealed := []byte("x")

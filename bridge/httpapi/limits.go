@@ -74,7 +74,7 @@ func newLimiters(o RateLimits, now func() time.Time) limiters {
 }
 
 // errRateLimited is Appwrite's general_rate_limit_exceeded.
-var errRateLimited = &bridge.Error{Type: bridge.TypeRateLimitExceeded, Code: http.StatusTooManyRequests,
+var errRateLimited = &bridge.Error{Type: bridge.TypeRateLimitExceeded, Kind: bridge.KindRateLimited,
 	Message: "Rate limit for the current endpoint has been exceeded. Please try again after some time."}
 
 // allow counts a request against l under key and sets the X-RateLimit-*

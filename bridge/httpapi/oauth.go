@@ -249,7 +249,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PathValue("project") != s.o.Project {
 		dropFlow()
-		s.fail(w, r, bound.Failure, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
+		s.fail(w, r, bound.Failure, &bridge.Error{Type: bridge.TypeProjectNotFound, Kind: bridge.KindNotFound,
 			Message: "The callback names another project."})
 		return
 	}
@@ -293,7 +293,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 // or shows the error page when the login has no failure URL.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, failure string, err error) {
 	e := bridge.AsError(err)
-	if e.Code >= 500 {
+	if status(e) >= 500 {
 		s.log.Error("login failed", "route", r.Pattern, "type", e.Type, "err", err)
 	} else {
 		s.log.Info("login refused", "route", r.Pattern, "type", e.Type, "err", err)
@@ -302,7 +302,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, failure string, er
 		s.loginFailedPage(w, r, loginPageError(e))
 		return
 	}
-	body, _ := json.Marshal(map[string]any{"message": e.Message, "type": e.Type, "code": e.Code})
+	body, _ := json.Marshal(map[string]any{"message": e.Message, "type": e.Type, "code": status(e)})
 	target, qerr := addQuery(failure, url.Values{"error": {string(body)}})
 	if qerr != nil {
 		s.errorPage(w, r, loginPageError(e))
@@ -325,13 +325,13 @@ func redirectStatus(r *http.Request) int {
 // (contract §6): a provider that is down or answered badly is a failed
 // dependency of the login, anything else a bad request.
 func loginPageError(e *bridge.Error) *bridge.Error {
-	if e.Code < 500 {
+	if status(e) < 500 {
 		return e
 	}
 	page := *e
-	page.Code = http.StatusBadRequest
+	page.Kind = bridge.KindInvalid
 	if e.Type == bridge.TypeOAuth2ProviderError {
-		page.Code = http.StatusFailedDependency
+		page.Kind = bridge.KindProviderFailed
 	}
 	return &page
 }

@@ -125,7 +125,7 @@ func prefersHTML(r *http.Request) bool {
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	e := bridge.AsError(err)
-	code := e.Code
+	code := status(e)
 	if code < 400 {
 		code = http.StatusBadRequest
 	}
@@ -201,7 +201,7 @@ func (s *Server) loginFailedPage(w http.ResponseWriter, r *http.Request, e *brid
 		n.DetailLabel = templates.Translate(d.T, "login.provider_said", "provider", s.displayName(r.PathValue("provider")))
 	}
 	d.Notice = n
-	s.renderPage(w, r, e.Code, "login.html", d)
+	s.renderPage(w, r, status(e), "login.html", d)
 }
 
 // displayName is a provider's label: its display_name, else its key.

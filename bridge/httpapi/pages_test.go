@@ -138,7 +138,7 @@ func TestLoginFailedPageShowsProviderWordsEscaped(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/v1/account/sessions/oauth2/callback/gh/default", nil)
 	req.SetPathValue("provider", "gh")
 	rec := httptest.NewRecorder()
-	s.fail(rec, req, "", &bridge.Error{Type: bridge.TypeOAuth2ProviderError, Code: http.StatusFailedDependency,
+	s.fail(rec, req, "", &bridge.Error{Type: bridge.TypeOAuth2ProviderError, Kind: bridge.KindProviderFailed,
 		Message: "The gh provider refused the login: access_denied", ProviderDescription: `<img src=x onerror=alert(1)> "no"`})
 	body := rec.Body.String()
 	if rec.Code != http.StatusFailedDependency || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {

@@ -211,7 +211,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.o.ProviderWait + 10*time.Second))
 	}
 	if strings.HasPrefix(r.URL.Path, "/v1/") && !s.projectMatches(r) {
-		s.writeError(w, r, &bridge.Error{Type: bridge.TypeProjectNotFound, Code: http.StatusNotFound,
+		s.writeError(w, r, &bridge.Error{Type: bridge.TypeProjectNotFound, Kind: bridge.KindNotFound,
 			Message: "Project with the requested ID could not be found. Please check the value of the X-Appwrite-Project header to ensure the correct project ID is being used."})
 		return
 	}
