@@ -76,6 +76,9 @@ type Options struct {
 	RateLimits httpapi.RateLimits
 	// RevokeBackoff overrides the waits between revocation retries (tests).
 	RevokeBackoff []time.Duration
+	// OpsOnly builds no API handler (the refresh daemon serves only
+	// OpsHandler), so neither its pages nor branding.* are loaded.
+	OpsOnly bool
 }
 
 // Build opens the store and wires everything the configuration asks for.
@@ -179,8 +182,10 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if cfg.Ops.Listen != "" {
 		public = nil // /metrics only on the ops listener
 	}
-	if a.Handler, err = buildHTTP(cfg, a.Service, public, a.Registry, log, o); err != nil {
-		return nil, err
+	if !o.OpsOnly {
+		if a.Handler, err = buildHTTP(cfg, a.Service, public, a.Registry, log, o); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return a, nil
@@ -273,7 +278,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, re
 	if err != nil {
 		return nil, fmt.Errorf("redirect_allowlist: %w", err)
 	}
-	tmpl, brand, err := pages(cfg)
+	brand, err := branding(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +297,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, re
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
+		Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
 		RequestMetrics: reqMetrics, AccessLog: cfg.Log.AccessEnabled(),
 	})
 }

@@ -71,7 +71,7 @@ func (s *Server) newPage(r *http.Request, page, titleKey string) pageData {
 // never produces half a page.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
 	var buf bytes.Buffer
-	if err := s.o.Templates.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
