@@ -37,7 +37,7 @@ type ProviderLink struct {
 
 // Options configures the Server.
 type Options struct {
-	Service   *bridge.Service
+	Service   Service // the domain (a *bridge.Service)
 	Project   string
 	PublicURL string // external base URL, no trailing slash
 	Allowlist Allowlist
@@ -75,7 +75,7 @@ type Options struct {
 // Server is the HTTP front of the bridge.
 type Server struct {
 	o          Options
-	svc        *bridge.Service
+	svc        Service
 	log        *slog.Logger
 	cookieName string
 	secure     bool
@@ -319,7 +319,7 @@ type readyzBody struct {
 // bounded time after start) a provider's first discovery is pending;
 // otherwise 200, listing failing providers, because one provider must not
 // take the others out of service.
-func Readyz(svc *bridge.Service, log *slog.Logger) http.Handler {
+func Readyz(svc ReadinessChecker, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rd := svc.Readiness(r.Context())
 		if !rd.Ready {

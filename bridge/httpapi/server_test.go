@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge"
 )
 
 type allowAll struct{}
@@ -18,7 +17,7 @@ func (allowAll) AllowsOrigin(string) bool { return true }
 
 func testOptions(t *testing.T, public string) Options {
 	t.Helper()
-	return Options{Service: bridge.New(bridge.Options{}), Project: "default", PublicURL: public,
+	return Options{Service: newFakeService(time.Now()), Project: "default", PublicURL: public,
 		Allowlist: allowAll{}, SessionKeys: [][]byte{make([]byte, 32)}}
 }
 
