@@ -204,7 +204,9 @@ func TestAccountRoutes(t *testing.T) {
 }
 
 // queryParam encodes a value for a URL query.
-func queryParam(v string) string { return strings.NewReplacer(`"`, "%22", "{", "%7B", "}", "%7D", "[", "%5B", "]", "%5D", ",", "%2C", ":", "%3A", " ", "%20").Replace(v) }
+func queryParam(v string) string {
+	return strings.NewReplacer(`"`, "%22", "{", "%7B", "}", "%7D", "[", "%5B", "]", "%5D", ",", "%2C", ":", "%3A", " ", "%20").Replace(v)
+}
 
 // The session credential is read from the cookie, X-Appwrite-Session and
 // X-Fallback-Cookies; the first that authenticates wins, so a stale value
