@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
@@ -77,6 +78,6 @@ func FuzzCredentialsFrom(f *testing.F) {
 
 // fuzzOptions is testOptions for a fuzz target's setup.
 func fuzzOptions(f *testing.F) Options {
-	return Options{Service: bridge.New(bridge.Options{}), Project: "default", PublicURL: "http://localhost:8080",
+	return Options{Service: newFakeService(time.Now()), Project: "default", PublicURL: "http://localhost:8080",
 		Allowlist: allowAll{}, SessionKeys: [][]byte{make([]byte, 32)}}
 }
