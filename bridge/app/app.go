@@ -182,10 +182,8 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	if cfg.Ops.Listen != "" {
 		public = nil // /metrics only on the ops listener
 	}
-	if !o.OpsOnly {
-		if a.Handler, err = buildHTTP(cfg, a.Service, public, a.Registry, log, o); err != nil {
-			return nil, err
-		}
+	if a.Handler, err = buildHTTP(cfg, a.Service, public, a.Registry, log, o); err != nil {
+		return nil, err
 	}
 	ok = true
 	return a, nil
@@ -273,7 +271,12 @@ func callbackURL(cfg *config.Config, provider string) string {
 	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project
 }
 
+// buildHTTP builds the API and pages handler; nil for OpsOnly (the refresh
+// daemon), which then loads no template, logo or allowlist.
 func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, reg prometheus.Registerer, log *slog.Logger, o Options) (http.Handler, error) {
+	if o.OpsOnly {
+		return nil, nil
+	}
 	allow, err := allowlist.New(cfg.PublicURL, cfg.RedirectAllowlist)
 	if err != nil {
 		return nil, fmt.Errorf("redirect_allowlist: %w", err)
