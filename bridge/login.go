@@ -37,12 +37,12 @@ type LoginStart struct {
 // the browser's encrypted, short-lived flow cookie; the store keeps just
 // the hash of State.
 type BoundFlow struct {
-	State     string    `json:"s"`
-	Nonce     string    `json:"n"`
-	Verifier  string    `json:"v"`
-	Provider  string    `json:"p"`
-	Failure   string    `json:"f,omitempty"`
-	ExpiresAt time.Time `json:"e"`
+	State     string
+	Nonce     string
+	Verifier  string
+	Provider  string
+	Failure   string
+	ExpiresAt time.Time
 }
 
 // String redacts the secrets.

@@ -16,8 +16,8 @@ import (
 // Credential is a decoded session credential: which session, and the
 // secret that proves the bearer owns it.
 type Credential struct {
-	SessionID string `json:"id"`
-	Secret    string `json:"secret"`
+	SessionID string
+	Secret    string
 }
 
 // String redacts the secret.

@@ -77,6 +77,9 @@ type Options struct {
 	RateLimits httpapi.RateLimits
 	// RevokeBackoff overrides the waits between revocation retries (tests).
 	RevokeBackoff []time.Duration
+	// OpsOnly builds no API handler (the refresh daemon serves only
+	// OpsHandler), so neither its pages nor branding.* are loaded.
+	OpsOnly bool
 }
 
 // Build opens the store and wires everything the configuration asks for.
@@ -285,12 +288,17 @@ func callbackURL(cfg *config.Config, provider string) string {
 	return cfg.PublicURL + "/v1/account/sessions/oauth2/callback/" + provider + "/" + cfg.Project
 }
 
+// buildHTTP builds the API and pages handler; nil for OpsOnly (the refresh
+// daemon), which then loads no template, logo or allowlist.
 func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, reg prometheus.Registerer, log *slog.Logger, o Options) (http.Handler, error) {
+	if o.OpsOnly {
+		return nil, nil
+	}
 	allow, err := allowlist.New(cfg.PublicURL, cfg.RedirectAllowlist)
 	if err != nil {
 		return nil, fmt.Errorf("redirect_allowlist: %w", err)
 	}
-	tmpl, brand, err := pages(cfg)
+	brand, err := branding(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +317,7 @@ func buildHTTP(cfg *config.Config, svc *bridge.Service, metrics http.Handler, re
 		SessionKeys: cfg.Secrets.SessionKeyBytes, APIKeys: cfg.APIKeys,
 		ExposeRefreshToken: cfg.Session.ExposeRefreshToken, SameSite: sameSite,
 		CookieDomain: cfg.Cookies.Domain, Dev: cfg.Dev, Providers: links,
-		Templates: tmpl, Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
+		Branding: brand, Metrics: metrics, RateLimits: rateLimits(cfg.RateLimits, o.RateLimits), ProviderWait: 2*cfg.Refresh.Timeout + 5*time.Second, TrustedProxies: cfg.TrustedProxyPrefixes(), TrustLoopback: cfg.Dev, Logger: log, Now: o.Now,
 		RequestMetrics: reqMetrics, AccessLog: cfg.Log.AccessEnabled(),
 	})
 }

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -111,6 +113,23 @@ func TestBrandingFromConfig(t *testing.T) {
 	}
 	if err := CheckPages(h.cfg); err == nil || !strings.Contains(err.Error(), "broken.html") {
 		t.Errorf("CheckPages with a broken override: %v", err)
+	}
+	// serve refuses to start with it; the refresh daemon serves no page
+	// and loads none.
+	log := slog.New(slog.NewTextHandler(h.logs, nil))
+	if a, err := Build(context.Background(), h.cfg, log, Options{}); err == nil || !strings.Contains(err.Error(), "broken.html") {
+		t.Errorf("Build with a broken override: %v", err)
+		if a != nil {
+			a.Close()
+		}
+	}
+	a, err := Build(context.Background(), h.cfg, log, Options{OpsOnly: true})
+	if err != nil {
+		t.Fatalf("Build of the refresh daemon with a broken override: %v", err)
+	}
+	defer a.Close()
+	if a.Handler != nil || a.OpsHandler == nil {
+		t.Errorf("the refresh daemon has an API handler")
 	}
 }
 

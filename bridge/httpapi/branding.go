@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"regexp"
@@ -22,6 +23,21 @@ type Branding struct {
 	// PrimaryColor is #rrggbb or #rgb for buttons and accents; white text
 	// on it must reach 4.5:1 (config validation refuses it otherwise).
 	PrimaryColor string
+	// TemplatesDir holds *.html files whose {{define}}s replace the
+	// embedded page templates of the same name ("": none).
+	TemplatesDir string
+}
+
+// ParseTemplates parses the page templates: the embedded ones, then the
+// overrides of dir (when not ""). New calls it; `check` calls it to
+// refuse an override that would keep the server from starting. The
+// error names the file that failed.
+func ParseTemplates(dir string) (*template.Template, error) {
+	t, err := templates.ParseWithOverrides(dir)
+	if err != nil {
+		return nil, fmt.Errorf("branding.templates_dir: %w", err)
+	}
+	return t, nil
 }
 
 // DefaultAppName is the app name when branding.app_name is not set.

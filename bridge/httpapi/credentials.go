@@ -60,20 +60,21 @@ func newCredentialCodec(name string, keys [][]byte) *credentialCodec {
 }
 
 func (c *credentialCodec) encode(cred bridge.Credential) (string, error) {
-	return securecookie.EncodeMulti(c.name, cred, c.codecs...)
+	return securecookie.EncodeMulti(c.name, newCredentialPayload(cred), c.codecs...)
 }
 
 func (c *credentialCodec) decode(value string) (bridge.Credential, bool) {
-	var cred bridge.Credential
 	if value == "" || len(value) > 1024 {
-		return cred, false
+		return bridge.Credential{}, false
 	}
 	if v, ok := c.decoded.Get(value); ok {
 		return v.(bridge.Credential), true
 	}
-	if err := securecookie.DecodeMulti(c.name, value, &cred, c.codecs...); err != nil {
+	var p credentialPayload
+	if err := securecookie.DecodeMulti(c.name, value, &p, c.codecs...); err != nil {
 		return bridge.Credential{}, false
 	}
+	cred := p.credential()
 	if cred.SessionID == "" || cred.Secret == "" {
 		return bridge.Credential{}, false
 	}
@@ -217,15 +218,15 @@ func (s *Server) pendingFlows(r *http.Request) []bridge.BoundFlow {
 	if err != nil {
 		return nil
 	}
-	var all []bridge.BoundFlow
+	var all []flowPayload
 	if securecookie.DecodeMulti(flowCookieName, c.Value, &all, s.flows.codecs...) != nil {
 		return nil
 	}
 	now := s.o.Now()
-	live := all[:0]
+	var live []bridge.BoundFlow
 	for _, f := range all {
 		if f.ExpiresAt.After(now) {
-			live = append(live, f)
+			live = append(live, f.flow())
 		}
 	}
 	return live
@@ -243,7 +244,7 @@ func (s *Server) savePendingFlows(w http.ResponseWriter, flows []bridge.BoundFlo
 		http.SetCookie(w, c)
 		return nil
 	}
-	value, err := securecookie.EncodeMulti(flowCookieName, flows, s.flows.codecs...)
+	value, err := securecookie.EncodeMulti(flowCookieName, newFlowPayloads(flows), s.flows.codecs...)
 	if err != nil {
 		return errors.New("could not save the login cookie")
 	}

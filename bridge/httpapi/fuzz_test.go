@@ -4,10 +4,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
-	"github.com/sessionbridge/sessionbridge/templates"
 )
 
 // FuzzCredentialDecode feeds the session value that arrives in the cookie
@@ -78,10 +78,6 @@ func FuzzCredentialsFrom(f *testing.F) {
 
 // fuzzOptions is testOptions for a fuzz target's setup.
 func fuzzOptions(f *testing.F) Options {
-	tmpl, err := templates.Parse()
-	if err != nil {
-		f.Fatal(err)
-	}
-	return Options{Service: bridge.New(bridge.Options{}), Project: "default", PublicURL: "http://localhost:8080",
-		Allowlist: allowAll{}, SessionKeys: [][]byte{make([]byte, 32)}, Templates: tmpl}
+	return Options{Service: newFakeService(time.Now()), Project: "default", PublicURL: "http://localhost:8080",
+		Allowlist: allowAll{}, SessionKeys: [][]byte{make([]byte, 32)}}
 }

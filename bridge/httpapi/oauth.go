@@ -196,54 +196,28 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if !s.allow(w, r, s.limits.callback, rateKey(s.clientIP(r))) {
 		// The pending login stays in the flow cookie: nothing is consumed,
 		// and the app learns why through its failure URL when it gave one.
-		pending := s.pendingFlows(r)
-		failure := ""
-		if bound, ok := bridge.FindBound(pending, r.URL.Query().Get("state")); ok {
-			failure = bound.Failure
-		} else if len(pending) > 0 {
-			failure = pending[len(pending)-1].Failure
-		}
-		s.fail(w, r, failure, errRateLimited)
+		s.fail(w, r, pendingFailure(s.pendingFlows(r), r.URL.Query().Get("state")), errRateLimited)
 		return
 	}
-	params := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxCallbackBody)
-		if err := r.ParseForm(); err != nil {
-			s.errorPage(w, r, bridge.ErrArgument("The callback body could not be read."))
-			return
-		}
-		params = r.Form
+	params, err := callbackParams(w, r)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
 	}
 	provider := r.PathValue("provider")
 	state := params.Get("state")
 	pending := s.pendingFlows(r)
 	bound, ok := bridge.FindBound(pending, state)
 	if !ok {
-		// The state is not one this browser started. If the bridge knows it,
-		// another browser's login is being finished here (a leaked state and
-		// code, or login CSRF): that login is ended, no token request is
-		// sent, and this browser goes to its failure URL.
-		failure := s.svc.AbandonLogin(r.Context(), state)
-		s.svc.LoginStateRejected(provider)
-		if failure == "" && len(pending) > 0 {
-			failure = pending[len(pending)-1].Failure
-		}
-		s.fail(w, r, failure, bridge.ErrArgument("The login state is missing, invalid, expired or belongs to another browser. Start the login again."))
+		s.rejectState(w, r, provider, state, pending)
 		return
-	}
-	rest := pending[:0:0]
-	for _, p := range pending {
-		if p.State != bound.State {
-			rest = append(rest, p)
-		}
 	}
 	// dropFlow removes the finished login from the flow cookie. A
 	// token-mode success skips it: that answer sets no cookie at all, and
 	// the flow left behind is already consumed in the store (a replay
 	// fails there) and expires with the cookie.
 	dropFlow := func() {
-		if err := s.savePendingFlows(w, rest); err != nil {
+		if err := s.savePendingFlows(w, withoutFlow(pending, bound.State)); err != nil {
 			s.log.Warn("could not update the login cookie", "err", err)
 		}
 	}
@@ -268,11 +242,69 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	if res.Mode != bridge.ModeToken {
 		dropFlow()
 	}
+	s.finishLogin(w, r, res, bound.Failure)
+}
+
+// callbackParams are the callback's parameters: its query, or the body of
+// a form_post callback (Sign in with Apple), bounded by maxCallbackBody.
+func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	if r.Method != http.MethodPost {
+		return r.URL.Query(), nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxCallbackBody)
+	if err := r.ParseForm(); err != nil {
+		return nil, bridge.ErrArgument("The callback body could not be read.")
+	}
+	return r.Form, nil
+}
+
+// rejectState answers a callback whose state is not one this browser
+// started. If the bridge knows it, another browser's login is being
+// finished here (a leaked state and code, or login CSRF): that login is
+// ended, no token request is sent, and this browser goes to its failure
+// URL (or to that of its own latest pending login).
+func (s *Server) rejectState(w http.ResponseWriter, r *http.Request, provider, state string, pending []bridge.BoundFlow) {
+	failure := s.svc.AbandonLogin(r.Context(), state)
+	s.svc.LoginStateRejected(provider)
+	if failure == "" {
+		failure = pendingFailure(pending, state)
+	}
+	s.fail(w, r, failure, bridge.ErrArgument("The login state is missing, invalid, expired or belongs to another browser. Start the login again."))
+}
+
+// pendingFailure is where a callback that cannot go on sends the browser:
+// the failure URL of the pending login whose state it carries, else that
+// of the browser's latest pending login ("" for none: an error page).
+func pendingFailure(pending []bridge.BoundFlow, state string) string {
+	if bound, ok := bridge.FindBound(pending, state); ok {
+		return bound.Failure
+	}
+	if len(pending) > 0 {
+		return pending[len(pending)-1].Failure
+	}
+	return ""
+}
+
+// withoutFlow is the pending logins but the one with state.
+func withoutFlow(pending []bridge.BoundFlow, state string) []bridge.BoundFlow {
+	rest := pending[:0:0]
+	for _, p := range pending {
+		if p.State != state {
+			rest = append(rest, p)
+		}
+	}
+	return rest
+}
+
+// finishLogin sends the browser to the success URL: in token mode with
+// the single-use userId and secret in its query and no cookie, else with
+// the new session's cookie.
+func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, res *bridge.LoginResult, failure string) {
 	status := redirectStatus(r)
 	if res.Mode == bridge.ModeToken {
 		target, err := addQuery(res.Success, url.Values{"userId": {res.UserID}, "secret": {res.TokenSecret}})
 		if err != nil {
-			s.fail(w, r, bound.Failure, err)
+			s.fail(w, r, failure, err)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -281,7 +313,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	value, err := s.codec.encode(bridge.Credential{SessionID: res.Session.ID, Secret: res.SessionSecret})
 	if err != nil {
-		s.fail(w, r, bound.Failure, err)
+		s.fail(w, r, failure, err)
 		return
 	}
 	http.SetCookie(w, s.sessionCookie(value, res.Session.Expire))

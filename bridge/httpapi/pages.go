@@ -53,6 +53,9 @@ type errorView struct {
 	Detail           string // the API message (English), under "technical details"
 	Type             string
 	Code             int
+	// ProviderSaid is the provider's own words about a failed login and
+	// ProviderSaidLabel their label (see providerSaid); "" for none.
+	ProviderSaid, ProviderSaidLabel string
 }
 
 type providerLinkView struct {
@@ -71,7 +74,7 @@ func (s *Server) newPage(r *http.Request, page, titleKey string) pageData {
 // never produces half a page.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
 	var buf bytes.Buffer
-	if err := s.o.Templates.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -135,6 +138,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 		summary = d.T["error.type.other"]
 	}
 	d.Error = errorView{Heading: d.T["error.heading"], Summary: summary, Detail: e.Message, Type: e.Type, Code: code}
+	d.Error.ProviderSaidLabel, d.Error.ProviderSaid = s.providerSaid(r, e, d.T)
 	s.renderPage(w, r, code, "error.html", d)
 }
 
@@ -196,12 +200,31 @@ func (s *Server) loginFailedPage(w http.ResponseWriter, r *http.Request, e *brid
 		summary = d.T["error.type.other"]
 	}
 	n := &notice{Kind: "error", Text: d.T["login.failed"] + " " + summary}
-	if e.ProviderDescription != "" {
-		n.Detail = e.ProviderDescription
-		n.DetailLabel = templates.Translate(d.T, "login.provider_said", "provider", s.displayName(r.PathValue("provider")))
-	}
+	n.DetailLabel, n.Detail = s.providerSaid(r, e, d.T)
 	d.Notice = n
 	s.renderPage(w, r, status(e), "login.html", d)
+}
+
+// maxProviderSaid bounds the provider's words on a page, in characters.
+// The domain already cleans and bounds them; a page does not rely on it.
+const maxProviderSaid = 300
+
+// providerSaid is the one way a page (the login page after a failed
+// login, or the error page) shows the provider's own description of a
+// failed login, e.g. that the user cancelled: only when the error carries
+// one, which the domain sets only after the callback's state validated
+// (anyone can craft a callback URL); as text, which the templates escape;
+// cut to maxProviderSaid characters; labelled with the provider's display
+// name. Both results are "" when there is nothing to show.
+func (s *Server) providerSaid(r *http.Request, e *bridge.Error, t map[string]string) (label, words string) {
+	words = e.ProviderDescription
+	if words == "" {
+		return "", ""
+	}
+	if runes := []rune(words); len(runes) > maxProviderSaid {
+		words = string(runes[:maxProviderSaid-1]) + "…"
+	}
+	return templates.Translate(t, "login.provider_said", "provider", s.displayName(r.PathValue("provider"))), words
 }
 
 // displayName is a provider's label: its display_name, else its key.

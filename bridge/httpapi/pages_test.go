@@ -168,11 +168,7 @@ func TestDevNoticeSurvivesTemplateOverrides(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tmpl, err := templates.ParseWithOverrides(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newTestServer(t, func(o *Options) { o.Templates, o.Dev = tmpl, true })
+	s := newTestServer(t, func(o *Options) { o.Branding.TemplatesDir, o.Dev = dir, true })
 	_, body := get(t, s, "/")
 	if !strings.Contains(body, `<h1 id="custom">Welcome to Acme</h1>`) {
 		t.Fatalf("the override was not used:\n%s", body)
@@ -181,7 +177,7 @@ func TestDevNoticeSurvivesTemplateOverrides(t *testing.T) {
 	if j < 0 || j < i {
 		t.Errorf("the development-mode notice is missing or not first in the body:\n%s", body)
 	}
-	s = newTestServer(t, func(o *Options) { o.Templates = tmpl })
+	s = newTestServer(t, func(o *Options) { o.Branding.TemplatesDir = dir })
 	if _, body := get(t, s, "/"); strings.Contains(body, "devbanner") {
 		t.Errorf("the notice shows outside development mode")
 	}

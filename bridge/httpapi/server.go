@@ -37,7 +37,7 @@ type ProviderLink struct {
 
 // Options configures the Server.
 type Options struct {
-	Service   *bridge.Service
+	Service   Service // the domain (a *bridge.Service)
 	Project   string
 	PublicURL string // external base URL, no trailing slash
 	Allowlist Allowlist
@@ -49,8 +49,7 @@ type Options struct {
 	CookieDomain       string
 	Dev                bool
 	Providers          []ProviderLink
-	Templates          *template.Template
-	Branding           Branding
+	Branding           Branding     // the pages' name, logo, colour and template overrides
 	Metrics            http.Handler // served at /metrics when set
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
@@ -76,7 +75,7 @@ type Options struct {
 // Server is the HTTP front of the bridge.
 type Server struct {
 	o          Options
-	svc        *bridge.Service
+	svc        Service
 	log        *slog.Logger
 	cookieName string
 	secure     bool
@@ -88,6 +87,7 @@ type Server struct {
 	limits     limiters
 	jwt        *jwtauth.Signer
 	mux        *http.ServeMux
+	pages      *template.Template
 	text       *pageText
 	icons      map[string]bool
 	brandCSS   string
@@ -113,8 +113,8 @@ func (o *Options) setDefaults() {
 
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
-	if o.Service == nil || o.Allowlist == nil || len(o.SessionKeys) == 0 || o.Templates == nil {
-		return nil, errors.New("httpapi: Service, Allowlist, SessionKeys and Templates are required")
+	if o.Service == nil || o.Allowlist == nil || len(o.SessionKeys) == 0 {
+		return nil, errors.New("httpapi: Service, Allowlist and SessionKeys are required")
 	}
 	pub, err := url.Parse(o.PublicURL)
 	if err != nil || pub.Host == "" {
@@ -164,10 +164,14 @@ func newAPIKeys(keys []config.APIKey) []apiKey {
 	return out
 }
 
-// initPages prepares what the pages need beyond the templates: the page
-// strings, the brand stylesheet and the provider icons.
+// initPages prepares what the pages need: the templates (embedded, then
+// the branding's overrides), the page strings, the brand stylesheet and
+// the provider icons.
 func (s *Server) initPages() error {
 	var err error
+	if s.pages, err = ParseTemplates(s.o.Branding.TemplatesDir); err != nil {
+		return err
+	}
 	if s.text, err = newPageText(); err != nil {
 		return err
 	}
@@ -315,7 +319,7 @@ type readyzBody struct {
 // bounded time after start) a provider's first discovery is pending;
 // otherwise 200, listing failing providers, because one provider must not
 // take the others out of service.
-func Readyz(svc *bridge.Service, log *slog.Logger) http.Handler {
+func Readyz(svc ReadinessChecker, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rd := svc.Readiness(r.Context())
 		if !rd.Ready {

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sessionbridge/sessionbridge/bridge"
-	"github.com/sessionbridge/sessionbridge/templates"
 )
 
 type allowAll struct{}
@@ -19,12 +16,8 @@ func (allowAll) AllowsOrigin(string) bool { return true }
 
 func testOptions(t *testing.T, public string) Options {
 	t.Helper()
-	tmpl, err := templates.Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Options{Service: bridge.New(bridge.Options{}), Project: "default", PublicURL: public,
-		Allowlist: allowAll{}, SessionKeys: [][]byte{make([]byte, 32)}, Templates: tmpl}
+	return Options{Service: newFakeService(time.Now()), Project: "default", PublicURL: public,
+		Allowlist: allowAll{}, SessionKeys: [][]byte{make([]byte, 32)}}
 }
 
 func TestSameSiteNoneNeedsHTTPS(t *testing.T) {

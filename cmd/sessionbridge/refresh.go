@@ -38,7 +38,7 @@ func cmdRefresh(args []string, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.Build(ctx, cfg, log, app.Options{})
+	a, err := app.Build(ctx, cfg, log, app.Options{OpsOnly: true})
 	if err != nil {
 		return err
 	}
