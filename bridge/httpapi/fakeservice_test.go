@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"sync"
@@ -17,14 +16,14 @@ import (
 
 // domainError builds the error the domain returns for a kind of failure;
 // the route tests check how the HTTP layer maps it (status, type, page).
-func domainError(typ string, code int, msg string) *bridge.Error {
-	return &bridge.Error{Type: typ, Code: code, Message: msg}
+func domainError(typ string, kind bridge.ErrorKind, msg string) *bridge.Error {
+	return &bridge.Error{Type: typ, Kind: kind, Message: msg}
 }
 
 var (
-	errFakeUserNotFound     = domainError(bridge.TypeUserNotFound, http.StatusNotFound, "User with the requested ID could not be found.")
-	errFakeIdentityNotFound = domainError(bridge.TypeIdentityNotFound, http.StatusNotFound, "The identity could not be found.")
-	errFakeProviderDisabled = domainError(bridge.TypeProviderDisabled, http.StatusPreconditionFailed, "This provider is disabled.")
+	errFakeUserNotFound     = domainError(bridge.TypeUserNotFound, bridge.KindNotFound, "User with the requested ID could not be found.")
+	errFakeIdentityNotFound = domainError(bridge.TypeIdentityNotFound, bridge.KindNotFound, "The identity could not be found.")
+	errFakeProviderDisabled = domainError(bridge.TypeProviderDisabled, bridge.KindDisabled, "This provider is disabled.")
 	errFakeStoreDown        = fmt.Errorf("store: connection refused") // not a *bridge.Error: a 500
 )
 
@@ -180,7 +179,7 @@ func (f *fakeService) CompleteLogin(_ context.Context, in bridge.CallbackInput, 
 	if in.Error != "" {
 		// As the domain does once the state validated: the provider's
 		// words travel with the error (cleaned and bounded there).
-		e := domainError(bridge.TypeOAuth2ProviderError, http.StatusFailedDependency, "The "+in.Provider+" provider refused the login: "+in.Error)
+		e := domainError(bridge.TypeOAuth2ProviderError, bridge.KindProviderFailed, "The "+in.Provider+" provider refused the login: "+in.Error)
 		e.ProviderDescription = in.ErrorDescription
 		return nil, e
 	}
@@ -219,7 +218,7 @@ func (f *fakeService) RedeemLoginToken(_ context.Context, userID, secret string,
 	ok := f.tokenSecret != "" && secret == f.tokenSecret
 	f.mu.Unlock()
 	if !ok {
-		return store.Session{}, "", domainError(bridge.TypeInvalidToken, http.StatusUnauthorized, "Invalid token passed in the request.")
+		return store.Session{}, "", domainError(bridge.TypeInvalidToken, bridge.KindUnauthorized, "Invalid token passed in the request.")
 	}
 	s, sec := f.addSession("redeemed", userID, "gh")
 	return s, sec, nil

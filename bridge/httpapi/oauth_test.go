@@ -249,7 +249,7 @@ func TestCallback(t *testing.T) {
 				setup: func(h *harness) { h.svc.fail["CompleteLogin"] = errFakeStoreDown }, status: 400, page: []string{"Sign-in failed. An unexpected error occurred."}, notOnPge: []string{"connection refused"}},
 			{name: "provider down is a failed dependency", start: "?x=1", path: func(s string) string { return cb(s) },
 				setup: func(h *harness) {
-					h.svc.fail["CompleteLogin"] = domainError(bridge.TypeOAuth2ProviderError, 502, "The gh provider is unavailable.")
+					h.svc.fail["CompleteLogin"] = domainError(bridge.TypeOAuth2ProviderError, bridge.KindUnavailable, "The gh provider is unavailable.")
 				},
 				status: 424},
 			{name: "unusable failure URL falls back to the error page", start: "?failure=" + url.QueryEscape(failure),
