@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
-	"github.com/sessionbridge/sessionbridge/bridge/allowlist"
+	"github.com/sessionbridge/sessionbridge/internal/allowlist"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/bridge/device"
 	"github.com/sessionbridge/sessionbridge/bridge/geo"

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/allowlist"
+	"github.com/sessionbridge/sessionbridge/internal/allowlist"
 )
 
 var (
