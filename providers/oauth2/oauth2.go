@@ -157,8 +157,7 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider  = (*Provider)(nil)
-	_ providers.Describer = (*Provider)(nil)
+	_ providers.Provider = (*Provider)(nil)
 )
 
 // reservedAuthParams are set by the login itself; configuration may not

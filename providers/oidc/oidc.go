@@ -96,7 +96,6 @@ type Provider struct {
 
 var (
 	_ providers.Provider    = (*Provider)(nil)
-	_ providers.Describer   = (*Provider)(nil)
 	_ providers.Readiness   = (*Provider)(nil)
 	_ providers.Discovering = (*Provider)(nil)
 )

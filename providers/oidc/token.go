@@ -98,14 +98,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 	}
 	conf := p.oauth2Config(m, "", nil)
 	rec := &tokenhttp.Record{}
-	// An expired token without an access token makes the TokenSource
-	// refresh immediately; with an explicit AuthStyle x/oauth2 sends
-	// exactly one request, and the token client never follows redirects.
-	src := conf.TokenSource(tokenhttp.WithRecord(ctx, p.tokenClient, rec), &oauth2.Token{
-		RefreshToken: req.RefreshToken,
-		Expiry:       time.Unix(1, 0),
-	})
-	tok, err := src.Token()
+	tok, err := tokenhttp.Refresh(tokenhttp.WithRecord(ctx, p.tokenClient, rec), conf, req.RefreshToken)
 	if err != nil {
 		return nil, p.tokenError(err, rec, req.RefreshToken)
 	}
@@ -122,7 +115,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 			// drop the rotated refresh token it carries, and the provider
 			// would take the next refresh for a replay.
 			p.log.Warn("oidc: key set unavailable; refreshed ID token accepted on its claims and the direct token-endpoint answer")
-			c, err = p.verifyIDTokenClaims(context.WithoutCancel(ctx), m, rawID, tok.AccessToken)
+			c, err = p.insecureVerifyIDTokenClaims(context.WithoutCancel(ctx), m, rawID, tok.AccessToken)
 		}
 		if err != nil {
 			return nil, err

@@ -251,9 +251,7 @@ type oidcPreset struct {
 }
 
 var (
-	_ providers.Provider  = (*oidcPreset)(nil)
-	_ providers.Describer = (*oidcPreset)(nil)
-	_ providers.Readiness = (*oidcPreset)(nil)
+	_ providers.Provider = (*oidcPreset)(nil)
 )
 
 func wrapOIDC(p *oidc.Provider, typ string, params map[string]string, refresh bool) providers.Provider {

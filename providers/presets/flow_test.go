@@ -151,7 +151,7 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	if info := p.(providers.Describer).Info(); info.Type != name || info.DisplayName != pr.DisplayName || p.Key() != cfg.Key {
+	if info := p.(interface{ Info() providers.Info }).Info(); info.Type != name || info.DisplayName != pr.DisplayName || p.Key() != cfg.Key {
 		t.Errorf("info %+v", info)
 	}
 	req := newAuthRequest(cfg.Key)

@@ -114,7 +114,7 @@ func TestGenericOIDCExtras(t *testing.T) {
 	if _, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: "x"}); !providers.IsPermanent(err) {
 		t.Fatalf("refresh: %v", err)
 	}
-	if p.(providers.Describer).Info().Type != "oidc" {
+	if p.(interface{ Info() providers.Info }).Info().Type != "oidc" {
 		t.Fatal("type")
 	}
 }

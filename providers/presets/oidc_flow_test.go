@@ -73,7 +73,7 @@ func TestOIDCPresets(t *testing.T) {
 				t.Fatalf("issuer %q, want %q", seen, tc.issuer)
 			}
 			waitReady(t, p)
-			if info := p.(providers.Describer).Info(); info.Type != name {
+			if info := p.(interface{ Info() providers.Info }).Info(); info.Type != name {
 				t.Errorf("info %+v", info)
 			}
 
