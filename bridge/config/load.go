@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // Loader reads and validates configuration files. The zero value reads
@@ -42,10 +44,7 @@ type PresetChecker interface {
 // FieldError is a problem a PresetChecker found in one provider. Field is
 // relative to the provider (e.g. "client_id", "claims.uid"); empty means
 // the provider as a whole.
-type FieldError struct {
-	Field   string
-	Message string
-}
+type FieldError = providerconfig.FieldError
 
 // Load reads and validates the file at path; see Loader.Load.
 func Load(path string, env func(string) (string, bool)) (*Config, error) {

@@ -4,7 +4,8 @@ import "fmt"
 
 // The types below hold secrets. fmt uses these methods for nested fields
 // too, so printing a whole Config with %v, %+v or %#v never shows a key,
-// an API key secret or a client secret.
+// an API key secret or a client secret (Provider redacts itself in
+// providerconfig).
 
 // String shows how many keys are configured, never the keys.
 func (s Secrets) String() string {
@@ -21,18 +22,3 @@ func (k APIKey) String() string {
 
 // GoString redacts like String.
 func (k APIKey) GoString() string { return k.String() }
-
-// String shows what identifies the provider, never its client secret.
-func (p Provider) String() string {
-	return fmt.Sprintf("Provider{key:%s type:%s client_id:%s client_secret:%s}", p.Key, p.Type, p.ClientID, redacted(p.ClientSecret))
-}
-
-// GoString redacts like String.
-func (p Provider) GoString() string { return p.String() }
-
-func redacted(s string) string {
-	if s == "" {
-		return "(empty)"
-	}
-	return "[redacted]"
-}

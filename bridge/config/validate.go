@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/allowlist"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 var (
@@ -30,24 +31,23 @@ const (
 )
 
 // Keys of an oauth2 provider's claims mapping: each names the user-info
-// field that holds the value. ClaimUID is required.
+// field that holds the value. ClaimUID is required. The provider packages
+// define them (providerconfig).
 const (
-	ClaimUID           = "uid"
-	ClaimEmail         = "email"
-	ClaimEmailVerified = "email_verified"
-	ClaimName          = "name"
+	ClaimUID           = providerconfig.ClaimUID
+	ClaimEmail         = providerconfig.ClaimEmail
+	ClaimEmailVerified = providerconfig.ClaimEmailVerified
+	ClaimName          = providerconfig.ClaimName
 )
 
 // Values accepted by the enumerated settings.
 var (
 	apiScopes    = []string{ScopeSessionsRead, ScopeSessionsWrite, ScopeUsersRead, ScopeUsersWrite}
-	claimKeys    = []string{ClaimUID, ClaimEmail, ClaimEmailVerified, ClaimName}
 	sameSites    = []string{"lax", "strict", "none"}
 	drivers      = []string{"sqlite", "postgres"}
 	onFailures   = []string{"end_session", "keep_session"}
 	logLevels    = []string{"debug", "info", "warn", "error"}
 	logFormats   = []string{"text", "json"}
-	authStyles   = []string{"basic", "post"}
 	builtinTypes = []string{"oidc", "oauth2"}
 )
 

@@ -21,9 +21,9 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // Type is the provider type this package implements (Info.Type default).
@@ -103,7 +103,7 @@ type Claims struct {
 }
 
 // FromConfig converts a `type: oauth2` configuration entry.
-func FromConfig(cfg config.Provider) Config {
+func FromConfig(cfg providerconfig.Provider) Config {
 	return Config{
 		Key:             cfg.Key,
 		DisplayName:     cfg.DisplayName,
@@ -116,10 +116,10 @@ func FromConfig(cfg config.Provider) Config {
 		UserinfoMethod:  cfg.UserinfoMethod,
 		UserinfoHeaders: cfg.UserinfoHeaders,
 		Claims: Claims{
-			UID:           cfg.Claims[config.ClaimUID],
-			Email:         cfg.Claims[config.ClaimEmail],
-			EmailVerified: cfg.Claims[config.ClaimEmailVerified],
-			Name:          cfg.Claims[config.ClaimName],
+			UID:           cfg.Claims[providerconfig.ClaimUID],
+			Email:         cfg.Claims[providerconfig.ClaimEmail],
+			EmailVerified: cfg.Claims[providerconfig.ClaimEmailVerified],
+			Name:          cfg.Claims[providerconfig.ClaimName],
 		},
 		Scopes:         cfg.Scopes,
 		ScopeSeparator: cfg.ScopeSeparator,

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 const (
@@ -27,7 +27,7 @@ type env struct {
 	iss *devissuer.Issuer
 	url string
 	p   *oidc.Provider
-	cfg config.Provider
+	cfg providerconfig.Provider
 }
 
 // start runs a devissuer on loopback; mutate may adjust its options.
@@ -45,7 +45,7 @@ func start(t *testing.T, mutate func(*devissuer.Options)) *env {
 	}
 	iss := testissuer.Start(t, opts)
 	u := iss.URL()
-	return &env{iss: iss, url: u, cfg: config.Provider{
+	return &env{iss: iss, url: u, cfg: providerconfig.Provider{
 		Key: "dev", Type: "oidc", DisplayName: "Dev", Issuer: u, ClientID: clientID, ClientSecret: clientSecret,
 		Scopes: []string{"openid", "email", "profile", "offline_access"},
 	}}

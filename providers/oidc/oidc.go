@@ -21,9 +21,9 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // Type is the provider type this package implements (Info.Type).
@@ -107,7 +107,7 @@ var (
 // it succeeds or ctx is cancelled. ctx is therefore the provider's lifetime,
 // not a request deadline. redirectURL is the callback URL registered at the
 // provider.
-func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Options) (*Provider, error) {
+func New(ctx context.Context, cfg providerconfig.Provider, redirectURL string, opts Options) (*Provider, error) {
 	style, err := checkConfig(cfg, redirectURL)
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider %q: %w", cfg.Key, err)
@@ -172,7 +172,7 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 
 // checkConfig validates what New needs and returns the token endpoint
 // authentication style.
-func checkConfig(cfg config.Provider, redirectURL string) (oauth2.AuthStyle, error) {
+func checkConfig(cfg providerconfig.Provider, redirectURL string) (oauth2.AuthStyle, error) {
 	if cfg.Issuer == "" {
 		return 0, errors.New("issuer is required")
 	}
@@ -195,7 +195,7 @@ func checkConfig(cfg config.Provider, redirectURL string) (oauth2.AuthStyle, err
 
 // revocationScope is what revoking one token ends at the provider: the
 // whole grant unless the preset says the provider revokes per token.
-func revocationScope(cfg config.Provider) providers.RevocationScope {
+func revocationScope(cfg providerconfig.Provider) providers.RevocationScope {
 	if cfg.RevokesPerToken {
 		return providers.RevokesToken
 	}

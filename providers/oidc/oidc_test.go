@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // miniOP is a discovery document plus a scriptable token endpoint, for the
@@ -91,12 +91,12 @@ func (op *miniOP) tokenRequests() int {
 	return len(op.tokenReq)
 }
 
-func (op *miniOP) cfg() config.Provider {
-	return config.Provider{Key: "corp", Type: "oidc", Issuer: op.srv.URL, ClientID: "client-1", ClientSecret: "s3cret-value"}
+func (op *miniOP) cfg() providerconfig.Provider {
+	return providerconfig.Provider{Key: "corp", Type: "oidc", Issuer: op.srv.URL, ClientID: "client-1", ClientSecret: "s3cret-value"}
 }
 
 // newReady builds a provider for cfg and waits for discovery.
-func newReady(t *testing.T, cfg config.Provider, opts Options) *Provider {
+func newReady(t *testing.T, cfg providerconfig.Provider, opts Options) *Provider {
 	t.Helper()
 	p := newProvider(t, cfg, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -107,7 +107,7 @@ func newReady(t *testing.T, cfg config.Provider, opts Options) *Provider {
 	return p
 }
 
-func newProvider(t *testing.T, cfg config.Provider, opts Options) *Provider {
+func newProvider(t *testing.T, cfg providerconfig.Provider, opts Options) *Provider {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -139,15 +139,15 @@ func asOAuth(t *testing.T, err error) *providers.OAuthError {
 }
 
 func TestNewRejectsInvalidConfiguration(t *testing.T) {
-	base := config.Provider{Key: "k", Issuer: "https://login.example", ClientID: "c"}
-	cases := map[string]func(*config.Provider){
-		"no issuer":         func(c *config.Provider) { c.Issuer = "" },
-		"relative issuer":   func(c *config.Provider) { c.Issuer = "login.example" },
-		"http non-loopback": func(c *config.Provider) { c.Issuer = "http://login.example" },
-		"ftp issuer":        func(c *config.Provider) { c.Issuer = "ftp://login.example" },
-		"issuer query":      func(c *config.Provider) { c.Issuer = "https://login.example/?tenant=1" },
-		"no client id":      func(c *config.Provider) { c.ClientID = "" },
-		"bad auth style":    func(c *config.Provider) { c.AuthStyle = "auto" },
+	base := providerconfig.Provider{Key: "k", Issuer: "https://login.example", ClientID: "c"}
+	cases := map[string]func(*providerconfig.Provider){
+		"no issuer":         func(c *providerconfig.Provider) { c.Issuer = "" },
+		"relative issuer":   func(c *providerconfig.Provider) { c.Issuer = "login.example" },
+		"http non-loopback": func(c *providerconfig.Provider) { c.Issuer = "http://login.example" },
+		"ftp issuer":        func(c *providerconfig.Provider) { c.Issuer = "ftp://login.example" },
+		"issuer query":      func(c *providerconfig.Provider) { c.Issuer = "https://login.example/?tenant=1" },
+		"no client id":      func(c *providerconfig.Provider) { c.ClientID = "" },
+		"bad auth style":    func(c *providerconfig.Provider) { c.AuthStyle = "auto" },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

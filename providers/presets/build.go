@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // Options carries the injected dependencies of the built providers.
@@ -41,7 +41,7 @@ func (o Options) rewrite(u string) string {
 // type oauth2 or any preset. ctx is the provider's lifetime (OIDC
 // discovery is retried in the background until it ends). redirectURL is
 // the callback URL registered at the provider.
-func Build(ctx context.Context, cfg config.Provider, redirectURL string, opts Options) (providers.Provider, error) {
+func Build(ctx context.Context, cfg providerconfig.Provider, redirectURL string, opts Options) (providers.Provider, error) {
 	switch cfg.Type {
 	case KindOIDC:
 		if errs := (Checker{}).CheckPreset(&cfg); len(errs) > 0 {
@@ -79,7 +79,7 @@ func Build(ctx context.Context, cfg config.Provider, redirectURL string, opts Op
 	return oauth2.New(oc, redirectURL, oauth2Options(opts))
 }
 
-func buildOIDC(ctx context.Context, pr Preset, cfg config.Provider, values map[string]string, redirectURL string, opts Options) (providers.Provider, error) {
+func buildOIDC(ctx context.Context, pr Preset, cfg providerconfig.Provider, values map[string]string, redirectURL string, opts Options) (providers.Provider, error) {
 	issuer := cfg.Issuer
 	if issuer == "" {
 		var err error
@@ -99,7 +99,7 @@ func buildOIDC(ctx context.Context, pr Preset, cfg config.Provider, values map[s
 	if style == "" {
 		style = pr.AuthStyle
 	}
-	oc := config.Provider{
+	oc := providerconfig.Provider{
 		Key: cfg.Key, Type: KindOIDC, DisplayName: cfg.DisplayName,
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 		Scopes:    mergeScopes(pr.Scopes, cfg.Scopes),
@@ -125,7 +125,7 @@ func buildOIDC(ctx context.Context, pr Preset, cfg config.Provider, values map[s
 }
 
 // oauth2Config merges a preset with the configuration's overrides.
-func oauth2Config(pr Preset, cfg config.Provider, values map[string]string, opts Options) (oauth2.Config, error) {
+func oauth2Config(pr Preset, cfg providerconfig.Provider, values map[string]string, opts Options) (oauth2.Config, error) {
 	oc := oauth2.Config{
 		Key: cfg.Key, DisplayName: cfg.DisplayName, Type: pr.Name,
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
@@ -183,8 +183,8 @@ func oauth2Config(pr Preset, cfg config.Provider, values map[string]string, opts
 	}
 	claims := merge(pr.Claims, cfg.Claims)
 	oc.Claims = oauth2.Claims{
-		UID: claims[config.ClaimUID], Email: claims[config.ClaimEmail],
-		EmailVerified: claims[config.ClaimEmailVerified], Name: claims[config.ClaimName],
+		UID: claims[providerconfig.ClaimUID], Email: claims[providerconfig.ClaimEmail],
+		EmailVerified: claims[providerconfig.ClaimEmailVerified], Name: claims[providerconfig.ClaimName],
 	}
 	hooks, err := newHooks(hookEnv{preset: pr, settings: values, clientID: cfg.ClientID, userinfoURL: oc.UserinfoURL, opts: opts})
 	if err != nil {
@@ -227,7 +227,7 @@ func oauth2Options(o Options) oauth2.Options {
 }
 
 // fieldErrors turns checker findings into one error naming the keys.
-func fieldErrors(key string, errs []config.FieldError) error {
+func fieldErrors(key string, errs []providerconfig.FieldError) error {
 	var out []error
 	for _, e := range errs {
 		out = append(out, fmt.Errorf("providers.%s.%s: %s", key, e.Field, e.Message))

@@ -8,27 +8,25 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/textdist"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // Checker validates provider configurations for `sessionbridge check`. It
-// implements config.PresetChecker; CheckPreset also accepts the generic
+// implements bridge/config.PresetChecker (cmd/sessionbridge plugs it in); CheckPreset also accepts the generic
 // types oidc and oauth2 (checking the keys the configuration package does
 // not know about) and unknown types (suggesting the nearest names).
 type Checker struct{}
-
-var _ config.PresetChecker = Checker{}
 
 // PresetNames lists the preset type names.
 func (Checker) PresetNames() []string { return Names() }
 
 // CheckPreset validates p and fills its DisplayName from the preset.
-func (Checker) CheckPreset(p *config.Provider) []config.FieldError {
-	var errs []config.FieldError
+func (Checker) CheckPreset(p *providerconfig.Provider) []providerconfig.FieldError {
+	var errs []providerconfig.FieldError
 	add := func(field, format string, args ...any) {
-		errs = append(errs, config.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, providerconfig.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	switch p.Type {
 	case KindOIDC, KindOAuth2:
@@ -93,14 +91,14 @@ func (Checker) CheckPreset(p *config.Provider) []config.FieldError {
 
 // checkGeneric checks the keys shared by oauth2 providers and presets that
 // the configuration package leaves alone.
-func checkGeneric(p *config.Provider, kind string, add func(field, format string, args ...any)) {
+func checkGeneric(p *providerconfig.Provider, kind string, add func(field, format string, args ...any)) {
 	if kind != KindOIDC && p.RPInitiatedLogout {
 		add("rp_initiated_logout", "applies only to OpenID Connect providers (a plain OAuth2 provider has no end_session_endpoint)")
 	}
 	checkGenericKeys(p, kind, add)
 }
 
-func checkGenericKeys(p *config.Provider, kind string, add func(field, format string, args ...any)) {
+func checkGenericKeys(p *providerconfig.Provider, kind string, add func(field, format string, args ...any)) {
 	if kind == KindOIDC {
 		for _, kv := range []struct{ name, value string }{{"userinfo_method", p.UserinfoMethod}, {"scope_separator", p.ScopeSeparator}} {
 			if kv.value != "" {
@@ -143,7 +141,7 @@ func checkGenericKeys(p *config.Provider, kind string, add func(field, format st
 	checkAuthParams(p, add)
 }
 
-func checkAuthParams(p *config.Provider, add func(field, format string, args ...any)) {
+func checkAuthParams(p *providerconfig.Provider, add func(field, format string, args ...any)) {
 	for _, name := range sortedKeys(p.AuthParams) {
 		if slices.Contains(reservedParams, name) || name == "" {
 			add("auth_params."+name, "is set by the login itself and cannot be configured")

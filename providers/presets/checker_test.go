@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // issueNames are the presets the issue requires.
@@ -91,53 +92,53 @@ func TestDescribeParsesAndBuilds(t *testing.T) {
 }
 
 func TestCheckerErrors(t *testing.T) {
-	base := func(typ string) config.Provider {
-		return config.Provider{Key: "k", Type: typ, ClientID: "id", ClientSecret: "secret"}
+	base := func(typ string) providerconfig.Provider {
+		return providerconfig.Provider{Key: "k", Type: typ, ClientID: "id", ClientSecret: "secret"}
 	}
-	with := func(typ string, f func(*config.Provider)) config.Provider {
+	with := func(typ string, f func(*providerconfig.Provider)) providerconfig.Provider {
 		p := base(typ)
 		f(&p)
 		return p
 	}
 	for _, tc := range []struct {
 		name  string
-		p     config.Provider
+		p     providerconfig.Provider
 		field string
 		want  string
 	}{
 		{"typo", base("githb"), "type", `did you mean "github"`},
 		{"typo2", base("gogle"), "type", `"google"`},
 		{"far off", base("zzzzzzzzzz"), "type", "valid types"},
-		{"no client id", with("github", func(p *config.Provider) { p.ClientID = "" }), "client_id", "is required"},
-		{"no secret", with("github", func(p *config.Provider) { p.ClientSecret = "" }), "client_secret", "environment variable"},
+		{"no client id", with("github", func(p *providerconfig.Provider) { p.ClientID = "" }), "client_id", "is required"},
+		{"no secret", with("github", func(p *providerconfig.Provider) { p.ClientSecret = "" }), "client_secret", "environment variable"},
 		{"missing setting", base("okta"), "settings.domain", "is required for preset okta"},
-		{"empty setting", with("okta", func(p *config.Provider) { p.Settings = map[string]string{"domain": ""} }), "settings.domain", "is empty"},
-		{"unknown setting", with("microsoft", func(p *config.Provider) { p.Settings = map[string]string{"tennant": "x"} }), "settings.tennant", `did you mean "tenant"`},
-		{"no settings taken", with("github", func(p *config.Provider) { p.Settings = map[string]string{"x": "y"} }), "settings.x", "takes no settings"},
-		{"host with scheme", with("okta", func(p *config.Provider) { p.Settings = map[string]string{"domain": "https://example.okta.com"} }), "settings.domain", "not a host name"},
-		{"http base url", with("keycloak", func(p *config.Provider) {
+		{"empty setting", with("okta", func(p *providerconfig.Provider) { p.Settings = map[string]string{"domain": ""} }), "settings.domain", "is empty"},
+		{"unknown setting", with("microsoft", func(p *providerconfig.Provider) { p.Settings = map[string]string{"tennant": "x"} }), "settings.tennant", `did you mean "tenant"`},
+		{"no settings taken", with("github", func(p *providerconfig.Provider) { p.Settings = map[string]string{"x": "y"} }), "settings.x", "takes no settings"},
+		{"host with scheme", with("okta", func(p *providerconfig.Provider) { p.Settings = map[string]string{"domain": "https://example.okta.com"} }), "settings.domain", "not a host name"},
+		{"http base url", with("keycloak", func(p *providerconfig.Provider) {
 			p.Settings = map[string]string{"base_url": "http://sso.example.com", "realm": "r"}
 		}), "settings.base_url", "https"},
-		{"trailing slash", with("keycloak", func(p *config.Provider) {
+		{"trailing slash", with("keycloak", func(p *providerconfig.Provider) {
 			p.Settings = map[string]string{"base_url": "https://sso.example.com/", "realm": "r"}
 		}), "settings.base_url", "must not end with '/'"},
-		{"bad segment", with("keycloak", func(p *config.Provider) {
+		{"bad segment", with("keycloak", func(p *providerconfig.Provider) {
 			p.Settings = map[string]string{"base_url": "https://sso.example.com", "realm": "a/b"}
 		}), "settings.realm", "may contain only"},
-		{"oidc preset claims", with("google", func(p *config.Provider) { p.Claims = map[string]string{"uid": "id"} }), "claims", "does not apply"},
-		{"oidc preset auth_url", with("google", func(p *config.Provider) { p.AuthURL = "https://x.example/a" }), "auth_url", "does not apply"},
-		{"oidc preset bad issuer", with("google", func(p *config.Provider) { p.Issuer = "http://x.example" }), "issuer", "https"},
-		{"oauth2 preset issuer", with("github", func(p *config.Provider) { p.Issuer = "https://x.example" }), "issuer", "does not apply"},
-		{"oauth2 preset bad override", with("github", func(p *config.Provider) { p.TokenURL = "http://x.example/t" }), "token_url", "https"},
-		{"userinfo method", with("github", func(p *config.Provider) { p.UserinfoMethod = "PUT" }), "userinfo_method", "GET or POST"},
-		{"scope separator", with("github", func(p *config.Provider) { p.ScopeSeparator = ";;" }), "scope_separator", "one character"},
-		{"reserved auth param", with("google", func(p *config.Provider) { p.AuthParams = map[string]string{"state": "x"} }), "auth_params.state", "set by the login"},
-		{"header name", with("github", func(p *config.Provider) { p.UserinfoHeaders = map[string]string{"Bad Header": "x"} }), "userinfo_headers.Bad Header", "not a valid"},
-		{"claim path", with("github", func(p *config.Provider) { p.Claims = map[string]string{"uid": "a..b"} }), "claims.uid", "empty segment"},
-		{"generic settings", with("oauth2", func(p *config.Provider) { p.Settings = map[string]string{"a": "b"} }), "settings", "only to presets"},
-		{"generic oidc userinfo", with("oidc", func(p *config.Provider) { p.UserinfoMethod = "POST" }), "userinfo_method", "only to type oauth2"},
-		{"generic oauth2 path", with("oauth2", func(p *config.Provider) { p.Claims = map[string]string{"uid": "data..id"} }), "claims.uid", "empty segment"},
-		{"apple key missing", with("apple", func(p *config.Provider) {
+		{"oidc preset claims", with("google", func(p *providerconfig.Provider) { p.Claims = map[string]string{"uid": "id"} }), "claims", "does not apply"},
+		{"oidc preset auth_url", with("google", func(p *providerconfig.Provider) { p.AuthURL = "https://x.example/a" }), "auth_url", "does not apply"},
+		{"oidc preset bad issuer", with("google", func(p *providerconfig.Provider) { p.Issuer = "http://x.example" }), "issuer", "https"},
+		{"oauth2 preset issuer", with("github", func(p *providerconfig.Provider) { p.Issuer = "https://x.example" }), "issuer", "does not apply"},
+		{"oauth2 preset bad override", with("github", func(p *providerconfig.Provider) { p.TokenURL = "http://x.example/t" }), "token_url", "https"},
+		{"userinfo method", with("github", func(p *providerconfig.Provider) { p.UserinfoMethod = "PUT" }), "userinfo_method", "GET or POST"},
+		{"scope separator", with("github", func(p *providerconfig.Provider) { p.ScopeSeparator = ";;" }), "scope_separator", "one character"},
+		{"reserved auth param", with("google", func(p *providerconfig.Provider) { p.AuthParams = map[string]string{"state": "x"} }), "auth_params.state", "set by the login"},
+		{"header name", with("github", func(p *providerconfig.Provider) { p.UserinfoHeaders = map[string]string{"Bad Header": "x"} }), "userinfo_headers.Bad Header", "not a valid"},
+		{"claim path", with("github", func(p *providerconfig.Provider) { p.Claims = map[string]string{"uid": "a..b"} }), "claims.uid", "empty segment"},
+		{"generic settings", with("oauth2", func(p *providerconfig.Provider) { p.Settings = map[string]string{"a": "b"} }), "settings", "only to presets"},
+		{"generic oidc userinfo", with("oidc", func(p *providerconfig.Provider) { p.UserinfoMethod = "POST" }), "userinfo_method", "only to type oauth2"},
+		{"generic oauth2 path", with("oauth2", func(p *providerconfig.Provider) { p.Claims = map[string]string{"uid": "data..id"} }), "claims.uid", "empty segment"},
+		{"apple key missing", with("apple", func(p *providerconfig.Provider) {
 			p.ClientSecret = ""
 			p.Settings = map[string]string{"team_id": "T", "key_id": "K"}
 		}), "settings.private_key", "is required"},
@@ -181,7 +182,7 @@ func TestCheckThroughConfig(t *testing.T) {
 }
 
 func TestBuildRejectsInvalid(t *testing.T) {
-	for _, p := range []config.Provider{
+	for _, p := range []providerconfig.Provider{
 		{Key: "k", Type: "githb", ClientID: "a", ClientSecret: "b"},
 		{Key: "k", Type: "okta", ClientID: "a", ClientSecret: "b"},
 		{Key: "k", Type: "oauth2", ClientID: "a", AuthURL: "http://x.example/a", TokenURL: "https://x.example/t", Claims: map[string]string{"uid": "id"}},
@@ -224,12 +225,12 @@ func TestDocsUpToDate(t *testing.T) {
 }
 
 func TestRPInitiatedLogoutOnlyForOpenIDConnect(t *testing.T) {
-	p := &config.Provider{Type: "github", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true}
+	p := &providerconfig.Provider{Type: "github", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true}
 	errs := (presets.Checker{}).CheckPreset(p)
 	if len(errs) != 1 || errs[0].Field != "rp_initiated_logout" {
 		t.Fatalf("rp_initiated_logout on github: %v, want one error on that key", errs)
 	}
-	p = &config.Provider{Type: "okta", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true, Settings: map[string]string{"domain": "example.okta.com"}}
+	p = &providerconfig.Provider{Type: "okta", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true, Settings: map[string]string{"domain": "example.okta.com"}}
 	if errs := (presets.Checker{}).CheckPreset(p); len(errs) != 0 {
 		t.Fatalf("rp_initiated_logout on okta: %v", errs)
 	}

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
@@ -132,7 +132,7 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 	if tc.fake != nil {
 		tc.fake(&spec)
 	}
-	cfg := config.Provider{Key: "my-" + name, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
+	cfg := providerconfig.Provider{Key: "my-" + name, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
 	if pr.NoClientSecret {
 		spec.AuthStyle, spec.ClientSecret, cfg.ClientSecret = "public", "", ""
 	}
@@ -261,7 +261,7 @@ func TestZohoRefusesAnUnknownAccountsServer(t *testing.T) {
 			AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, Token: tc.token,
 			CallbackParams: url.Values{"accounts-server": {server}},
 		})
-		p, err := presets.Build(context.Background(), config.Provider{Key: "z", Type: "zoho", ClientID: clientID, ClientSecret: clientSecret},
+		p, err := presets.Build(context.Background(), providerconfig.Provider{Key: "z", Type: "zoho", ClientID: clientID, ClientSecret: clientSecret},
 			redirectFor("z"), presets.Options{RewriteURL: f.Rewrite})
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
@@ -94,7 +95,7 @@ func TestGenericOIDCExtras(t *testing.T) {
 		AutoApprove: &devissuer.User{Subject: "s1", Email: "a@example.com"}})
 	base := iss.URL()
 	no := false
-	cfg := config.Provider{Key: "corp", Type: "oidc", Issuer: base, ClientID: clientID, ClientSecret: clientSecret,
+	cfg := providerconfig.Provider{Key: "corp", Type: "oidc", Issuer: base, ClientID: clientID, ClientSecret: clientSecret,
 		AuthParams: map[string]string{"prompt": "login"}, Refresh: &no}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
@@ -64,7 +64,7 @@ func TestOIDCPresets(t *testing.T) {
 			var seen string
 			ctx, cancel := context.WithCancel(context.Background())
 			t.Cleanup(cancel)
-			cfg := config.Provider{Key: key, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
+			cfg := providerconfig.Provider{Key: key, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
 			p, err := presets.Build(ctx, cfg, redirectFor(key), presets.Options{RewriteURL: func(u string) string { seen = u; return base }})
 			if err != nil {
 				t.Fatalf("Build: %v", err)
@@ -172,7 +172,7 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 			Refresh: providertest.Response{Status: 200, Body: `{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired.","error_uri":"https://docs.github.com"}`},
 			APIs:    apis,
 		})
-		p, err := presets.Build(context.Background(), config.Provider{Key: "gh", Type: "github", ClientID: clientID, ClientSecret: clientSecret},
+		p, err := presets.Build(context.Background(), providerconfig.Provider{Key: "gh", Type: "github", ClientID: clientID, ClientSecret: clientSecret},
 			redirectFor("gh"), presets.Options{RewriteURL: f.Rewrite})
 		if err != nil {
 			t.Fatal(err)
@@ -198,7 +198,7 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 		iss.SetFaults(devissuer.Faults{Refresh200WithError: true, Refresh200ErrorCode: "invalid_refresh_token"})
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
+		p, err := presets.Build(ctx, providerconfig.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
 			redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
 		if err != nil {
 			t.Fatal(err)
@@ -226,7 +226,7 @@ func TestSlackUIDNeedsTheTeam(t *testing.T) {
 	iss.SetFaults(devissuer.Faults{RequirePostAuth: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
+	p, err := presets.Build(ctx, providerconfig.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
 		redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +256,7 @@ func issueRefreshToken(t *testing.T, iss *devissuer.Issuer, user *devissuer.User
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := presets.Build(ctx, config.Provider{Key: "gen", Type: "oidc", Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
+	p, err := presets.Build(ctx, providerconfig.Provider{Key: "gen", Type: "oidc", Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
 		redirectFor("gen"), presets.Options{})
 	if err != nil {
 		t.Fatal(err)

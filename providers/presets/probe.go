@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // Target is one URL `check --online` reaches for a provider, with the
@@ -27,7 +27,7 @@ type Target struct {
 // Targets lists what check --online reaches for one configured provider:
 // the issuer of an OpenID provider (generic or preset), or the endpoints
 // of a plain OAuth2 one, with templates filled from the settings.
-func Targets(cfg config.Provider) ([]Target, error) {
+func Targets(cfg providerconfig.Provider) ([]Target, error) {
 	switch cfg.Type {
 	case KindOIDC:
 		return []Target{{Key: "issuer", URL: cfg.Issuer, Discovery: true}}, nil
@@ -55,7 +55,7 @@ func Targets(cfg config.Provider) ([]Target, error) {
 	return []Target{{Key: templateKey(pr.Issuer), URL: issuer, Discovery: true}}, nil
 }
 
-func endpointTargets(pr Preset, cfg config.Provider, values map[string]string) ([]Target, error) {
+func endpointTargets(pr Preset, cfg providerconfig.Provider, values map[string]string) ([]Target, error) {
 	var out []Target
 	for _, e := range []struct{ key, tmpl, override string }{
 		{"auth_url", pr.AuthURL, cfg.AuthURL},
@@ -95,7 +95,7 @@ func templateKey(tmpl string) string {
 // fetched and validated exactly as serve does (issuer match, endpoint
 // policy); a plain endpoint must resolve and answer (a TLS handshake and
 // an HTTP answer of any status). It returns nil when it works.
-func Probe(ctx context.Context, cfg config.Provider, t Target, client *http.Client) error {
+func Probe(ctx context.Context, cfg providerconfig.Provider, t Target, client *http.Client) error {
 	if t.Discovery {
 		return probeDiscovery(ctx, cfg, t.URL, client)
 	}
@@ -115,10 +115,10 @@ func Probe(ctx context.Context, cfg config.Provider, t Target, client *http.Clie
 
 // probeDiscovery runs one discovery with the same code serve uses and
 // waits for its first attempt.
-func probeDiscovery(ctx context.Context, cfg config.Provider, issuer string, client *http.Client) error {
+func probeDiscovery(ctx context.Context, cfg providerconfig.Provider, issuer string, client *http.Client) error {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p, err := oidc.New(pctx, config.Provider{Key: cfg.Key, Type: KindOIDC, Issuer: issuer, ClientID: cfg.ClientID,
+	p, err := oidc.New(pctx, providerconfig.Provider{Key: cfg.Key, Type: KindOIDC, Issuer: issuer, ClientID: cfg.ClientID,
 		ClientSecret: cfg.ClientSecret}, "", oidc.Options{HTTPClient: client, RetryInterval: time.Hour})
 	if err != nil {
 		return err
