@@ -202,7 +202,29 @@ type Ops struct {
 	Listen string `yaml:"listen"`
 }
 
-// Provider is one entry under providers:. The entry's schema and its
-// checks belong to the provider packages (providers/providerconfig); the
-// alias keeps this package's callers unchanged.
-type Provider = providerconfig.Provider
+// Provider is one entry under providers:. The keys every entry has are
+// decoded here; the rest of the entry belongs to its type, which owns
+// their schema and checks (see providerconfig and providers/registry).
+type Provider struct {
+	Key         string `yaml:"-"`
+	Type        string `yaml:"type"`
+	DisplayName string `yaml:"display_name"`
+
+	// Refresh limits for this provider, overriding refresh.provider_*:
+	// providers publish token-endpoint limits.
+	RefreshConcurrency int     `yaml:"refresh_concurrency"`
+	RefreshRate        float64 `yaml:"refresh_rate"`
+	RefreshBurst       int     `yaml:"refresh_burst"`
+	// MinRefreshInterval is the least time between two refreshes of one
+	// grant (unset: the preset's default, e.g. 24h for Apple; 0s: none).
+	// Access tokens may lapse until it has passed.
+	MinRefreshInterval *time.Duration `yaml:"min_refresh_interval"`
+
+	// Config is the type's own configuration, decoded from the same
+	// mapping (e.g. *oidc.Config for type oidc). A configuration built in
+	// code sets it.
+	Config providerconfig.Config `yaml:"-"`
+
+	// Line is the line of the provider's key in the file, for messages.
+	Line int `yaml:"-"`
+}

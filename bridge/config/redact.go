@@ -4,8 +4,7 @@ import "fmt"
 
 // The types below hold secrets. fmt uses these methods for nested fields
 // too, so printing a whole Config with %v, %+v or %#v never shows a key,
-// an API key secret or a client secret (Provider redacts itself in
-// providerconfig).
+// an API key secret or a client secret.
 
 // String shows how many keys are configured, never the keys.
 func (s Secrets) String() string {
@@ -22,3 +21,12 @@ func (k APIKey) String() string {
 
 // GoString redacts like String.
 func (k APIKey) GoString() string { return k.String() }
+
+// String shows what identifies the provider, never its type's settings
+// (which hold the client secret).
+func (p Provider) String() string {
+	return fmt.Sprintf("Provider{key:%s type:%s}", p.Key, p.Type)
+}
+
+// GoString redacts like String.
+func (p Provider) GoString() string { return p.String() }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/internal/allowlist"
-	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 var (
@@ -28,16 +27,6 @@ const (
 	ScopeSessionsWrite = "sessions.write"
 	ScopeUsersRead     = "users.read"
 	ScopeUsersWrite    = "users.write"
-)
-
-// Keys of an oauth2 provider's claims mapping: each names the user-info
-// field that holds the value. ClaimUID is required. The provider packages
-// define them (providerconfig).
-const (
-	ClaimUID           = providerconfig.ClaimUID
-	ClaimEmail         = providerconfig.ClaimEmail
-	ClaimEmailVerified = providerconfig.ClaimEmailVerified
-	ClaimName          = providerconfig.ClaimName
 )
 
 // Values accepted by the enumerated settings.
@@ -64,7 +53,7 @@ const (
 // without trailing slash. Problems carry no line numbers.
 func (c *Config) Validate() error { return Loader{}.Validate(c) }
 
-// Validate is Config.Validate with l's preset checker.
+// Validate is Config.Validate with l's provider types.
 func (l Loader) Validate(c *Config) error {
 	col := newCollector(c.File)
 	l.validate(c, col)

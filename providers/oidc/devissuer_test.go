@@ -14,7 +14,6 @@ import (
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
-	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 const (
@@ -27,7 +26,7 @@ type env struct {
 	iss *devissuer.Issuer
 	url string
 	p   *oidc.Provider
-	cfg providerconfig.Provider
+	cfg oidc.Config
 }
 
 // start runs a devissuer on loopback; mutate may adjust its options.
@@ -45,7 +44,7 @@ func start(t *testing.T, mutate func(*devissuer.Options)) *env {
 	}
 	iss := testissuer.Start(t, opts)
 	u := iss.URL()
-	return &env{iss: iss, url: u, cfg: providerconfig.Provider{
+	return &env{iss: iss, url: u, cfg: oidc.Config{
 		Key: "dev", Type: "oidc", DisplayName: "Dev", Issuer: u, ClientID: clientID, ClientSecret: clientSecret,
 		Scopes: []string{"openid", "email", "profile", "offline_access"},
 	}}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/sessionbridge/sessionbridge/providers"
-	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // miniOP is a discovery document plus a scriptable token endpoint, for the
@@ -91,12 +90,12 @@ func (op *miniOP) tokenRequests() int {
 	return len(op.tokenReq)
 }
 
-func (op *miniOP) cfg() providerconfig.Provider {
-	return providerconfig.Provider{Key: "corp", Type: "oidc", Issuer: op.srv.URL, ClientID: "client-1", ClientSecret: "s3cret-value"}
+func (op *miniOP) cfg() Config {
+	return Config{Key: "corp", Type: "oidc", Issuer: op.srv.URL, ClientID: "client-1", ClientSecret: "s3cret-value"}
 }
 
 // newReady builds a provider for cfg and waits for discovery.
-func newReady(t *testing.T, cfg providerconfig.Provider, opts Options) *Provider {
+func newReady(t *testing.T, cfg Config, opts Options) *Provider {
 	t.Helper()
 	p := newProvider(t, cfg, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -107,7 +106,7 @@ func newReady(t *testing.T, cfg providerconfig.Provider, opts Options) *Provider
 	return p
 }
 
-func newProvider(t *testing.T, cfg providerconfig.Provider, opts Options) *Provider {
+func newProvider(t *testing.T, cfg Config, opts Options) *Provider {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -139,15 +138,15 @@ func asOAuth(t *testing.T, err error) *providers.OAuthError {
 }
 
 func TestNewRejectsInvalidConfiguration(t *testing.T) {
-	base := providerconfig.Provider{Key: "k", Issuer: "https://login.example", ClientID: "c"}
-	cases := map[string]func(*providerconfig.Provider){
-		"no issuer":         func(c *providerconfig.Provider) { c.Issuer = "" },
-		"relative issuer":   func(c *providerconfig.Provider) { c.Issuer = "login.example" },
-		"http non-loopback": func(c *providerconfig.Provider) { c.Issuer = "http://login.example" },
-		"ftp issuer":        func(c *providerconfig.Provider) { c.Issuer = "ftp://login.example" },
-		"issuer query":      func(c *providerconfig.Provider) { c.Issuer = "https://login.example/?tenant=1" },
-		"no client id":      func(c *providerconfig.Provider) { c.ClientID = "" },
-		"bad auth style":    func(c *providerconfig.Provider) { c.AuthStyle = "auto" },
+	base := Config{Key: "k", Issuer: "https://login.example", ClientID: "c"}
+	cases := map[string]func(*Config){
+		"no issuer":         func(c *Config) { c.Issuer = "" },
+		"relative issuer":   func(c *Config) { c.Issuer = "login.example" },
+		"http non-loopback": func(c *Config) { c.Issuer = "http://login.example" },
+		"ftp issuer":        func(c *Config) { c.Issuer = "ftp://login.example" },
+		"issuer query":      func(c *Config) { c.Issuer = "https://login.example/?tenant=1" },
+		"no client id":      func(c *Config) { c.ClientID = "" },
+		"bad auth style":    func(c *Config) { c.AuthStyle = "auto" },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -10,9 +10,11 @@ import (
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
-	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/oauth2"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
 	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
+	"github.com/sessionbridge/sessionbridge/providers/registry"
 )
 
 // genericYAML uses every generic oauth2 key; it goes through config.Parse,
@@ -38,11 +40,11 @@ const genericYAML = `providers:
 
 func TestGenericOAuth2FromYAML(t *testing.T) {
 	env := func(name string) (string, bool) { return "legacy-client", name == "LEGACY_ID" }
-	c, err := config.Loader{Env: env, Presets: presets.Checker{}}.Parse("sb.yaml", []byte(genericYAML+secretsYAML()))
+	c, err := config.Loader{Env: env, Types: registry.Types{}}.Parse("sb.yaml", []byte(genericYAML+secretsYAML()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := c.Providers["legacy"]
+	pc := c.Providers["legacy"].Config.(*oauth2.Entry)
 	if pc.UserinfoMethod != "POST" || pc.UserinfoHeaders["X-Api-Version"] != "2" || pc.ScopeSeparator != "," ||
 		pc.Refresh == nil || *pc.Refresh || pc.AuthParams["audience"] != "bridge" {
 		t.Fatalf("decoded %+v", pc)
@@ -55,7 +57,7 @@ func TestGenericOAuth2FromYAML(t *testing.T) {
 		APIs:       map[string]providertest.Response{me: {Body: `{"data":{"user":{"id":9007199254740993,"first":"Ada","last":"Lovelace","emails":[{"value":"ada@example.com","verified":true}]}}}`}},
 		APIMethods: map[string]string{me: "POST"},
 	})
-	p, err := presets.Build(context.Background(), pc, redirectFor("legacy"), presets.Options{RewriteURL: f.Rewrite})
+	p, err := open(context.Background(), "legacy", pc, redirectFor("legacy"), providerconfig.Env{RewriteURL: f.Rewrite})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +97,11 @@ func TestGenericOIDCExtras(t *testing.T) {
 		AutoApprove: &devissuer.User{Subject: "s1", Email: "a@example.com"}})
 	base := iss.URL()
 	no := false
-	cfg := providerconfig.Provider{Key: "corp", Type: "oidc", Issuer: base, ClientID: clientID, ClientSecret: clientSecret,
+	cfg := &oidc.Config{Issuer: base, ClientID: clientID, ClientSecret: clientSecret,
 		AuthParams: map[string]string{"prompt": "login"}, Refresh: &no}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, err := presets.Build(ctx, cfg, redirectFor("corp"), presets.Options{})
+	p, err := open(ctx, "corp", cfg, redirectFor("corp"), providerconfig.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

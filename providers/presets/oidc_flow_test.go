@@ -64,8 +64,8 @@ func TestOIDCPresets(t *testing.T) {
 			var seen string
 			ctx, cancel := context.WithCancel(context.Background())
 			t.Cleanup(cancel)
-			cfg := providerconfig.Provider{Key: key, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
-			p, err := presets.Build(ctx, cfg, redirectFor(key), presets.Options{RewriteURL: func(u string) string { seen = u; return base }})
+			cfg := &presets.Entry{Name: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
+			p, err := open(ctx, key, cfg, redirectFor(key), providerconfig.Env{RewriteURL: func(u string) string { seen = u; return base }})
 			if err != nil {
 				t.Fatalf("Build: %v", err)
 			}
@@ -172,8 +172,8 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 			Refresh: providertest.Response{Status: 200, Body: `{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired.","error_uri":"https://docs.github.com"}`},
 			APIs:    apis,
 		})
-		p, err := presets.Build(context.Background(), providerconfig.Provider{Key: "gh", Type: "github", ClientID: clientID, ClientSecret: clientSecret},
-			redirectFor("gh"), presets.Options{RewriteURL: f.Rewrite})
+		p, err := open(context.Background(), "gh", &presets.Entry{Name: "github", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("gh"), providerconfig.Env{RewriteURL: f.Rewrite})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,8 +198,8 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 		iss.SetFaults(devissuer.Faults{Refresh200WithError: true, Refresh200ErrorCode: "invalid_refresh_token"})
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		p, err := presets.Build(ctx, providerconfig.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
-			redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
+		p, err := open(ctx, "sl", &presets.Entry{Name: "slack", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("sl"), providerconfig.Env{RewriteURL: func(string) string { return iss.URL() }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,8 +226,8 @@ func TestSlackUIDNeedsTheTeam(t *testing.T) {
 	iss.SetFaults(devissuer.Faults{RequirePostAuth: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := presets.Build(ctx, providerconfig.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
-		redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
+	p, err := open(ctx, "sl", &presets.Entry{Name: "slack", ClientID: clientID, ClientSecret: clientSecret},
+		redirectFor("sl"), providerconfig.Env{RewriteURL: func(string) string { return iss.URL() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,8 +256,8 @@ func issueRefreshToken(t *testing.T, iss *devissuer.Issuer, user *devissuer.User
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := presets.Build(ctx, providerconfig.Provider{Key: "gen", Type: "oidc", Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
-		redirectFor("gen"), presets.Options{})
+	p, err := open(ctx, "gen", &oidc.Config{Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
+		redirectFor("gen"), providerconfig.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,121 +24,96 @@ const (
 	ClaimName          = "name"
 )
 
+// DefaultAuthStyle is how token requests of oidc and oauth2 providers
+// authenticate when auth_style is not set (a preset has its own).
+const DefaultAuthStyle = "basic"
+
 var (
 	claimKeys  = []string{ClaimUID, ClaimEmail, ClaimEmailVerified, ClaimName}
 	authStyles = []string{"basic", "post"}
 )
 
-// FieldError is one problem in a provider entry. Field is relative to the
-// entry (e.g. "client_id", "claims.uid"); empty means the entry as a
-// whole. The configuration package prefixes it with "providers.KEY." and
-// places it at the line of that key.
-type FieldError struct {
-	Field   string
-	Message string
+// ReservedParams are authorization parameters the login sets itself; no
+// configuration may set them through auth_params.
+var ReservedParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method", "nonce"}
+
+// Client are the keys every OAuth client entry has, as CheckClient takes
+// them.
+type Client struct {
+	ClientID, ClientSecret string
+	Scopes                 []string
+	// AuthStyle is basic or post; empty means basic.
+	AuthStyle string
+	Claims    map[string]string
 }
 
-// problems collects FieldErrors in the order they are found (the order
-// `sessionbridge check` prints problems on one line).
-type problems []FieldError
-
-func (ps *problems) add(field, msg string) {
-	*ps = append(*ps, FieldError{Field: field, Message: msg})
-}
-
-// Check validates the keys every provider type shares and, for the
-// built-in types oidc and oauth2, their own keys. Presets are checked by
-// the preset catalog; an empty or unknown type is left to the caller,
-// which knows the valid type names.
-func Check(p *Provider) []FieldError {
-	var ps problems
-	checkShared(p, &ps)
-	switch p.Type {
-	case TypeOIDC:
-		checkOIDC(p, &ps)
-	case TypeOAuth2:
-		checkOAuth2(p, &ps)
-	}
-	return ps
-}
-
-// checkShared checks client credentials, scopes, auth_style and the
-// claims mapping's names, which mean the same for every type.
-func checkShared(p *Provider, ps *problems) {
-	for _, kv := range []struct{ name, value string }{{"client_id", p.ClientID}, {"client_secret", p.ClientSecret}} {
+// CheckClient checks the keys every type shares: credentials without
+// stray whitespace, scopes one per item, auth_style, and the names of the
+// claims mapping (which only oauth2-style providers read).
+func CheckClient(ps *Problems, c Client) {
+	for _, kv := range []struct{ name, value string }{{"client_id", c.ClientID}, {"client_secret", c.ClientSecret}} {
 		if kv.value != strings.TrimSpace(kv.value) {
-			ps.add(kv.name, "has leading or trailing whitespace (check the value or the environment variable it comes from)")
+			ps.Add(kv.name, "has leading or trailing whitespace (check the value or the environment variable it comes from)")
 		}
 	}
-	for i, s := range p.Scopes {
+	for i, s := range c.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n") {
-			ps.add(fmt.Sprintf("scopes[%d]", i), "a scope must be non-empty and contain no spaces (list each scope separately)")
+			ps.Add(fmt.Sprintf("scopes[%d]", i), "a scope must be non-empty and contain no spaces (list each scope separately)")
 		}
 	}
-	if !slices.Contains(authStyles, p.AuthStyle) {
-		ps.add("auth_style", fmt.Sprintf("%q is not one of: %s", p.AuthStyle, strings.Join(authStyles, ", ")))
+	if c.AuthStyle != "" && !slices.Contains(authStyles, c.AuthStyle) {
+		ps.Addf("auth_style", "%q is not one of: %s", c.AuthStyle, strings.Join(authStyles, ", "))
 	}
-	for _, name := range slices.Sorted(maps.Keys(p.Claims)) {
+	for _, name := range slices.Sorted(maps.Keys(c.Claims)) {
 		if !slices.Contains(claimKeys, name) {
-			ps.add("claims."+name, fmt.Sprintf("unknown claim %q; valid claims: %s", name, strings.Join(claimKeys, ", ")))
-		} else if p.Claims[name] == "" {
-			ps.add("claims."+name, "must name a user-info field")
+			ps.Addf("claims."+name, "unknown claim %q; valid claims: %s", name, strings.Join(claimKeys, ", "))
+		} else if c.Claims[name] == "" {
+			ps.Add("claims."+name, "must name a user-info field")
 		}
 	}
 }
 
-// checkOIDC checks type oidc: an issuer to discover and a client ID; the
-// endpoints of type oauth2 would be ignored, so they are refused.
-func checkOIDC(p *Provider, ps *problems) {
-	if p.Issuer == "" {
-		ps.add("issuer", "is required for type oidc (the URL whose /.well-known/openid-configuration describes the provider)")
-	} else if msg := endpointProblem(p.Issuer, true); msg != "" {
-		ps.add("issuer", msg)
-	}
-	if p.ClientID == "" {
-		ps.add("client_id", "is required for type oidc")
-	}
-	for _, kv := range []struct{ name, value string }{{"auth_url", p.AuthURL}, {"token_url", p.TokenURL}, {"userinfo_url", p.UserinfoURL}} {
-		if kv.value != "" {
-			ps.add(kv.name, "applies only to type oauth2; an oidc provider finds its endpoints through discovery at the issuer")
+// CheckAuthParams refuses auth_params the login sets itself.
+func CheckAuthParams(ps *Problems, params map[string]string) {
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		if slices.Contains(ReservedParams, name) || name == "" {
+			ps.Add("auth_params."+name, "is set by the login itself and cannot be configured")
 		}
 	}
 }
 
-// checkOAuth2 checks type oauth2: both endpoints, the user-info URL when
-// set, and the claim holding the user's stable ID; an issuer would be
-// ignored, so it is refused.
-func checkOAuth2(p *Provider, ps *problems) {
-	for _, kv := range []struct{ name, value string }{{"auth_url", p.AuthURL}, {"token_url", p.TokenURL}} {
-		if kv.value == "" {
-			ps.add(kv.name, "is required for type oauth2")
-		} else if msg := endpointProblem(kv.value, false); msg != "" {
-			ps.add(kv.name, msg)
+// Unused reports each key that is set but means nothing for this type,
+// with msg saying why.
+func Unused(ps *Problems, msg string, keys ...Key) {
+	for _, k := range keys {
+		if k.Set {
+			ps.Add(k.Name, msg)
 		}
-	}
-	if p.UserinfoURL != "" {
-		if msg := endpointProblem(p.UserinfoURL, false); msg != "" {
-			ps.add("userinfo_url", msg)
-		}
-	}
-	// A uid key written with an empty value was reported above.
-	if _, written := p.Claims[ClaimUID]; !written {
-		ps.add("claims.uid", "is required for type oauth2: the user-info field holding the user's stable ID (e.g. claims: {uid: id})")
-	}
-	if p.Issuer != "" {
-		ps.add("issuer", "applies only to type oidc; an oauth2 provider takes auth_url and token_url")
 	}
 }
 
-// endpointProblem checks a provider URL: absolute, https unless the host
+// Key is a configuration key and whether the entry sets it, for Unused.
+type Key struct {
+	Name string
+	Set  bool
+}
+
+// StringKey is a string key, set when not empty.
+func StringKey(name, value string) Key { return Key{Name: name, Set: value != ""} }
+
+// MapKey is a mapping key, set when it has entries.
+func MapKey[V any](name string, m map[string]V) Key { return Key{Name: name, Set: len(m) > 0} }
+
+// EndpointProblem checks a provider URL: absolute, https unless the host
 // is loopback (contract §4), no credentials or fragment. An issuer may
 // have a path but no query either, as OpenID Connect Discovery requires.
-func endpointProblem(raw string, issuer bool) string {
+// It returns "" for a good URL.
+func EndpointProblem(raw string, issuer bool) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return fmt.Sprintf("%q must be an absolute https:// URL", raw)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		return fmt.Sprintf("%q must use https (plain http is allowed only on loopback: localhost, 127.0.0.0/8, ::1)", raw)
 	}
 	if u.User != nil {
@@ -153,9 +128,9 @@ func endpointProblem(raw string, issuer bool) string {
 	return ""
 }
 
-// isLoopback reports whether host names this machine: localhost or a
+// IsLoopback reports whether host names this machine: localhost or a
 // loopback IP address.
-func isLoopback(host string) bool {
+func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

@@ -1,81 +1,133 @@
-// Package providerconfig is the schema of one entry under providers: in the
-// configuration file and the checks that do not depend on the preset
-// catalog: the keys every type shares and the built-in types oidc and
-// oauth2. It lives with the providers, not with the application's
-// configuration, so that provider packages never import the application
-// (the configuration package decodes the file and places these problems at
-// their lines).
+// Package providerconfig is the contract between the configuration file
+// and the provider types: each type (oidc, oauth2, every preset) owns a
+// Config that the configuration package decodes from the type's entry
+// under providers:, checks, and opens into a providers.Provider. It also
+// holds the checks the types share. It lives with the providers, not with
+// the application's configuration, so that provider packages never import
+// the application.
 package providerconfig
 
-import "time"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
 
-// Provider is one entry under providers:. Which keys apply depends on Type.
-type Provider struct {
-	Key          string   `yaml:"-"`
-	Type         string   `yaml:"type"`
-	DisplayName  string   `yaml:"display_name"`
-	ClientID     string   `yaml:"client_id"`
-	ClientSecret string   `yaml:"client_secret"`
-	Scopes       []string `yaml:"scopes"`
-	// AuthStyle is how token requests authenticate: basic (default) or post.
-	AuthStyle string `yaml:"auth_style"`
-	// PKCE can be set false for a provider that rejects it. Default true.
-	PKCE *bool `yaml:"pkce"`
+	"github.com/sessionbridge/sessionbridge/providers"
+)
 
-	// type: oidc
-	Issuer string `yaml:"issuer"`
-
-	// type: oauth2
-	AuthURL     string            `yaml:"auth_url"`
-	TokenURL    string            `yaml:"token_url"`
-	UserinfoURL string            `yaml:"userinfo_url"`
-	Claims      map[string]string `yaml:"claims"`
-	// UserinfoMethod is GET (default) or POST.
-	UserinfoMethod string `yaml:"userinfo_method"`
-	// UserinfoHeaders are sent with the user-info request; values may
-	// use {client_id} and {client_secret}.
-	UserinfoHeaders map[string]string `yaml:"userinfo_headers"`
-	// ScopeSeparator joins scopes in the authorization URL (default " ").
-	ScopeSeparator string `yaml:"scope_separator"`
-	// Refresh says whether the provider issues refresh tokens that can be
-	// redeemed (default true).
-	Refresh *bool `yaml:"refresh"`
-	// AuthParams are extra authorization-request parameters.
-	AuthParams map[string]string `yaml:"auth_params"`
-
-	// Settings are a preset's own settings (tenant, domain, realm, ...);
-	// `sessionbridge providers NAME` lists them.
-	Settings map[string]string `yaml:"settings"`
-
-	// Refresh limits for this provider, overriding refresh.provider_*:
-	// providers publish token-endpoint limits.
-	RefreshConcurrency int     `yaml:"refresh_concurrency"`
-	RefreshRate        float64 `yaml:"refresh_rate"`
-	RefreshBurst       int     `yaml:"refresh_burst"`
-	// MinRefreshInterval is the least time between two refreshes of one
-	// grant (unset: the preset's default, e.g. 24h for Apple; 0s: none).
-	// Access tokens may lapse until it has passed.
-	MinRefreshInterval *time.Duration `yaml:"min_refresh_interval"`
-
-	// RPInitiatedLogout sends the browser to the provider's
-	// end_session_endpoint when the user signs out on the account page
-	// (OpenID Connect RP-Initiated Logout). Default false: it signs the
-	// user out of the provider everywhere.
-	RPInitiatedLogout bool `yaml:"rp_initiated_logout"`
-	// RevokeTokens revokes a session's provider token (RFC 7009) when the
-	// session ends by sign-out, revoke or back-channel logout, where the
-	// provider has a revocation endpoint. Default true.
-	RevokeTokens *bool `yaml:"revoke_tokens"`
-	// RevokesPerToken is set by a preset whose provider ends only the
-	// revoked token (not the user's whole grant); not a YAML key.
-	RevokesPerToken bool `yaml:"-"`
-
-	// Line is the line of the provider's key in the file, for messages.
-	Line int `yaml:"-"`
+// Config is one provider type's configuration: a pointer to a struct
+// whose yaml tags name the entry's keys besides the ones every entry has
+// (type, display_name and the refresher's limits, which the configuration
+// package keeps). The configuration package decodes the entry into it
+// strictly, with file and line for every problem, as Dex decodes a
+// connector's config.
+type Config interface {
+	// Check validates the decoded keys. It may fill defaults that later
+	// checks or Open rely on.
+	Check() []FieldError
+	// Open builds the provider. ctx is the provider's lifetime (OpenID
+	// discovery is retried in the background until it ends). Open
+	// refuses what Check refuses, so a configuration built in code
+	// cannot skip the checks.
+	Open(ctx context.Context, env Env) (providers.Provider, error)
 }
 
-// RevokeTokensEnabled reports whether tokens are revoked (default true).
-func (p Provider) RevokeTokensEnabled() bool { return p.RevokeTokens == nil || *p.RevokeTokens }
+// FormChecker is implemented by configurations whose keys can be checked
+// for form alone, without their type's data (a preset's entry without the
+// catalog's requirements); see bridge/config.Loader.Types.
+type FormChecker interface {
+	CheckForm() []FieldError
+}
 
-// PKCEEnabled reports whether PKCE is used (default true).
-func (p Provider) PKCEEnabled() bool { return p.PKCE == nil || *p.PKCE }
+// Targeter is implemented by configurations whose URLs `sessionbridge
+// check --online` can reach.
+type Targeter interface {
+	Targets() ([]Target, error)
+}
+
+// Target is one URL `check --online` reaches for a provider, with the
+// configuration key that decides it: a problem is reported at that key's
+// line ("issuer", "settings.base_url", "token_url"; "type" when a preset
+// fixes the URL itself).
+type Target struct {
+	Key       string
+	URL       string
+	Discovery bool // an issuer: fetch and validate its discovery document
+}
+
+// Env is what Open needs besides the configuration: the entry's common
+// keys and the injected dependencies.
+type Env struct {
+	// Key is the provider key (Session.provider, in callback URLs).
+	Key string
+	// DisplayName is the entry's display_name; empty lets the type choose
+	// (a preset's own name, else the key).
+	DisplayName string
+	// RedirectURL is the callback URL registered at the provider.
+	RedirectURL string
+	HTTPClient  *http.Client
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// RewriteURL, when set, maps every endpoint URL (and issuer) after
+	// templates are expanded. It exists so tests can point a provider at
+	// a fake over loopback; production code leaves it nil.
+	RewriteURL func(string) string
+}
+
+// Redacted is how a configuration prints a secret: never the value, only
+// whether there is one. Each Config implements fmt.Stringer and
+// fmt.GoStringer with it, so printing a configuration with %v, %+v or %#v
+// never shows its client secret.
+func Redacted(secret string) string {
+	if secret == "" {
+		return "(empty)"
+	}
+	return "[redacted]"
+}
+
+// Rewrite applies RewriteURL to u (never to an empty URL).
+func (e Env) Rewrite(u string) string {
+	if e.RewriteURL == nil || u == "" {
+		return u
+	}
+	return e.RewriteURL(u)
+}
+
+// FieldError is one problem in a provider entry. Field is relative to the
+// entry (e.g. "client_id", "claims.uid"); empty means the entry as a
+// whole. The configuration package prefixes it with "providers.KEY." and
+// places it at the line of that key.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// Problems collects FieldErrors in the order they are found (the order in
+// which `sessionbridge check` prints problems of one line).
+type Problems []FieldError
+
+// Add records a problem with field.
+func (ps *Problems) Add(field, msg string) {
+	*ps = append(*ps, FieldError{Field: field, Message: msg})
+}
+
+// Addf records a formatted problem with field.
+func (ps *Problems) Addf(field, format string, args ...any) {
+	ps.Add(field, fmt.Sprintf(format, args...))
+}
+
+// Error joins the problems as one error naming the keys under
+// providers.KEY, for Open; nil when there are none.
+func (ps Problems) Error(key string) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, e := range ps {
+		errs = append(errs, fmt.Errorf("providers.%s.%s: %s", key, e.Field, e.Message))
+	}
+	return errors.Join(errs...)
+}
