@@ -12,6 +12,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/providers/devissuer"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
+	"github.com/sessionbridge/sessionbridge/providers/presets"
 	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 	"github.com/sessionbridge/sessionbridge/providers/registry"
@@ -119,5 +120,46 @@ func TestGenericOIDCExtras(t *testing.T) {
 	}
 	if p.(interface{ Info() providers.Info }).Info().Type != "oidc" {
 		t.Fatal("type")
+	}
+}
+
+// TestPresetAuthStyleFromFile: a preset's own auth_style (Amazon's post)
+// holds for an entry read from a file that does not set auth_style; the
+// token endpoint refuses the credentials in a Basic header.
+func TestPresetAuthStyleFromFile(t *testing.T) {
+	doc := "providers:\n  amazon:\n    type: amazon\n    client_id: amzn-id\n    client_secret: amzn-secret-123\n"
+	noEnv := func(string) (string, bool) { return "", false }
+	c, err := config.Loader{Env: noEnv, Types: registry.Types{}}.Parse("sb.yaml", []byte(doc+secretsYAML()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, _ := presets.Lookup("amazon")
+	if pr.AuthStyle != "post" {
+		t.Fatalf("the amazon preset's auth_style is %q; pick a preset with post", pr.AuthStyle)
+	}
+	ep, err := pr.Expand(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := providertest.New(t, providertest.Spec{
+		ClientID: "amzn-id", ClientSecret: "amzn-secret-123", AuthStyle: "post", PKCE: pr.PKCE,
+		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, Token: stdToken,
+		APIs: map[string]providertest.Response{ep.UserinfoURL: {Body: `{"user_id":"amzn1.account.X","email":"a@example.com","name":"A"}`}},
+	})
+	p, err := open(context.Background(), "amazon", c.Providers["amazon"].Config, redirectFor("amazon"), providerconfig.Env{RewriteURL: f.Rewrite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := newAuthRequest("amazon")
+	u, err := p.AuthCodeURL(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := providertest.Authorize(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req); err != nil {
+		t.Fatalf("Exchange with the preset's client_secret_post: %v", err)
 	}
 }
