@@ -58,9 +58,8 @@ func TestMatches(t *testing.T) {
 	}
 }
 
-// TestWalls lists every package of the module with its dependencies
-// (production code only: tests may cross walls to drive the real thing)
-// and fails for each dependency a rule forbids.
+// TestWalls lists every package of the module with its dependencies and
+// the direct imports of its tests, and fails for each one a rule forbids.
 func TestWalls(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -68,7 +67,7 @@ func TestWalls(t *testing.T) {
 	}
 	_, self, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(self), "..", "..")
-	cmd := exec.Command(goBin, "list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, "./...")
+	cmd := exec.Command(goBin, "list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}`, "./...")
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -95,7 +94,7 @@ func TestWalls(t *testing.T) {
 			}
 			for _, dep := range fields[1:] {
 				if d, ok := strings.CutPrefix(dep, module); ok && matches(r.forbidden, d) {
-					t.Errorf("wall crossed: %s depends on %s (rule: %s must not depend on %s, because %s)",
+					t.Errorf("wall crossed: %s (or its tests) depends on %s (rule: %s must not depend on %s, because %s)",
 						pkg, d, r.from, r.forbidden, r.why)
 				}
 			}

@@ -3,20 +3,16 @@ package presets_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"errors"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
 	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
-	"github.com/sessionbridge/sessionbridge/providers/registry"
 )
 
 // issueNames are the presets the issue requires.
@@ -42,57 +38,6 @@ func TestNamesCoverTheIssue(t *testing.T) {
 	p.Scopes[0] = "mutated"
 	if q, _ := presets.Lookup("google"); q.Scopes[0] == "mutated" {
 		t.Error("Lookup returns shared data")
-	}
-}
-
-var key32 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
-
-func secretsYAML() string {
-	return "secrets:\n  session_keys: [" + key32 + "]\n  token_keys: [" + key32 + "]\n"
-}
-
-// TestDescribeParsesAndBuilds checks that every preset's ready-to-paste
-// block passes `check` (with the preset checker) once its variables are
-// set, and that the result builds.
-func TestDescribeParsesAndBuilds(t *testing.T) {
-	_, p8 := appleP8(t)
-	env := func(name string) (string, bool) {
-		switch {
-		case strings.HasSuffix(name, "_PRIVATE_KEY"):
-			return p8, true
-		case strings.HasSuffix(name, "_BASE_URL"):
-			return "https://idp.example.com", true
-		case strings.HasSuffix(name, "_DOMAIN"):
-			return "idp.example.com", true
-		}
-		return "value-123", true
-	}
-	loader := config.Loader{Env: env, Types: registry.Types{}}
-	for _, name := range presets.Names() {
-		doc := presets.Describe(name)
-		if !strings.Contains(doc, "type: "+name+"\n") {
-			t.Fatalf("%s: describe output:\n%s", name, doc)
-		}
-		c, err := loader.Parse("sb.yaml", []byte(doc+secretsYAML()))
-		if err != nil {
-			t.Errorf("%s: the described block does not pass check:\n%v\n%s", name, err, doc)
-			continue
-		}
-		pc := c.Providers[name]
-		pe := pc.Config.(*presets.Entry)
-		pr, _ := presets.Lookup(name)
-		if pc.DisplayName != pr.DisplayName || len(pe.Settings) != len(pr.RequiredSettings()) {
-			t.Errorf("%s: parsed %+v", name, pe)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		_, err = open(ctx, name, pe, redirectFor(name), providerconfig.Env{RewriteURL: func(string) string { return "http://127.0.0.1:1/x" }})
-		cancel()
-		if err != nil {
-			t.Errorf("%s: Build: %v", name, err)
-		}
-	}
-	if presets.Describe("nope") != "" {
-		t.Error("Describe of an unknown preset")
 	}
 }
 
@@ -188,28 +133,6 @@ func entryOf(typ string, e *presets.Entry) providerconfig.Config {
 	}
 	e.Name = typ
 	return e
-}
-
-// TestCheckThroughConfig runs the checker inside `check`: problems carry
-// the file's line numbers.
-func TestCheckThroughConfig(t *testing.T) {
-	doc := "providers:\n  corp:\n    type: okta\n    client_id: ${OKTA_ID}\n    client_secret: s3cret\n    settings:\n      domian: example.okta.com\n" + secretsYAML()
-	env := func(name string) (string, bool) { return "", name == "OKTA_ID" }
-	_, err := config.Loader{Env: env, Types: registry.Types{}}.Parse("sb.yaml", []byte(doc))
-	var ps config.Problems
-	if !errors.As(err, &ps) {
-		t.Fatalf("err %v", err)
-	}
-	out := ps.Error()
-	for _, want := range []string{
-		`sb.yaml:4: providers.corp.client_id: is required`,
-		`sb.yaml:7: providers.corp.settings.domian: unknown setting "domian" for preset okta (did you mean "domain"?)`,
-		`providers.corp.settings.domain: is required for preset okta`,
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("problems lack %q:\n%s", want, out)
-		}
-	}
 }
 
 func TestBuildRejectsInvalid(t *testing.T) {
