@@ -130,8 +130,9 @@ func (c *Config) Targets() ([]providerconfig.Target, error) {
 	return []providerconfig.Target{{Key: "issuer", URL: c.Issuer, Discovery: true}}, nil
 }
 
-// checkConfig validates what New needs and returns the token endpoint
-// authentication style.
+// checkConfig validates what New needs beyond the auth style: an
+// absolute issuer without query, a client ID and an absolute redirect URL.
+// It holds for configurations built in code, which skip Check.
 func checkConfig(cfg Config, redirectURL string) error {
 	if cfg.Issuer == "" {
 		return errors.New("issuer is required")
