@@ -35,13 +35,9 @@ type Info struct {
 	Type        string
 }
 
-// Describer is implemented by providers that can describe themselves.
-type Describer interface {
-	Info() Info
-}
-
 // Readiness is implemented by providers that load remote metadata; Ready
-// reports nil once the provider can start logins.
+// reports nil once the provider can start logins. The bridge's readiness
+// report (/readyz) asserts it.
 type Readiness interface {
 	Ready() error
 }

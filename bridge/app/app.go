@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sessionbridge/sessionbridge/bridge"
-	"github.com/sessionbridge/sessionbridge/bridge/allowlist"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/bridge/device"
 	"github.com/sessionbridge/sessionbridge/bridge/geo"
@@ -32,6 +31,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/store/postgres"
 	"github.com/sessionbridge/sessionbridge/bridge/store/sqlite"
 	"github.com/sessionbridge/sessionbridge/bridge/store/storemetrics"
+	"github.com/sessionbridge/sessionbridge/internal/allowlist"
 	"github.com/sessionbridge/sessionbridge/internal/version"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/presets"

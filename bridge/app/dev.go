@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
 // DevProvider is the provider key of the development-mode issuer.
@@ -88,7 +89,7 @@ func PrepareDev(cfg *config.Config, dataDir string, log *slog.Logger, o DevOptio
 	}
 	cfg.Providers[DevProvider] = config.Provider{
 		Key: DevProvider, Type: "oidc", DisplayName: "Dev (fake OpenID provider)",
-		Issuer: issuerURL, ClientID: clientID, ClientSecret: keys.ClientSecret, AuthStyle: "basic",
+		Config: &oidc.Config{Issuer: issuerURL, ClientID: clientID, ClientSecret: keys.ClientSecret, AuthStyle: "basic"},
 	}
 	cfg.ProviderOrder = []string{DevProvider}
 	return iss, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
 // appOrigin is an allow-listed app origin that is never dialled: clients
@@ -80,7 +81,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		APIKeys:           []config.APIKey{{ID: "backend", Secret: "api-key-secret-0123456789", Scopes: []string{"sessions.read", "sessions.write", "users.read", "users.write"}}},
 		Refresh:           config.Refresh{BeforeExpiry: o.beforeExp},
 		Providers: map[string]config.Provider{"corp": {
-			Type: "oidc", Issuer: issURL, ClientID: io.ClientID, ClientSecret: io.ClientSecret, DisplayName: "Corp SSO",
+			Type: "oidc", Config: &oidc.Config{Issuer: issURL, ClientID: io.ClientID, ClientSecret: io.ClientSecret}, DisplayName: "Corp SSO",
 		}},
 		ProviderOrder: []string{"corp"},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
 // readyz fetches /readyz from handler h's server.
@@ -51,7 +52,7 @@ func TestReadyzListsFailingProvider(t *testing.T) {
 	down := testissuer.Start(t, devissuer.Options{ClientID: "c2", ClientSecret: "s2-secret-value"})
 	down.SetFaults(testissuer.Faults{DiscoveryDown: true})
 	h := newHarness(t, harnessOptions{mutateConf: func(c *config.Config) {
-		c.Providers["flaky"] = config.Provider{Type: "oidc", Issuer: down.URL(), ClientID: "c2", ClientSecret: "s2-secret-value"}
+		c.Providers["flaky"] = config.Provider{Type: "oidc", Config: &oidc.Config{Issuer: down.URL(), ClientID: "c2", ClientSecret: "s2-secret-value"}}
 		c.ProviderOrder = append(c.ProviderOrder, "flaky")
 	}})
 	var body map[string]any

@@ -8,6 +8,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
 // A provider whose discovery fails at start does not stop the others; its
@@ -18,7 +19,7 @@ func TestProviderDownAtStartIsRetried(t *testing.T) {
 	down.SetFaults(testissuer.Faults{DiscoveryDown: true}) // before anything asks it
 	downURL := down.URL()
 	h := newHarness(t, harnessOptions{mutateConf: func(c *config.Config) {
-		c.Providers["flaky"] = config.Provider{Type: "oidc", Issuer: downURL, ClientID: "c2", ClientSecret: "s2-secret-value"}
+		c.Providers["flaky"] = config.Provider{Type: "oidc", Config: &oidc.Config{Issuer: downURL, ClientID: "c2", ClientSecret: "s2-secret-value"}}
 		c.ProviderOrder = append(c.ProviderOrder, "flaky")
 	}})
 

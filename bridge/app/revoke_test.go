@@ -11,6 +11,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
 // refreshTokenOf reads a session's provider refresh token with the API key.
@@ -108,10 +109,8 @@ func TestRevocationWaitsForTheLastSessionOfTheGrant(t *testing.T) {
 
 func TestRevokeTokensFalseSendsNothing(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRefresh: true, mutateConf: func(c *config.Config) {
-		p := c.Providers["corp"]
 		off := false
-		p.RevokeTokens = &off
-		c.Providers["corp"] = p
+		c.Providers["corp"].Config.(*oidc.Config).RevokeTokens = &off
 	}})
 	value, _ := h.loginSession(t)
 	if status, _ := h.api(t, "DELETE", "/v1/account/sessions/current", value, nil); status != http.StatusNoContent {

@@ -9,13 +9,12 @@ import (
 	"testing"
 
 	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
 )
 
 // enableRPLogout turns rp_initiated_logout on for provider corp.
 func enableRPLogout(c *config.Config) {
-	p := c.Providers["corp"]
-	p.RPInitiatedLogout = true
-	c.Providers["corp"] = p
+	c.Providers["corp"].Config.(*oidc.Config).RPInitiatedLogout = true
 }
 
 // signOutForURL calls POST /v1/account/sessions/current/logout and returns

@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionbridge/sessionbridge/providers/oauth2"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
+	"github.com/sessionbridge/sessionbridge/providers/presets"
 )
 
 var (
@@ -154,11 +158,11 @@ providers:
 		t.Errorf("ProviderOrder = %v, want %v", c.ProviderOrder, want)
 	}
 	z := c.Providers["zeta"]
-	if z.Key != "zeta" || z.Line != 28 || z.DisplayName != "zeta" || z.PKCEEnabled() || z.AuthStyle != "post" {
+	if zc := z.Config.(*oidc.Config); z.Key != "zeta" || z.Line != 28 || z.DisplayName != "zeta" || zc.PKCEEnabled() || zc.AuthStyle != "post" {
 		t.Errorf("zeta = %+v (line %d)", z, z.Line)
 	}
 	a := c.Providers["alpha"]
-	if a.Line != 34 || a.DisplayName != "Alpha" || a.AuthStyle != "basic" || !a.PKCEEnabled() || a.Claims["email_verified"] != "verified" {
+	if ac := a.Config.(*oauth2.Entry); a.Line != 34 || a.DisplayName != "Alpha" || ac.AuthStyle != "basic" || !ac.PKCEEnabled() || ac.Claims["email_verified"] != "verified" {
 		t.Errorf("alpha = %+v (line %d)", a, a.Line)
 	}
 }
@@ -361,7 +365,7 @@ func TestEnvExpansion(t *testing.T) {
 }
 
 func TestEnvExpansionInConfig(t *testing.T) {
-	doc := "public_url: https://${HOST}\nproject: ${PROJECT:-fromdefault}\nredirect_allowlist: [\"https://${APP}\"]\nproviders:\n  \"${KEY}\":\n    type: x\n    client_secret: pa$$word${SUFFIX:-}\nsession:\n  duration: ${DUR}\nrefresh:\n  enabled: ${ON:-false}\n" + secretsYAML
+	doc := "public_url: https://${HOST}\nproject: ${PROJECT:-fromdefault}\nredirect_allowlist: [\"https://${APP}\"]\nproviders:\n  \"${KEY}\":\n    type: oidc\n    issuer: https://login.example\n    client_id: c\n    client_secret: pa$$word${SUFFIX:-}\nsession:\n  duration: ${DUR}\nrefresh:\n  enabled: ${ON:-false}\n" + secretsYAML
 	_, ps := parse(t, doc, map[string]string{"HOST": "auth.example.com", "APP": "app.example.com", "DUR": "48h"})
 	if ps == nil {
 		t.Fatal("a key with ${...} was accepted; keys must not be expanded")
@@ -374,7 +378,7 @@ func TestEnvExpansionInConfig(t *testing.T) {
 		t.Fatalf("problems:\n%v", ps)
 	}
 	if c.PublicURL != "https://auth.example.com" || c.Project != "fromdefault" || c.RedirectAllowlist[0] != "https://app.example.com" ||
-		c.Providers["k"].ClientSecret != "pa$word" || c.Session.Duration != 48*time.Hour || c.Refresh.RefreshEnabled() {
+		c.Providers["k"].Config.(*oidc.Config).ClientSecret != "pa$word" || c.Session.Duration != 48*time.Hour || c.Refresh.RefreshEnabled() {
 		t.Errorf("expansion wrong: %+v", c)
 	}
 }
@@ -397,7 +401,7 @@ func TestLoadExampleConfig(t *testing.T) {
 	if want := []string{"github", "corp", "sso", "legacy"}; !reflect.DeepEqual(c.ProviderOrder, want) {
 		t.Errorf("ProviderOrder = %v, want %v", c.ProviderOrder, want)
 	}
-	if c.Providers["github"].ClientSecret != "gh-secret" || c.Providers["legacy"].ClientID != "sessionbridge" {
+	if c.Providers["github"].Config.(*presets.Entry).ClientSecret != "gh-secret" || c.Providers["legacy"].Config.(*oauth2.Entry).ClientID != "sessionbridge" {
 		t.Error("example env expansion wrong")
 	}
 	// Without its environment the example names every missing variable.

@@ -11,13 +11,17 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sessionbridge/sessionbridge/internal/textdist"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // maxNodes bounds the work done on one file, so that YAML aliases cannot
 // make decoding explode ("billion laughs").
 const maxNodes = 100000
 
-var durationType = reflect.TypeOf(time.Duration(0))
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	providerType = reflect.TypeOf(Provider{})
+)
 
 // decoder walks a yaml.Node tree and fills Go values through reflection,
 // driven by the yaml struct tags of the schema. Doing this by hand rather
@@ -26,9 +30,11 @@ var durationType = reflect.TypeOf(time.Duration(0))
 // in values only, and lets all problems be collected instead of the first.
 type decoder struct {
 	*collector
-	env   func(string) (string, bool)
-	nodes int
-	limit int // node budget; 0 means maxNodes
+	env func(string) (string, bool)
+	// providerConfig returns an empty configuration of a provider type.
+	providerConfig func(name string) (providerconfig.Config, bool)
+	nodes          int
+	limit          int // node budget; 0 means maxNodes
 }
 
 // value decodes n into v; path is n's key path.
@@ -55,6 +61,8 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		elem := reflect.New(t.Elem())
 		d.value(n, path, elem.Elem())
 		v.Set(elem)
+	case t == providerType:
+		d.provider(n, path, v)
 	case t.Kind() == reflect.Struct:
 		d.structure(n, path, v)
 	case t.Kind() == reflect.Map:

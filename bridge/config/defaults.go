@@ -31,7 +31,6 @@ const (
 	DefaultLoginRate  = 300
 	DefaultTokenRate  = 60
 	DefaultJWTRate    = 100 // per user and hour, as Appwrite
-	DefaultAuthStyle  = "basic"
 	// DevBeforeExpiry is the refresh margin in development mode, where the
 	// dev issuer's access tokens live two minutes.
 	DevBeforeExpiry = 60 * time.Second
@@ -74,7 +73,6 @@ func (c *Config) ApplyDefaults() {
 			p.Key = key
 		}
 		setDefault(&p.DisplayName, key)
-		setDefault(&p.AuthStyle, DefaultAuthStyle)
 		c.Providers[key] = p
 		if !slices.Contains(c.ProviderOrder, key) {
 			missing = append(missing, key)

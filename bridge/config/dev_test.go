@@ -2,12 +2,19 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
+	"github.com/sessionbridge/sessionbridge/providers/registry"
 )
 
 func TestDev(t *testing.T) {
@@ -41,12 +48,12 @@ func TestDev(t *testing.T) {
 	}
 	c.Secrets.SessionKeyBytes = [][]byte{bytes.Repeat([]byte{1}, 64)}
 	c.Secrets.TokenKeyBytes = [][]byte{bytes.Repeat([]byte{2}, 32)}
-	c.Providers = map[string]Provider{"dev": {Type: "oidc", Issuer: "http://127.0.0.1:8080/dev", ClientID: "dev"}}
+	c.Providers = map[string]Provider{"dev": {Type: "oidc", Config: &oidc.Config{Issuer: "http://127.0.0.1:8080/dev", ClientID: "dev"}}}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	if p := c.Providers["dev"]; p.Key != "dev" || p.DisplayName != "dev" || p.AuthStyle != "basic" || !reflect.DeepEqual(c.ProviderOrder, []string{"dev"}) {
+	if p := c.Providers["dev"]; p.Key != "dev" || p.DisplayName != "dev" || p.Config.(*oidc.Config).AuthStyle != "basic" || !reflect.DeepEqual(c.ProviderOrder, []string{"dev"}) {
 		t.Errorf("provider defaults not applied: %+v order=%v", p, c.ProviderOrder)
 	}
 	c.Secrets.TokenKeyBytes = [][]byte{bytes.Repeat([]byte{2}, 16)}
@@ -78,21 +85,45 @@ func TestNullValuesTakeDefaults(t *testing.T) {
 	}
 }
 
-// fakePresets stands in for the provider preset registry.
-type fakePresets struct{}
+// fakeTypes stands in for the provider type registry: the built-in types
+// and two presets.
+type fakeTypes struct{}
 
-func (fakePresets) PresetNames() []string { return []string{"google", "github"} }
+func (fakeTypes) PresetNames() []string { return []string{"google", "github"} }
 
-func (fakePresets) CheckPreset(p *Provider) []FieldError {
+func (fakeTypes) New(name string) (providerconfig.Config, bool) {
+	if c, ok := registry.Builtin(name); ok {
+		return c, true
+	}
+	if slices.Contains(fakeTypes{}.PresetNames(), name) {
+		return &fakePreset{typ: name}, true
+	}
+	return nil, false
+}
+
+func (fakeTypes) Unknown(name string) string { return "" }
+
+// fakePreset is a preset's own configuration.
+type fakePreset struct {
+	typ      string
+	ClientID string   `yaml:"client_id"`
+	Scopes   []string `yaml:"scopes"`
+}
+
+func (p *fakePreset) Check() []providerconfig.FieldError {
 	if p.ClientID == "" {
-		return []FieldError{{Field: "client_id", Message: "is required for " + p.Type}}
+		return []providerconfig.FieldError{{Field: "client_id", Message: "is required for " + p.typ}}
 	}
 	p.Scopes = append(p.Scopes, "preset-default")
 	return nil
 }
 
+func (p *fakePreset) Open(context.Context, providerconfig.Env) (providers.Provider, error) {
+	return nil, errors.New("not built in this test")
+}
+
 func TestLoaderPresets(t *testing.T) {
-	l := Loader{Env: envMap(nil), Presets: fakePresets{}}
+	l := Loader{Env: envMap(nil), Types: fakeTypes{}}
 	doc := "providers:\n  gh:\n    type: github\n    client_id: a\n  g:\n    type: google\n  x:\n    type: gitlab\n  o:\n    type: oidc\n    issuer: https://o.example\n    client_id: a\n" + secretsYAML
 	_, err := l.Parse("sb.yaml", []byte(doc))
 	want := "sb.yaml:5: providers.g.client_id: is required for google\n" +
@@ -105,8 +136,8 @@ func TestLoaderPresets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Providers["gh"].Scopes; !reflect.DeepEqual(got, []string{"preset-default"}) {
-		t.Errorf("CheckPreset changes lost: scopes = %v", got)
+	if got := c.Providers["gh"].Config.(*fakePreset).Scopes; !reflect.DeepEqual(got, []string{"preset-default"}) {
+		t.Errorf("Check's changes lost: scopes = %v", got)
 	}
 }
 

@@ -12,39 +12,45 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
+	"github.com/sessionbridge/sessionbridge/providers/registry"
 )
 
 // Loader reads and validates configuration files. The zero value reads
-// ${VAR} from the process environment and accepts any well-formed provider
-// type name besides oidc and oauth2.
+// ${VAR} from the process environment, decodes every provider entry with
+// the registry of provider types, and accepts an unknown provider type
+// name when it is well formed.
 type Loader struct {
 	// Env looks up ${VAR}; nil means os.LookupEnv.
 	Env func(name string) (string, bool)
-	// Presets, when set, is consulted for every provider whose type is
-	// neither oidc nor oauth2: an unknown type becomes a problem listing
-	// the valid types, and a known one is checked by CheckPreset. When nil,
-	// such types are only checked for form, and the preset registry must
-	// validate them when providers are built.
-	Presets PresetChecker
+	// Types gives every provider type its configuration, which decodes
+	// and checks the rest of the entry; nil means registry.Types. When
+	// set, an unknown type is also a problem listing the valid types
+	// (`sessionbridge check`); when nil, an unknown type is only checked
+	// for form, and building the providers reports it.
+	Types ProviderTypes
 }
 
-// PresetChecker is what the configuration needs from the provider preset
-// registry.
-type PresetChecker interface {
-	// PresetNames lists the preset type names, for "valid types" messages.
+// ProviderTypes is what the configuration needs from the registry of
+// provider types.
+type ProviderTypes interface {
+	// New returns an empty configuration of the named type for an entry
+	// to be decoded into, or false for an unknown type.
+	New(name string) (providerconfig.Config, bool)
+	// PresetNames lists the type names besides oidc and oauth2, for
+	// "valid types" messages.
 	PresetNames() []string
-	// CheckPreset validates a provider whose Type is one of PresetNames.
-	// It may fill preset defaults in p (e.g. DisplayName) and returns one
-	// FieldError per problem.
-	CheckPreset(p *Provider) []FieldError
+	// Unknown explains an unknown type name (suggesting near names).
+	Unknown(name string) string
 }
 
-// FieldError is a problem a PresetChecker found in one provider. Field is
-// relative to the provider (e.g. "client_id", "claims.uid"); empty means
-// the provider as a whole.
-type FieldError struct {
-	Field   string
-	Message string
+// newProviderConfig returns an empty configuration of a provider type.
+func (l Loader) newProviderConfig(name string) (providerconfig.Config, bool) {
+	if l.Types != nil {
+		return l.Types.New(name)
+	}
+	return registry.Types{}.New(name)
 }
 
 // Load reads and validates the file at path; see Loader.Load.
@@ -85,7 +91,7 @@ func (l Loader) Parse(file string, data []byte) (*Config, error) {
 	c := &Config{File: file}
 	if root != nil {
 		col.lines[""] = root.Line
-		d := &decoder{collector: col, env: env}
+		d := &decoder{collector: col, env: env, providerConfig: l.newProviderConfig}
 		d.value(root, "", reflect.ValueOf(c).Elem())
 		if d.nodes > d.limit {
 			return nil, col.err() // what was skipped would only add noise

@@ -22,17 +22,11 @@ func (k APIKey) String() string {
 // GoString redacts like String.
 func (k APIKey) GoString() string { return k.String() }
 
-// String shows what identifies the provider, never its client secret.
+// String shows what identifies the provider, never its type's settings
+// (which hold the client secret).
 func (p Provider) String() string {
-	return fmt.Sprintf("Provider{key:%s type:%s client_id:%s client_secret:%s}", p.Key, p.Type, p.ClientID, redacted(p.ClientSecret))
+	return fmt.Sprintf("Provider{key:%s type:%s}", p.Key, p.Type)
 }
 
 // GoString redacts like String.
 func (p Provider) GoString() string { return p.String() }
-
-func redacted(s string) string {
-	if s == "" {
-		return "(empty)"
-	}
-	return "[redacted]"
-}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/allowlist"
+	"github.com/sessionbridge/sessionbridge/internal/allowlist"
 )
 
 var (
@@ -29,25 +29,14 @@ const (
 	ScopeUsersWrite    = "users.write"
 )
 
-// Keys of an oauth2 provider's claims mapping: each names the user-info
-// field that holds the value. ClaimUID is required.
-const (
-	ClaimUID           = "uid"
-	ClaimEmail         = "email"
-	ClaimEmailVerified = "email_verified"
-	ClaimName          = "name"
-)
-
 // Values accepted by the enumerated settings.
 var (
 	apiScopes    = []string{ScopeSessionsRead, ScopeSessionsWrite, ScopeUsersRead, ScopeUsersWrite}
-	claimKeys    = []string{ClaimUID, ClaimEmail, ClaimEmailVerified, ClaimName}
 	sameSites    = []string{"lax", "strict", "none"}
 	drivers      = []string{"sqlite", "postgres"}
 	onFailures   = []string{"end_session", "keep_session"}
 	logLevels    = []string{"debug", "info", "warn", "error"}
 	logFormats   = []string{"text", "json"}
-	authStyles   = []string{"basic", "post"}
 	builtinTypes = []string{"oidc", "oauth2"}
 )
 
@@ -64,7 +53,7 @@ const (
 // without trailing slash. Problems carry no line numbers.
 func (c *Config) Validate() error { return Loader{}.Validate(c) }
 
-// Validate is Config.Validate with l's preset checker.
+// Validate is Config.Validate with l's provider types.
 func (l Loader) Validate(c *Config) error {
 	col := newCollector(c.File)
 	l.validate(c, col)

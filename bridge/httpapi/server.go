@@ -22,7 +22,7 @@ import (
 )
 
 // Allowlist decides where success/failure redirects may point and which
-// origins get CORS (bridge/allowlist implements it).
+// origins get CORS (internal/allowlist implements it).
 type Allowlist interface {
 	AllowsURL(raw string) bool
 	AllowsOrigin(origin string) bool

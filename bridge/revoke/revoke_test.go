@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
@@ -22,7 +21,7 @@ func newProvider(t *testing.T) (*testissuer.Issuer, providers.Registry) {
 	iss := testissuer.Start(t, devissuer.Options{ClientID: "c", ClientSecret: "s-0123456789", SigningKey: testenv.SigningKey()})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := oidc.New(ctx, config.Provider{Key: "corp", Type: "oidc", Issuer: iss.URL(), ClientID: "c", ClientSecret: "s-0123456789"}, "http://127.0.0.1/cb", oidc.Options{})
+	p, err := oidc.New(ctx, oidc.Config{Key: "corp", Issuer: iss.URL(), ClientID: "c", ClientSecret: "s-0123456789"}, "http://127.0.0.1/cb", oidc.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/app"
 	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/bridge/reseal"
-	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/probe"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
+	"github.com/sessionbridge/sessionbridge/providers/registry"
 )
 
 const checkUsage = `Usage: sessionbridge check --config FILE [--online]
@@ -66,7 +68,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 // loadConfig reads and validates a configuration file; problems are
 // usage errors carrying FILE:LINE: key: message lines.
 func loadConfig(file string) (*config.Config, error) {
-	cfg, err := config.Loader{Presets: presets.Checker{}}.Load(file)
+	cfg, err := config.Loader{Types: registry.Types{}}.Load(file)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -126,20 +128,22 @@ func staleKeysNote(ctx context.Context, cfg *config.Config) string {
 
 // probeProvider reaches one provider's targets and returns its problems.
 func probeProvider(cfg *config.Config, key string, client *http.Client) []string {
-	p := cfg.Providers[key]
-	p.Key = key
 	at := func(k, msg string) string {
 		path := "providers." + key + "." + k
 		return fmt.Sprintf("%s:%d: %s: %s", cfg.File, cfg.Line(path), path, msg)
 	}
-	targets, err := presets.Targets(p)
+	targeter, ok := cfg.Providers[key].Config.(providerconfig.Targeter)
+	if !ok {
+		return nil // nothing to reach
+	}
+	targets, err := targeter.Targets()
 	if err != nil {
 		return []string{at("type", err.Error())}
 	}
 	var out []string
 	for _, t := range targets {
 		ctx, cancel := context.WithTimeout(context.Background(), onlineBound)
-		if err := presets.Probe(ctx, p, t, client); err != nil {
+		if err := probe.Probe(ctx, t, client); err != nil {
 			out = append(out, at(t.Key, err.Error()))
 		}
 		cancel()

@@ -168,11 +168,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 	}
 	conf := p.oauth2Config("", secret, p.endpoint(tokenURL, req.GrantData))
 	rec := &tokenhttp.Record{}
-	// An expired token without an access token makes the TokenSource
-	// refresh at once; with an explicit AuthStyle x/oauth2 sends exactly
-	// one request, and the token client never follows redirects.
-	src := conf.TokenSource(tokenhttp.WithRecord(ctx, p.tokenClient, rec), &oauth2.Token{RefreshToken: req.RefreshToken, Expiry: time.Unix(1, 0)})
-	tok, err := src.Token()
+	tok, err := tokenhttp.Refresh(tokenhttp.WithRecord(ctx, p.tokenClient, rec), conf, req.RefreshToken)
 	if err != nil {
 		return nil, p.tokenError(err, rec, req.RefreshToken)
 	}

@@ -21,7 +21,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
 )
@@ -33,8 +32,8 @@ const Type = "oauth2"
 // Timeout of its own.
 const DefaultTimeout = 30 * time.Second
 
-// Config is everything a generic OAuth2 provider needs. FromConfig builds
-// it from a `type: oauth2` configuration entry; presets fill it from their
+// Config is everything a generic OAuth2 provider needs. Entry builds it
+// from a `type: oauth2` configuration entry; presets fill it from their
 // data.
 type Config struct {
 	Key         string
@@ -102,35 +101,6 @@ type Claims struct {
 	Name          string
 }
 
-// FromConfig converts a `type: oauth2` configuration entry.
-func FromConfig(cfg config.Provider) Config {
-	return Config{
-		Key:             cfg.Key,
-		DisplayName:     cfg.DisplayName,
-		Type:            Type,
-		ClientID:        cfg.ClientID,
-		ClientSecret:    cfg.ClientSecret,
-		AuthURL:         cfg.AuthURL,
-		TokenURL:        cfg.TokenURL,
-		UserinfoURL:     cfg.UserinfoURL,
-		UserinfoMethod:  cfg.UserinfoMethod,
-		UserinfoHeaders: cfg.UserinfoHeaders,
-		Claims: Claims{
-			UID:           cfg.Claims[config.ClaimUID],
-			Email:         cfg.Claims[config.ClaimEmail],
-			EmailVerified: cfg.Claims[config.ClaimEmailVerified],
-			Name:          cfg.Claims[config.ClaimName],
-		},
-		Scopes:         cfg.Scopes,
-		ScopeSeparator: cfg.ScopeSeparator,
-		AuthStyle:      cfg.AuthStyle,
-		PKCE:           cfg.PKCEEnabled(),
-		Refresh:        cfg.Refresh == nil || *cfg.Refresh,
-		AuthParams:     cfg.AuthParams,
-		RevokeTokens:   cfg.RevokeTokensEnabled(),
-	}
-}
-
 // Options carries injected dependencies; zero values get defaults.
 type Options struct {
 	// HTTPClient sends token and user-info requests (default
@@ -157,8 +127,7 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider  = (*Provider)(nil)
-	_ providers.Describer = (*Provider)(nil)
+	_ providers.Provider = (*Provider)(nil)
 )
 
 // reservedAuthParams are set by the login itself; configuration may not
@@ -216,6 +185,31 @@ func Validate(cfg Config) error {
 	if cfg.ClientID == "" {
 		errs = append(errs, errors.New("client_id is required"))
 	}
+	errs = append(errs, endpointErrors(cfg)...)
+	switch cfg.AuthStyle {
+	case "", "basic", "post":
+	default:
+		errs = append(errs, fmt.Errorf("auth_style %q is not basic or post", cfg.AuthStyle))
+	}
+	switch strings.ToUpper(cfg.UserinfoMethod) {
+	case "", http.MethodGet, http.MethodPost:
+	default:
+		errs = append(errs, fmt.Errorf("userinfo_method %q is not GET or POST", cfg.UserinfoMethod))
+	}
+	errs = append(errs, claimErrors(cfg.Claims)...)
+	if len(cfg.ScopeSeparator) > 1 || strings.ContainsAny(cfg.ScopeSeparator, "&=#?") {
+		errs = append(errs, fmt.Errorf("scope_separator %q must be one character such as \" \" or \",\"", cfg.ScopeSeparator))
+	}
+	errs = append(errs, requestErrors(cfg)...)
+	return errors.Join(errs...)
+}
+
+// endpointErrors requires the authorization and token endpoints and
+// checks the form of every endpoint. Placeholders filled at request time
+// are replaced by a stand-in first; {client_secret} may not appear in a
+// URL at all, since URLs end up in logs and caches.
+func endpointErrors(cfg Config) []error {
+	var errs []error
 	for _, e := range []struct{ name, value string }{{"auth_url", cfg.AuthURL}, {"token_url", cfg.TokenURL}} {
 		if e.value == "" {
 			errs = append(errs, fmt.Errorf("%s is required", e.name))
@@ -235,29 +229,29 @@ func Validate(cfg Config) error {
 			errs = append(errs, fmt.Errorf("%s: {client_secret} may be used only in header values: URLs end up in logs and caches", e.name))
 		}
 	}
-	switch cfg.AuthStyle {
-	case "", "basic", "post":
-	default:
-		errs = append(errs, fmt.Errorf("auth_style %q is not basic or post", cfg.AuthStyle))
-	}
-	switch strings.ToUpper(cfg.UserinfoMethod) {
-	case "", http.MethodGet, http.MethodPost:
-	default:
-		errs = append(errs, fmt.Errorf("userinfo_method %q is not GET or POST", cfg.UserinfoMethod))
-	}
-	if cfg.Claims.UID == "" {
+	return errs
+}
+
+// claimErrors requires the uid claim and checks every claim path.
+func claimErrors(c Claims) []error {
+	var errs []error
+	if c.UID == "" {
 		errs = append(errs, errors.New("claims.uid is required: the field holding the user's stable ID (e.g. claims: {uid: id})"))
 	}
-	for name, path := range map[string]string{"uid": cfg.Claims.UID, "email": cfg.Claims.Email, "email_verified": cfg.Claims.EmailVerified, "name": cfg.Claims.Name} {
+	for name, path := range map[string]string{"uid": c.UID, "email": c.Email, "email_verified": c.EmailVerified, "name": c.Name} {
 		if path != "" {
 			if err := CheckPath(path); err != nil {
 				errs = append(errs, fmt.Errorf("claims.%s: %w", name, err))
 			}
 		}
 	}
-	if len(cfg.ScopeSeparator) > 1 || strings.ContainsAny(cfg.ScopeSeparator, "&=#?") {
-		errs = append(errs, fmt.Errorf("scope_separator %q must be one character such as \" \" or \",\"", cfg.ScopeSeparator))
-	}
+	return errs
+}
+
+// requestErrors checks what is added to requests: authorization
+// parameters (never one the login sets) and header lines.
+func requestErrors(cfg Config) []error {
+	var errs []error
 	for k := range cfg.AuthParams {
 		if slices.Contains(reservedAuthParams, k) || k == "" {
 			errs = append(errs, fmt.Errorf("auth_params.%s: this parameter is set by the login itself", k))
@@ -270,7 +264,7 @@ func Validate(cfg Config) error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // CheckHeader validates a configured HTTP header.

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
@@ -26,7 +25,7 @@ type env struct {
 	iss *testissuer.Issuer
 	url string
 	p   *oidc.Provider
-	cfg config.Provider
+	cfg oidc.Config
 }
 
 // start runs a devissuer on loopback; mutate may adjust its options.
@@ -44,7 +43,7 @@ func start(t *testing.T, mutate func(*devissuer.Options)) *env {
 	}
 	iss := testissuer.Start(t, opts)
 	u := iss.URL()
-	return &env{iss: iss, url: u, cfg: config.Provider{
+	return &env{iss: iss, url: u, cfg: oidc.Config{
 		Key: "dev", Type: "oidc", DisplayName: "Dev", Issuer: u, ClientID: clientID, ClientSecret: clientSecret,
 		Scopes: []string{"openid", "email", "profile", "offline_access"},
 	}}

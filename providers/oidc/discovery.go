@@ -28,13 +28,14 @@ type metadata struct {
 	// sigVerifier checks only the signature. It is used after verifier
 	// refused a token, to name the failed check; it never accepts a token.
 	sigVerifier *gooidc.IDTokenVerifier
-	// claimsVerifier checks everything but the signature. It is used only
-	// for a refresh answer while the key set cannot be fetched (see
-	// Provider.Refresh).
-	claimsVerifier *gooidc.IDTokenVerifier
-	// parseVerifier checks nothing; it names the failed check of a token
-	// claimsVerifier refused.
-	parseVerifier *gooidc.IDTokenVerifier
+	// insecureClaimsVerifier checks everything but the signature (the
+	// name says so, as go-oidc's InsecureSkipSignatureCheck does). It is
+	// used only for a refresh answer while the key set cannot be fetched
+	// (see Provider.Refresh).
+	insecureClaimsVerifier *gooidc.IDTokenVerifier
+	// insecureParseVerifier checks nothing; it only names the failed check
+	// of a token insecureClaimsVerifier refused.
+	insecureParseVerifier *gooidc.IDTokenVerifier
 	// algs are the ID-token signature algorithms accepted.
 	algs        []string
 	endpoint    oauth2.Endpoint
@@ -151,11 +152,11 @@ func (p *Provider) discover(ctx context.Context) (*metadata, error) {
 		SkipIssuerCheck:      true,
 		SupportedSigningAlgs: algs,
 	})
-	m.claimsVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
+	m.insecureClaimsVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
 		ClientID: p.clientID, Now: p.now, SupportedSigningAlgs: algs,
 		InsecureSkipSignatureCheck: true,
 	})
-	m.parseVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
+	m.insecureParseVerifier = gooidc.NewVerifier(p.issuer, keys, &gooidc.Config{
 		SkipClientIDCheck: true, SkipExpiryCheck: true, SkipIssuerCheck: true,
 		SupportedSigningAlgs: algs, InsecureSkipSignatureCheck: true,
 	})

@@ -10,8 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -21,9 +21,9 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // Type is the provider type this package implements (Info.Type).
@@ -71,7 +71,17 @@ type Provider struct {
 	scopes       []string
 	authStyle    oauth2.AuthStyle
 	pkce         bool
-	redirectURL  string
+	// typ is reported by Info: a preset's name, or "" for "oidc".
+	typ string
+	// authParams are the configured extra authorization parameters.
+	authParams []oauth2.AuthCodeOption
+	// refresh is false for a provider without redeemable refresh tokens.
+	refresh bool
+	// aliases rename the provider's error codes (see Config.ErrorAliases).
+	aliases map[string]string
+	// uidClaims build providerUid (see Config.UIDClaims).
+	uidClaims   []string
+	redirectURL string
 	// rpLogout enables EndSessionURL (rp_initiated_logout); revoke and
 	// revokeScope drive RevocationScope (revoke_tokens).
 	rpLogout    bool
@@ -96,7 +106,6 @@ type Provider struct {
 
 var (
 	_ providers.Provider    = (*Provider)(nil)
-	_ providers.Describer   = (*Provider)(nil)
 	_ providers.Readiness   = (*Provider)(nil)
 	_ providers.Discovering = (*Provider)(nil)
 )
@@ -108,8 +117,11 @@ var (
 // it succeeds or ctx is cancelled. ctx is therefore the provider's lifetime,
 // not a request deadline. redirectURL is the callback URL registered at the
 // provider.
-func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Options) (*Provider, error) {
-	style, err := checkConfig(cfg, redirectURL)
+func New(ctx context.Context, cfg Config, redirectURL string, opts Options) (*Provider, error) {
+	style, err := authStyle(cfg.AuthStyle)
+	if err == nil {
+		err = checkConfig(cfg, redirectURL)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider %q: %w", cfg.Key, err)
 	}
@@ -117,12 +129,17 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 	p := &Provider{
 		key:          cfg.Key,
 		displayName:  cfg.DisplayName,
+		typ:          cfg.Type,
 		issuer:       cfg.Issuer,
 		clientID:     cfg.ClientID,
 		clientSecret: cfg.ClientSecret,
 		scopes:       cfg.Scopes,
 		authStyle:    style,
 		pkce:         cfg.PKCEEnabled(),
+		authParams:   loginParams(cfg.AuthParams),
+		refresh:      cfg.RefreshEnabled(),
+		aliases:      maps.Clone(cfg.ErrorAliases),
+		uidClaims:    slices.Clone(cfg.UIDClaims),
 		redirectURL:  redirectURL,
 		rpLogout:     cfg.RPInitiatedLogout,
 		revoke:       cfg.RevokeTokensEnabled(),
@@ -135,6 +152,20 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 		firstCh:      make(chan struct{}),
 		doneCh:       make(chan struct{}),
 	}
+	p.setDefaults()
+	p.tokenClient = tokenhttp.NewClient(p.client, tokenhttp.Options{})
+	p.apiClient = tokenhttp.NewClient(p.client, tokenhttp.Options{FollowRedirects: true})
+	// Discovery and JWKS answers are read by go-oidc without a size limit
+	// and quoted into its errors; the wrapper bounds and silences them.
+	p.client = tokenhttp.NewClient(p.client, tokenhttp.Options{FollowRedirects: true, DropErrorBody: true})
+	p.log = p.log.With("provider", p.key, "issuer", p.issuer)
+
+	go p.discoverLoop(ctx)
+	return p, nil
+}
+
+// setDefaults fills what the configuration and options left out.
+func (p *Provider) setDefaults() {
 	if len(p.scopes) == 0 {
 		p.scopes = defaultScopes
 	}
@@ -160,43 +191,24 @@ func New(ctx context.Context, cfg config.Provider, redirectURL string, opts Opti
 		c.Timeout = backgroundTimeout
 		p.client = &c
 	}
-	p.tokenClient = tokenhttp.NewClient(p.client, tokenhttp.Options{})
-	p.apiClient = tokenhttp.NewClient(p.client, tokenhttp.Options{FollowRedirects: true})
-	// Discovery and JWKS answers are read by go-oidc without a size limit
-	// and quoted into its errors; the wrapper bounds and silences them.
-	p.client = tokenhttp.NewClient(p.client, tokenhttp.Options{FollowRedirects: true, DropErrorBody: true})
-	p.log = p.log.With("provider", p.key, "issuer", p.issuer)
-
-	go p.discoverLoop(ctx)
-	return p, nil
 }
 
-// checkConfig validates what New needs and returns the token endpoint
-// authentication style.
-func checkConfig(cfg config.Provider, redirectURL string) (oauth2.AuthStyle, error) {
-	if cfg.Issuer == "" {
-		return 0, errors.New("issuer is required")
-	}
-	if err := checkEndpoint("issuer", cfg.Issuer); err != nil {
-		return 0, err
-	}
-	if u, _ := url.Parse(cfg.Issuer); u.RawQuery != "" || u.Fragment != "" {
-		return 0, errors.New("issuer must not have a query or fragment")
-	}
-	if cfg.ClientID == "" {
-		return 0, errors.New("client_id is required")
-	}
-	if redirectURL != "" {
-		if u, err := url.Parse(redirectURL); err != nil || !u.IsAbs() {
-			return 0, fmt.Errorf("redirect URL %q is not an absolute URL", redirectURL)
+// loginParams turns auth_params into authorization URL options, leaving
+// out the parameters the login sets itself (Check refuses them; a
+// configuration built in code must not override them either).
+func loginParams(params map[string]string) []oauth2.AuthCodeOption {
+	var out []oauth2.AuthCodeOption
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if !slices.Contains(providerconfig.ReservedParams, k) {
+			out = append(out, oauth2.SetAuthURLParam(k, params[k]))
 		}
 	}
-	return authStyle(cfg.AuthStyle)
+	return out
 }
 
 // revocationScope is what revoking one token ends at the provider: the
 // whole grant unless the preset says the provider revokes per token.
-func revocationScope(cfg config.Provider) providers.RevocationScope {
+func revocationScope(cfg Config) providers.RevocationScope {
 	if cfg.RevokesPerToken {
 		return providers.RevokesToken
 	}
@@ -229,7 +241,11 @@ func (p *Provider) Info() providers.Info {
 	if name == "" {
 		name = p.key
 	}
-	return providers.Info{Key: p.key, DisplayName: name, Type: Type}
+	typ := p.typ
+	if typ == "" {
+		typ = Type
+	}
+	return providers.Info{Key: p.key, DisplayName: name, Type: typ}
 }
 
 // Ready reports nil once discovery has succeeded, else why it has not.
@@ -302,7 +318,7 @@ func (p *Provider) AuthCodeURL(_ context.Context, req providers.AuthRequest) (st
 	if conf.RedirectURL == "" {
 		return "", errors.New("oidc: no redirect URL configured")
 	}
-	opts := []oauth2.AuthCodeOption{gooidc.Nonce(req.Nonce)}
+	opts := append([]oauth2.AuthCodeOption{gooidc.Nonce(req.Nonce)}, p.authParams...)
 	if p.pkce {
 		opts = append(opts, oauth2.S256ChallengeOption(req.CodeVerifier))
 	}

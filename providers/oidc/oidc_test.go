@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 )
 
@@ -91,12 +90,12 @@ func (op *miniOP) tokenRequests() int {
 	return len(op.tokenReq)
 }
 
-func (op *miniOP) cfg() config.Provider {
-	return config.Provider{Key: "corp", Type: "oidc", Issuer: op.srv.URL, ClientID: "client-1", ClientSecret: "s3cret-value"}
+func (op *miniOP) cfg() Config {
+	return Config{Key: "corp", Type: "oidc", Issuer: op.srv.URL, ClientID: "client-1", ClientSecret: "s3cret-value"}
 }
 
 // newReady builds a provider for cfg and waits for discovery.
-func newReady(t *testing.T, cfg config.Provider, opts Options) *Provider {
+func newReady(t *testing.T, cfg Config, opts Options) *Provider {
 	t.Helper()
 	p := newProvider(t, cfg, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -107,7 +106,7 @@ func newReady(t *testing.T, cfg config.Provider, opts Options) *Provider {
 	return p
 }
 
-func newProvider(t *testing.T, cfg config.Provider, opts Options) *Provider {
+func newProvider(t *testing.T, cfg Config, opts Options) *Provider {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -139,15 +138,15 @@ func asOAuth(t *testing.T, err error) *providers.OAuthError {
 }
 
 func TestNewRejectsInvalidConfiguration(t *testing.T) {
-	base := config.Provider{Key: "k", Issuer: "https://login.example", ClientID: "c"}
-	cases := map[string]func(*config.Provider){
-		"no issuer":         func(c *config.Provider) { c.Issuer = "" },
-		"relative issuer":   func(c *config.Provider) { c.Issuer = "login.example" },
-		"http non-loopback": func(c *config.Provider) { c.Issuer = "http://login.example" },
-		"ftp issuer":        func(c *config.Provider) { c.Issuer = "ftp://login.example" },
-		"issuer query":      func(c *config.Provider) { c.Issuer = "https://login.example/?tenant=1" },
-		"no client id":      func(c *config.Provider) { c.ClientID = "" },
-		"bad auth style":    func(c *config.Provider) { c.AuthStyle = "auto" },
+	base := Config{Key: "k", Issuer: "https://login.example", ClientID: "c"}
+	cases := map[string]func(*Config){
+		"no issuer":         func(c *Config) { c.Issuer = "" },
+		"relative issuer":   func(c *Config) { c.Issuer = "login.example" },
+		"http non-loopback": func(c *Config) { c.Issuer = "http://login.example" },
+		"ftp issuer":        func(c *Config) { c.Issuer = "ftp://login.example" },
+		"issuer query":      func(c *Config) { c.Issuer = "https://login.example/?tenant=1" },
+		"no client id":      func(c *Config) { c.ClientID = "" },
+		"bad auth style":    func(c *Config) { c.AuthStyle = "auto" },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -506,7 +505,7 @@ func TestClaimsOnlyCheckRefusesUnsignedTokens(t *testing.T) {
 	claims := fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"u","iat":%d,"exp":%d}`, p.issuer, p.clientID, now, now+300)
 	for name, header := range map[string]string{"none": `{"alg":"none"}`, "HS256": `{"alg":"HS256"}`} {
 		raw := b64([]byte(header)) + "." + b64([]byte(claims)) + "." + b64([]byte("sig"))
-		_, err := p.verifyIDTokenClaims(context.Background(), m, raw, "")
+		_, err := p.insecureVerifyIDTokenClaims(context.Background(), m, raw, "")
 		if ve, ok := errors.AsType[*providers.VerificationError](err); !ok || ve.Check != "signature" {
 			t.Errorf("alg %s: %v, want a signature VerificationError", name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,7 +66,39 @@ func (p *Provider) Exchange(ctx context.Context, cb providers.Callback, req prov
 		}
 		ident = mergeUserinfo(ident, ui)
 	}
-	return &providers.Login{Token: p.token(tok, rawID, scopes), Identity: ident, SessionID: str(c.raw, "sid"), IDTokenClaims: c.raw}, nil
+	return p.withUIDClaims(&providers.Login{Token: p.token(tok, rawID, scopes), Identity: ident, SessionID: str(c.raw, "sid"), IDTokenClaims: c.raw})
+}
+
+// withUIDClaims builds providerUid from the configured uid claims, when
+// there are any (a preset whose sub is unique only per team, say); the
+// ID token's sub is kept as the previous subject.
+func (p *Provider) withUIDClaims(l *providers.Login) (*providers.Login, error) {
+	if len(p.uidClaims) == 0 {
+		return l, nil
+	}
+	parts := make([]string, len(p.uidClaims))
+	for i, name := range p.uidClaims {
+		v, _ := l.IDTokenClaims[name].(string)
+		if v == "" || strings.Contains(v, ":") {
+			return nil, &providers.VerificationError{Check: "uid", Err: fmt.Errorf("the ID token has no usable %s claim", name)}
+		}
+		parts[i] = v
+	}
+	l.Identity.PreviousSubject = l.Identity.Subject
+	l.Identity.Subject = strings.Join(parts, ":")
+	return l, nil
+}
+
+// subOf recovers the ID token's sub from a providerUid built from
+// uid claims (a refreshed ID token must name the same sub); a UID of the
+// older, bare form is the sub itself.
+func (p *Provider) subOf(uid string) string {
+	parts := strings.Split(uid, ":")
+	i := slices.Index(p.uidClaims, "sub")
+	if i < 0 || len(parts) != len(p.uidClaims) {
+		return uid
+	}
+	return parts[i]
 }
 
 // checkCallbackIss applies RFC 9207 with an exact string comparison: a
@@ -84,11 +117,23 @@ func (p *Provider) checkCallbackIss(m *metadata, cb providers.Callback) error {
 	return nil
 }
 
-// Refresh sends one refresh_token grant. When the answer has no new refresh
-// token, the returned Token carries the one that was sent. An ID token in
-// the answer is verified like a login's, without the nonce, and must name
-// req.Subject.
+// Refresh sends one refresh_token grant, or none at all when the provider
+// has no refresh (a permanent unsupported_grant_type error). When the
+// answer has no new refresh token, the returned Token carries the one that
+// was sent. An ID token in the answer is verified like a login's, without
+// the nonce, and must name req.Subject. Error codes are renamed by the
+// configured aliases.
 func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*providers.Token, error) {
+	if !p.refresh {
+		return nil, &providers.OAuthError{Code: "unsupported_grant_type", Description: fmt.Sprintf("provider %q does not support refreshing tokens", p.key)}
+	}
+	req.Subject = p.subOf(req.Subject)
+	tok, err := p.refreshGrant(ctx, req)
+	return tok, tokenhttp.Alias(err, p.aliases)
+}
+
+// refreshGrant is Refresh's one token request and the checks of its answer.
+func (p *Provider) refreshGrant(ctx context.Context, req providers.RefreshRequest) (*providers.Token, error) {
 	m, err := p.metadataOrUnavailable()
 	if err != nil {
 		return nil, err
@@ -98,14 +143,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 	}
 	conf := p.oauth2Config(m, "", nil)
 	rec := &tokenhttp.Record{}
-	// An expired token without an access token makes the TokenSource
-	// refresh immediately; with an explicit AuthStyle x/oauth2 sends
-	// exactly one request, and the token client never follows redirects.
-	src := conf.TokenSource(tokenhttp.WithRecord(ctx, p.tokenClient, rec), &oauth2.Token{
-		RefreshToken: req.RefreshToken,
-		Expiry:       time.Unix(1, 0),
-	})
-	tok, err := src.Token()
+	tok, err := tokenhttp.Refresh(tokenhttp.WithRecord(ctx, p.tokenClient, rec), conf, req.RefreshToken)
 	if err != nil {
 		return nil, p.tokenError(err, rec, req.RefreshToken)
 	}
@@ -122,7 +160,7 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 			// drop the rotated refresh token it carries, and the provider
 			// would take the next refresh for a replay.
 			p.log.Warn("oidc: key set unavailable; refreshed ID token accepted on its claims and the direct token-endpoint answer")
-			c, err = p.verifyIDTokenClaims(context.WithoutCancel(ctx), m, rawID, tok.AccessToken)
+			c, err = p.insecureVerifyIDTokenClaims(context.WithoutCancel(ctx), m, rawID, tok.AccessToken)
 		}
 		if err != nil {
 			return nil, err

@@ -47,17 +47,17 @@ func (p *Provider) verifyIDToken(ctx context.Context, m *metadata, raw, accessTo
 	return p.checkClaims(idt, accessToken)
 }
 
-// verifyIDTokenClaims makes every check of verifyIDToken but the
+// insecureVerifyIDTokenClaims makes every check of verifyIDToken but the
 // signature's. See Provider.Refresh for the one case it serves.
-func (p *Provider) verifyIDTokenClaims(ctx context.Context, m *metadata, raw, accessToken string) (*idClaims, error) {
+func (p *Provider) insecureVerifyIDTokenClaims(ctx context.Context, m *metadata, raw, accessToken string) (*idClaims, error) {
 	// The signature cannot be checked, but its algorithm can: never
 	// "none", never an HMAC.
 	if _, err := jose.ParseSignedCompact(raw, joseAlgs(m.algs)); err != nil {
 		return nil, &providers.VerificationError{Check: "signature", Err: errors.New("the ID token is not signed with an accepted algorithm")}
 	}
-	idt, err := m.claimsVerifier.Verify(ctx, raw)
+	idt, err := m.insecureClaimsVerifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, p.classify(ctx, m.parseVerifier, raw, err)
+		return nil, p.classify(ctx, m.insecureParseVerifier, raw, err)
 	}
 	return p.checkClaims(idt, accessToken)
 }

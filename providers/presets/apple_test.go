@@ -20,10 +20,10 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
@@ -141,12 +141,12 @@ func TestApple(t *testing.T) {
 		}},
 		Public: map[string]providertest.Response{appleKeysURL: {Body: appleJWKS(t)}},
 	})
-	cfg := config.Provider{Key: "apple", Type: "apple", ClientID: clientID,
+	cfg := &presets.Entry{Name: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
-	if errs := (presets.Checker{}).CheckPreset(&cfg); len(errs) > 0 {
+	if errs := cfg.Check(); len(errs) > 0 {
 		t.Fatalf("check: %v", errs)
 	}
-	p, err := presets.Build(context.Background(), cfg, redirectFor("apple"), presets.Options{RewriteURL: f.Rewrite, Now: now})
+	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,9 +211,9 @@ func TestApple(t *testing.T) {
 }
 
 func TestAppleCheckRejectsBadKey(t *testing.T) {
-	cfg := config.Provider{Key: "apple", Type: "apple", ClientID: clientID,
+	cfg := &presets.Entry{Name: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}}
-	errs := (presets.Checker{}).CheckPreset(&cfg)
+	errs := cfg.Check()
 	if len(errs) != 1 || errs[0].Field != "settings.private_key" {
 		t.Fatalf("errs %v", errs)
 	}
@@ -235,9 +235,9 @@ func appleLogin(t *testing.T, jwks providertest.Response, idToken func(now time.
 		}},
 		Public: map[string]providertest.Response{appleKeysURL: jwks},
 	})
-	cfg := config.Provider{Key: "apple", Type: "apple", ClientID: clientID,
+	cfg := &presets.Entry{Name: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
-	p, err := presets.Build(context.Background(), cfg, redirectFor("apple"), presets.Options{RewriteURL: f.Rewrite, Now: now})
+	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,9 +356,9 @@ func TestAppleRefreshIDToken(t *testing.T) {
 			return jwks
 		}}},
 	})
-	cfg := config.Provider{Key: "apple", Type: "apple", ClientID: clientID,
+	cfg := &presets.Entry{Name: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
-	p, err := presets.Build(context.Background(), cfg, redirectFor("apple"), presets.Options{RewriteURL: f.Rewrite, Now: now})
+	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,16 @@ package presets_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"errors"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
+	"github.com/sessionbridge/sessionbridge/providers"
+	"github.com/sessionbridge/sessionbridge/providers/oauth2"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // issueNames are the presets the issue requires.
@@ -40,110 +41,60 @@ func TestNamesCoverTheIssue(t *testing.T) {
 	}
 }
 
-var key32 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
-
-func secretsYAML() string {
-	return "secrets:\n  session_keys: [" + key32 + "]\n  token_keys: [" + key32 + "]\n"
-}
-
-// TestDescribeParsesAndBuilds checks that every preset's ready-to-paste
-// block passes `check` (with the preset checker) once its variables are
-// set, and that the result builds.
-func TestDescribeParsesAndBuilds(t *testing.T) {
-	_, p8 := appleP8(t)
-	env := func(name string) (string, bool) {
-		switch {
-		case strings.HasSuffix(name, "_PRIVATE_KEY"):
-			return p8, true
-		case strings.HasSuffix(name, "_BASE_URL"):
-			return "https://idp.example.com", true
-		case strings.HasSuffix(name, "_DOMAIN"):
-			return "idp.example.com", true
-		}
-		return "value-123", true
-	}
-	loader := config.Loader{Env: env, Presets: presets.Checker{}}
-	for _, name := range presets.Names() {
-		doc := presets.Describe(name)
-		if !strings.Contains(doc, "type: "+name+"\n") {
-			t.Fatalf("%s: describe output:\n%s", name, doc)
-		}
-		c, err := loader.Parse("sb.yaml", []byte(doc+secretsYAML()))
-		if err != nil {
-			t.Errorf("%s: the described block does not pass check:\n%v\n%s", name, err, doc)
-			continue
-		}
-		pc := c.Providers[name]
-		pr, _ := presets.Lookup(name)
-		if pc.DisplayName != pr.DisplayName || len(pc.Settings) != len(pr.RequiredSettings()) {
-			t.Errorf("%s: parsed %+v", name, pc)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		_, err = presets.Build(ctx, pc, redirectFor(name), presets.Options{RewriteURL: func(string) string { return "http://127.0.0.1:1/x" }})
-		cancel()
-		if err != nil {
-			t.Errorf("%s: Build: %v", name, err)
-		}
-	}
-	if presets.Describe("nope") != "" {
-		t.Error("Describe of an unknown preset")
-	}
-}
-
 func TestCheckerErrors(t *testing.T) {
-	base := func(typ string) config.Provider {
-		return config.Provider{Key: "k", Type: typ, ClientID: "id", ClientSecret: "secret"}
+	base := func(typ string) providerconfig.Config {
+		return entryOf(typ, &presets.Entry{ClientID: "id", ClientSecret: "secret"})
 	}
-	with := func(typ string, f func(*config.Provider)) config.Provider {
-		p := base(typ)
-		f(&p)
-		return p
+	with := func(typ string, f func(*presets.Entry)) providerconfig.Config {
+		e := &presets.Entry{ClientID: "id", ClientSecret: "secret"}
+		f(e)
+		return entryOf(typ, e)
 	}
 	for _, tc := range []struct {
 		name  string
-		p     config.Provider
+		p     providerconfig.Config
 		field string
 		want  string
 	}{
 		{"typo", base("githb"), "type", `did you mean "github"`},
 		{"typo2", base("gogle"), "type", `"google"`},
 		{"far off", base("zzzzzzzzzz"), "type", "valid types"},
-		{"no client id", with("github", func(p *config.Provider) { p.ClientID = "" }), "client_id", "is required"},
-		{"no secret", with("github", func(p *config.Provider) { p.ClientSecret = "" }), "client_secret", "environment variable"},
+		{"no client id", with("github", func(p *presets.Entry) { p.ClientID = "" }), "client_id", "is required"},
+		{"no secret", with("github", func(p *presets.Entry) { p.ClientSecret = "" }), "client_secret", "environment variable"},
 		{"missing setting", base("okta"), "settings.domain", "is required for preset okta"},
-		{"empty setting", with("okta", func(p *config.Provider) { p.Settings = map[string]string{"domain": ""} }), "settings.domain", "is empty"},
-		{"unknown setting", with("microsoft", func(p *config.Provider) { p.Settings = map[string]string{"tennant": "x"} }), "settings.tennant", `did you mean "tenant"`},
-		{"no settings taken", with("github", func(p *config.Provider) { p.Settings = map[string]string{"x": "y"} }), "settings.x", "takes no settings"},
-		{"host with scheme", with("okta", func(p *config.Provider) { p.Settings = map[string]string{"domain": "https://example.okta.com"} }), "settings.domain", "not a host name"},
-		{"http base url", with("keycloak", func(p *config.Provider) {
+		{"empty setting", with("okta", func(p *presets.Entry) { p.Settings = map[string]string{"domain": ""} }), "settings.domain", "is empty"},
+		{"unknown setting", with("microsoft", func(p *presets.Entry) { p.Settings = map[string]string{"tennant": "x"} }), "settings.tennant", `did you mean "tenant"`},
+		{"no settings taken", with("github", func(p *presets.Entry) { p.Settings = map[string]string{"x": "y"} }), "settings.x", "takes no settings"},
+		{"host with scheme", with("okta", func(p *presets.Entry) { p.Settings = map[string]string{"domain": "https://example.okta.com"} }), "settings.domain", "not a host name"},
+		{"http base url", with("keycloak", func(p *presets.Entry) {
 			p.Settings = map[string]string{"base_url": "http://sso.example.com", "realm": "r"}
 		}), "settings.base_url", "https"},
-		{"trailing slash", with("keycloak", func(p *config.Provider) {
+		{"trailing slash", with("keycloak", func(p *presets.Entry) {
 			p.Settings = map[string]string{"base_url": "https://sso.example.com/", "realm": "r"}
 		}), "settings.base_url", "must not end with '/'"},
-		{"bad segment", with("keycloak", func(p *config.Provider) {
+		{"bad segment", with("keycloak", func(p *presets.Entry) {
 			p.Settings = map[string]string{"base_url": "https://sso.example.com", "realm": "a/b"}
 		}), "settings.realm", "may contain only"},
-		{"oidc preset claims", with("google", func(p *config.Provider) { p.Claims = map[string]string{"uid": "id"} }), "claims", "does not apply"},
-		{"oidc preset auth_url", with("google", func(p *config.Provider) { p.AuthURL = "https://x.example/a" }), "auth_url", "does not apply"},
-		{"oidc preset bad issuer", with("google", func(p *config.Provider) { p.Issuer = "http://x.example" }), "issuer", "https"},
-		{"oauth2 preset issuer", with("github", func(p *config.Provider) { p.Issuer = "https://x.example" }), "issuer", "does not apply"},
-		{"oauth2 preset bad override", with("github", func(p *config.Provider) { p.TokenURL = "http://x.example/t" }), "token_url", "https"},
-		{"userinfo method", with("github", func(p *config.Provider) { p.UserinfoMethod = "PUT" }), "userinfo_method", "GET or POST"},
-		{"scope separator", with("github", func(p *config.Provider) { p.ScopeSeparator = ";;" }), "scope_separator", "one character"},
-		{"reserved auth param", with("google", func(p *config.Provider) { p.AuthParams = map[string]string{"state": "x"} }), "auth_params.state", "set by the login"},
-		{"header name", with("github", func(p *config.Provider) { p.UserinfoHeaders = map[string]string{"Bad Header": "x"} }), "userinfo_headers.Bad Header", "not a valid"},
-		{"claim path", with("github", func(p *config.Provider) { p.Claims = map[string]string{"uid": "a..b"} }), "claims.uid", "empty segment"},
-		{"generic settings", with("oauth2", func(p *config.Provider) { p.Settings = map[string]string{"a": "b"} }), "settings", "only to presets"},
-		{"generic oidc userinfo", with("oidc", func(p *config.Provider) { p.UserinfoMethod = "POST" }), "userinfo_method", "only to type oauth2"},
-		{"generic oauth2 path", with("oauth2", func(p *config.Provider) { p.Claims = map[string]string{"uid": "data..id"} }), "claims.uid", "empty segment"},
-		{"apple key missing", with("apple", func(p *config.Provider) {
+		{"oidc preset claims", with("google", func(p *presets.Entry) { p.Claims = map[string]string{"uid": "id"} }), "claims", "does not apply"},
+		{"oidc preset auth_url", with("google", func(p *presets.Entry) { p.AuthURL = "https://x.example/a" }), "auth_url", "does not apply"},
+		{"oidc preset bad issuer", with("google", func(p *presets.Entry) { p.Issuer = "http://x.example" }), "issuer", "https"},
+		{"oauth2 preset issuer", with("github", func(p *presets.Entry) { p.Issuer = "https://x.example" }), "issuer", "does not apply"},
+		{"oauth2 preset bad override", with("github", func(p *presets.Entry) { p.TokenURL = "http://x.example/t" }), "token_url", "https"},
+		{"userinfo method", with("github", func(p *presets.Entry) { p.UserinfoMethod = "PUT" }), "userinfo_method", "GET or POST"},
+		{"scope separator", with("github", func(p *presets.Entry) { p.ScopeSeparator = ";;" }), "scope_separator", "one character"},
+		{"reserved auth param", with("google", func(p *presets.Entry) { p.AuthParams = map[string]string{"state": "x"} }), "auth_params.state", "set by the login"},
+		{"header name", with("github", func(p *presets.Entry) { p.UserinfoHeaders = map[string]string{"Bad Header": "x"} }), "userinfo_headers.Bad Header", "not a valid"},
+		{"claim path", with("github", func(p *presets.Entry) { p.Claims = map[string]string{"uid": "a..b"} }), "claims.uid", "empty segment"},
+		{"generic settings", with("oauth2", func(p *presets.Entry) { p.Settings = map[string]string{"a": "b"} }), "settings", "only to presets"},
+		{"generic oidc userinfo", with("oidc", func(p *presets.Entry) { p.UserinfoMethod = "POST" }), "userinfo_method", "only to type oauth2"},
+		{"generic oauth2 path", with("oauth2", func(p *presets.Entry) { p.Claims = map[string]string{"uid": "data..id"} }), "claims.uid", "empty segment"},
+		{"apple key missing", with("apple", func(p *presets.Entry) {
 			p.ClientSecret = ""
 			p.Settings = map[string]string{"team_id": "T", "key_id": "K"}
 		}), "settings.private_key", "is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			errs := (presets.Checker{}).CheckPreset(&tc.p)
+			errs := tc.p.Check()
 			for _, e := range errs {
 				if e.Field == tc.field && strings.Contains(e.Message, tc.want) {
 					return
@@ -153,42 +104,46 @@ func TestCheckerErrors(t *testing.T) {
 		})
 	}
 	ok := base("microsoft")
-	if errs := (presets.Checker{}).CheckPreset(&ok); len(errs) > 0 || ok.DisplayName != "Microsoft" {
-		t.Fatalf("valid microsoft: %v, display %q", errs, ok.DisplayName)
+	if errs := ok.Check(); len(errs) > 0 {
+		t.Fatalf("valid microsoft: %v", errs)
+	}
+	// Without a display_name the provider shows the preset's.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := open(ctx, "k", ok, redirectFor("k"), providerconfig.Env{RewriteURL: func(string) string { return "http://127.0.0.1:1/x" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := p.(interface{ Info() providers.Info }).Info(); info.DisplayName != "Microsoft" {
+		t.Fatalf("display %q", info.DisplayName)
 	}
 }
 
-// TestCheckThroughConfig runs the checker inside `check`: problems carry
-// the file's line numbers.
-func TestCheckThroughConfig(t *testing.T) {
-	doc := "providers:\n  corp:\n    type: okta\n    client_id: ${OKTA_ID}\n    client_secret: s3cret\n    settings:\n      domian: example.okta.com\n" + secretsYAML()
-	env := func(name string) (string, bool) { return "", name == "OKTA_ID" }
-	_, err := config.Loader{Env: env, Presets: presets.Checker{}}.Parse("sb.yaml", []byte(doc))
-	var ps config.Problems
-	if !errors.As(err, &ps) {
-		t.Fatalf("err %v", err)
+// entryOf is e as the configuration of type typ: the preset's entry, or
+// for the built-in types their own configuration with the keys the tests
+// set.
+func entryOf(typ string, e *presets.Entry) providerconfig.Config {
+	switch typ {
+	case "oidc":
+		return &oidc.Config{ClientID: e.ClientID, ClientSecret: e.ClientSecret, Issuer: e.Issuer, UserinfoMethod: e.UserinfoMethod,
+			Claims: e.Claims, Settings: e.Settings, AuthParams: e.AuthParams}
+	case "oauth2":
+		return &oauth2.Entry{ClientID: e.ClientID, ClientSecret: e.ClientSecret, Issuer: e.Issuer, UserinfoMethod: e.UserinfoMethod,
+			Claims: e.Claims, Settings: e.Settings, AuthParams: e.AuthParams}
 	}
-	out := ps.Error()
-	for _, want := range []string{
-		`sb.yaml:4: providers.corp.client_id: is required`,
-		`sb.yaml:7: providers.corp.settings.domian: unknown setting "domian" for preset okta (did you mean "domain"?)`,
-		`providers.corp.settings.domain: is required for preset okta`,
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("problems lack %q:\n%s", want, out)
-		}
-	}
+	e.Name = typ
+	return e
 }
 
 func TestBuildRejectsInvalid(t *testing.T) {
-	for _, p := range []config.Provider{
-		{Key: "k", Type: "githb", ClientID: "a", ClientSecret: "b"},
-		{Key: "k", Type: "okta", ClientID: "a", ClientSecret: "b"},
-		{Key: "k", Type: "oauth2", ClientID: "a", AuthURL: "http://x.example/a", TokenURL: "https://x.example/t", Claims: map[string]string{"uid": "id"}},
-		{Key: "k", Type: "oidc", ClientID: "a"},
+	for name, p := range map[string]providerconfig.Config{
+		"githb":  &presets.Entry{Name: "githb", ClientID: "a", ClientSecret: "b"},
+		"okta":   &presets.Entry{Name: "okta", ClientID: "a", ClientSecret: "b"},
+		"oauth2": &oauth2.Entry{ClientID: "a", AuthURL: "http://x.example/a", TokenURL: "https://x.example/t", Claims: map[string]string{"uid": "id"}},
+		"oidc":   &oidc.Config{ClientID: "a"},
 	} {
-		if _, err := presets.Build(context.Background(), p, redirectFor("k"), presets.Options{}); err == nil {
-			t.Errorf("%s accepted", p.Type)
+		if _, err := open(context.Background(), "k", p, redirectFor("k"), providerconfig.Env{}); err == nil {
+			t.Errorf("%s accepted", name)
 		}
 	}
 }
@@ -224,13 +179,13 @@ func TestDocsUpToDate(t *testing.T) {
 }
 
 func TestRPInitiatedLogoutOnlyForOpenIDConnect(t *testing.T) {
-	p := &config.Provider{Type: "github", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true}
-	errs := (presets.Checker{}).CheckPreset(p)
+	p := &presets.Entry{Name: "github", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true}
+	errs := p.Check()
 	if len(errs) != 1 || errs[0].Field != "rp_initiated_logout" {
 		t.Fatalf("rp_initiated_logout on github: %v, want one error on that key", errs)
 	}
-	p = &config.Provider{Type: "okta", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true, Settings: map[string]string{"domain": "example.okta.com"}}
-	if errs := (presets.Checker{}).CheckPreset(p); len(errs) != 0 {
+	p = &presets.Entry{Name: "okta", ClientID: "id", ClientSecret: "secret", RPInitiatedLogout: true, Settings: map[string]string{"domain": "example.okta.com"}}
+	if errs := p.Check(); len(errs) != 0 {
 		t.Fatalf("rp_initiated_logout on okta: %v", errs)
 	}
 }

@@ -31,49 +31,48 @@ func Describe(name string) string {
 	if !ok {
 		return ""
 	}
-	env := envPrefix(p.Name)
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s (%s): %s\n", p.DisplayName, kindLabel(p.Kind), p.Docs)
+	writeHeader(&b, p)
+	writeEntry(&b, p)
+	return b.String()
+}
+
+// writeHeader writes the comment above a preset's block: what it is, its
+// notes, and the URLs to register at the provider.
+func writeHeader(b *strings.Builder, p Preset) {
+	fmt.Fprintf(b, "# %s (%s): %s\n", p.DisplayName, kindLabel(p.Kind), p.Docs)
 	for _, text := range []string{p.Notes, p.Rotation} {
 		for _, line := range wrap(text, 76) {
-			fmt.Fprintf(&b, "# %s\n", line)
+			fmt.Fprintf(b, "# %s\n", line)
 		}
 	}
-	fmt.Fprintf(&b, "# PKCE: %s; refresh: %s\n", pkceLabel(p), refreshLabel(p))
-	fmt.Fprintf(&b, "# Callback URL to register at %s:\n", p.DisplayName)
-	fmt.Fprintf(&b, "#   {public_url}/v1/account/sessions/oauth2/callback/%s/{project}\n", p.Name)
+	fmt.Fprintf(b, "# PKCE: %s; refresh: %s\n", pkceLabel(p), refreshLabel(p))
+	fmt.Fprintf(b, "# Callback URL to register at %s:\n", p.DisplayName)
+	fmt.Fprintf(b, "#   {public_url}/v1/account/sessions/oauth2/callback/%s/{project}\n", p.Name)
 	if p.Kind == KindOIDC {
 		b.WriteString("# Back-channel logout URL (backchannel_logout_uri), if the provider sends logout tokens:\n")
-		fmt.Fprintf(&b, "#   {public_url}/v1/account/sessions/oauth2/backchannel/%s/{project}\n", p.Name)
+		fmt.Fprintf(b, "#   {public_url}/v1/account/sessions/oauth2/backchannel/%s/{project}\n", p.Name)
 	}
+}
+
+// writeEntry writes the providers: entry itself: the keys to fill in,
+// then the optional ones commented out with their defaults.
+func writeEntry(b *strings.Builder, p Preset) {
+	env := envPrefix(p.Name)
 	b.WriteString("providers:\n")
-	fmt.Fprintf(&b, "  %s:\n", p.Name)
-	fmt.Fprintf(&b, "    type: %s\n", p.Name)
-	fmt.Fprintf(&b, "    display_name: %s\n", yamlString(p.DisplayName))
-	fmt.Fprintf(&b, "    client_id: ${%s_CLIENT_ID}\n", env)
+	fmt.Fprintf(b, "  %s:\n", p.Name)
+	fmt.Fprintf(b, "    type: %s\n", p.Name)
+	fmt.Fprintf(b, "    display_name: %s\n", yamlString(p.DisplayName))
+	fmt.Fprintf(b, "    client_id: ${%s_CLIENT_ID}\n", env)
 	if !p.NoClientSecret {
-		fmt.Fprintf(&b, "    client_secret: ${%s_CLIENT_SECRET}\n", env)
+		fmt.Fprintf(b, "    client_secret: ${%s_CLIENT_SECRET}\n", env)
 	}
 	if len(p.Scopes) > 0 {
-		fmt.Fprintf(&b, "    # scopes: []  # added to the defaults: %s\n", strings.Join(p.Scopes, " "))
+		fmt.Fprintf(b, "    # scopes: []  # added to the defaults: %s\n", strings.Join(p.Scopes, " "))
 	} else {
 		b.WriteString("    # scopes: []  # no default scopes\n")
 	}
-	if len(p.Settings) > 0 {
-		required := len(p.RequiredSettings()) > 0
-		if required {
-			b.WriteString("    settings:\n")
-		} else {
-			b.WriteString("    # settings:\n")
-		}
-		for _, s := range p.Settings {
-			if s.Required {
-				fmt.Fprintf(&b, "      %s: ${%s_%s}  # required: %s\n", s.Name, env, strings.ToUpper(s.Name), s.Help)
-			} else {
-				fmt.Fprintf(&b, "    #   %s: %s  # optional: %s\n", s.Name, yamlString(s.Default), s.Help)
-			}
-		}
-	}
+	writeSettings(b, p, env)
 	if p.Kind == KindOIDC {
 		b.WriteString("    # rp_initiated_logout: false  # true: signing out also signs out at the provider (register {public_url}/?msg=signed_out as post-logout redirect URI)\n")
 	}
@@ -81,9 +80,29 @@ func Describe(name string) string {
 		b.WriteString("    # revoke_tokens: true  # revoke the provider token (RFC 7009) when a session ends\n")
 	}
 	if p.MinRefreshInterval > 0 {
-		fmt.Fprintf(&b, "    # min_refresh_interval: %s  # the default: a grant is refreshed at most this often\n", shortDuration(p.MinRefreshInterval))
+		fmt.Fprintf(b, "    # min_refresh_interval: %s  # the default: a grant is refreshed at most this often\n", shortDuration(p.MinRefreshInterval))
 	}
-	return b.String()
+}
+
+// writeSettings writes the preset's settings: the required ones to fill
+// in from the environment, the optional ones commented out with their
+// defaults (the whole mapping commented out when none is required).
+func writeSettings(b *strings.Builder, p Preset, env string) {
+	if len(p.Settings) == 0 {
+		return
+	}
+	if len(p.RequiredSettings()) > 0 {
+		b.WriteString("    settings:\n")
+	} else {
+		b.WriteString("    # settings:\n")
+	}
+	for _, s := range p.Settings {
+		if s.Required {
+			fmt.Fprintf(b, "      %s: ${%s_%s}  # required: %s\n", s.Name, env, strings.ToUpper(s.Name), s.Help)
+		} else {
+			fmt.Fprintf(b, "    #   %s: %s  # optional: %s\n", s.Name, yamlString(s.Default), s.Help)
+		}
+	}
 }
 
 // pkceLabel tells what the PKCE column says: documented by the provider,

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
@@ -27,6 +27,13 @@ var fixedNow = time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
 
 func redirectFor(key string) string {
 	return fmt.Sprintf("https://bridge.example/v1/account/sessions/oauth2/callback/%s/default", key)
+}
+
+// open builds the provider of key from its type's configuration, as serve
+// does.
+func open(ctx context.Context, key string, cfg providerconfig.Config, redirectURL string, env providerconfig.Env) (providers.Provider, error) {
+	env.Key, env.RedirectURL = key, redirectURL
+	return cfg.Open(ctx, env)
 }
 
 func newAuthRequest(key string) providers.AuthRequest {
@@ -132,7 +139,8 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 	if tc.fake != nil {
 		tc.fake(&spec)
 	}
-	cfg := config.Provider{Key: "my-" + name, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
+	key := "my-" + name
+	cfg := &presets.Entry{Name: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
 	if pr.NoClientSecret {
 		spec.AuthStyle, spec.ClientSecret, cfg.ClientSecret = "public", "", ""
 	}
@@ -146,15 +154,15 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 		spec.APIs[u] = providertest.Response{Body: body}
 	}
 	f := providertest.New(t, spec)
-	p, err := presets.Build(context.Background(), cfg, redirectFor(cfg.Key),
-		presets.Options{RewriteURL: f.Rewrite, Now: func() time.Time { return fixedNow }})
+	p, err := open(context.Background(), key, cfg, redirectFor(key),
+		providerconfig.Env{RewriteURL: f.Rewrite, Now: func() time.Time { return fixedNow }})
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	if info := p.(providers.Describer).Info(); info.Type != name || info.DisplayName != pr.DisplayName || p.Key() != cfg.Key {
+	if info := p.(interface{ Info() providers.Info }).Info(); info.Type != name || info.DisplayName != pr.DisplayName || p.Key() != key {
 		t.Errorf("info %+v", info)
 	}
-	req := newAuthRequest(cfg.Key)
+	req := newAuthRequest(key)
 	u, err := p.AuthCodeURL(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -261,8 +269,8 @@ func TestZohoRefusesAnUnknownAccountsServer(t *testing.T) {
 			AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, Token: tc.token,
 			CallbackParams: url.Values{"accounts-server": {server}},
 		})
-		p, err := presets.Build(context.Background(), config.Provider{Key: "z", Type: "zoho", ClientID: clientID, ClientSecret: clientSecret},
-			redirectFor("z"), presets.Options{RewriteURL: f.Rewrite})
+		p, err := open(context.Background(), "z", &presets.Entry{Name: "zoho", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("z"), providerconfig.Env{RewriteURL: f.Rewrite})
 		if err != nil {
 			t.Fatal(err)
 		}

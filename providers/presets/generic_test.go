@@ -2,91 +2,15 @@ package presets_test
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"testing"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
-	"github.com/sessionbridge/sessionbridge/providers/presets"
-	"github.com/sessionbridge/sessionbridge/providers/providertest"
+	"github.com/sessionbridge/sessionbridge/providers/oidc"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
-
-// genericYAML uses every generic oauth2 key; it goes through config.Parse,
-// whose reflection-based decoder must accept the new fields.
-const genericYAML = `providers:
-  legacy:
-    type: oauth2
-    client_id: ${LEGACY_ID}
-    client_secret: legacy-secret-123
-    auth_url: https://legacy.example/oauth/authorize
-    token_url: https://legacy.example/oauth/token
-    userinfo_url: https://api.legacy.example/v1/me
-    userinfo_method: POST
-    userinfo_headers: {X-Api-Version: "2", Client-Id: "{client_id}"}
-    scope_separator: ","
-    scopes: [read, profile]
-    auth_style: post
-    pkce: false
-    refresh: false
-    auth_params: {audience: bridge}
-    claims: {uid: data.user.id, email: data.user.emails.0.value, email_verified: data.user.emails.0.verified, name: "data.user.first + data.user.last"}
-`
-
-func TestGenericOAuth2FromYAML(t *testing.T) {
-	env := func(name string) (string, bool) { return "legacy-client", name == "LEGACY_ID" }
-	c, err := config.Loader{Env: env, Presets: presets.Checker{}}.Parse("sb.yaml", []byte(genericYAML+secretsYAML()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc := c.Providers["legacy"]
-	if pc.UserinfoMethod != "POST" || pc.UserinfoHeaders["X-Api-Version"] != "2" || pc.ScopeSeparator != "," ||
-		pc.Refresh == nil || *pc.Refresh || pc.AuthParams["audience"] != "bridge" {
-		t.Fatalf("decoded %+v", pc)
-	}
-	me := "https://api.legacy.example/v1/me"
-	f := providertest.New(t, providertest.Spec{
-		ClientID: "legacy-client", ClientSecret: "legacy-secret-123", AuthStyle: "post",
-		AuthURL: pc.AuthURL, TokenURL: pc.TokenURL,
-		Token:      providertest.Response{ContentType: "application/x-www-form-urlencoded", Body: "access_token={access_token}&token_type=bearer&expires_in=3600"},
-		APIs:       map[string]providertest.Response{me: {Body: `{"data":{"user":{"id":9007199254740993,"first":"Ada","last":"Lovelace","emails":[{"value":"ada@example.com","verified":true}]}}}`}},
-		APIMethods: map[string]string{me: "POST"},
-	})
-	p, err := presets.Build(context.Background(), pc, redirectFor("legacy"), presets.Options{RewriteURL: f.Rewrite})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := newAuthRequest("legacy")
-	u, err := p.AuthCodeURL(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := f.LastAuthorize()
-	if a.Get("scope") != "read,profile" || a.Get("audience") != "bridge" || a.Has("code_challenge") {
-		t.Fatalf("authorize %v", a)
-	}
-	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code")}, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := providers.Identity{Subject: "9007199254740993", Email: "ada@example.com", EmailVerified: true, Name: "Ada Lovelace"}
-	if l.Identity != want {
-		t.Fatalf("identity %+v", l.Identity)
-	}
-	requireHeader(t, f, me, "Client-Id", "legacy-client")
-	requireHeader(t, f, me, "X-Api-Version", "2")
-	n := len(f.Requests())
-	var oe *providers.OAuthError
-	if _, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: "rt-x"}); !errors.As(err, &oe) || oe.Code != "unsupported_grant_type" || len(f.Requests()) != n {
-		t.Fatalf("refresh: %v", err)
-	}
-}
 
 // TestGenericOIDCExtras: type oidc accepts auth_params and refresh: false.
 func TestGenericOIDCExtras(t *testing.T) {
@@ -94,11 +18,11 @@ func TestGenericOIDCExtras(t *testing.T) {
 		AutoApprove: &devissuer.User{Subject: "s1", Email: "a@example.com"}})
 	base := iss.URL()
 	no := false
-	cfg := config.Provider{Key: "corp", Type: "oidc", Issuer: base, ClientID: clientID, ClientSecret: clientSecret,
+	cfg := &oidc.Config{Issuer: base, ClientID: clientID, ClientSecret: clientSecret,
 		AuthParams: map[string]string{"prompt": "login"}, Refresh: &no}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, err := presets.Build(ctx, cfg, redirectFor("corp"), presets.Options{})
+	p, err := open(ctx, "corp", cfg, redirectFor("corp"), providerconfig.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +38,7 @@ func TestGenericOIDCExtras(t *testing.T) {
 	if _, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: "x"}); !providers.IsPermanent(err) {
 		t.Fatalf("refresh: %v", err)
 	}
-	if p.(providers.Describer).Info().Type != "oidc" {
+	if p.(interface{ Info() providers.Info }).Info().Type != "oidc" {
 		t.Fatal("type")
 	}
 }

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionbridge/sessionbridge/bridge/config"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
@@ -64,8 +64,8 @@ func TestOIDCPresets(t *testing.T) {
 			var seen string
 			ctx, cancel := context.WithCancel(context.Background())
 			t.Cleanup(cancel)
-			cfg := config.Provider{Key: key, Type: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
-			p, err := presets.Build(ctx, cfg, redirectFor(key), presets.Options{RewriteURL: func(u string) string { seen = u; return base }})
+			cfg := &presets.Entry{Name: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
+			p, err := open(ctx, key, cfg, redirectFor(key), providerconfig.Env{RewriteURL: func(u string) string { seen = u; return base }})
 			if err != nil {
 				t.Fatalf("Build: %v", err)
 			}
@@ -73,7 +73,7 @@ func TestOIDCPresets(t *testing.T) {
 				t.Fatalf("issuer %q, want %q", seen, tc.issuer)
 			}
 			waitReady(t, p)
-			if info := p.(providers.Describer).Info(); info.Type != name {
+			if info := p.(interface{ Info() providers.Info }).Info(); info.Type != name {
 				t.Errorf("info %+v", info)
 			}
 
@@ -172,8 +172,8 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 			Refresh: providertest.Response{Status: 200, Body: `{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired.","error_uri":"https://docs.github.com"}`},
 			APIs:    apis,
 		})
-		p, err := presets.Build(context.Background(), config.Provider{Key: "gh", Type: "github", ClientID: clientID, ClientSecret: clientSecret},
-			redirectFor("gh"), presets.Options{RewriteURL: f.Rewrite})
+		p, err := open(context.Background(), "gh", &presets.Entry{Name: "github", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("gh"), providerconfig.Env{RewriteURL: f.Rewrite})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,8 +198,8 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 		iss.SetFaults(testissuer.Faults{Refresh200WithError: true, Refresh200ErrorCode: "invalid_refresh_token"})
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
-			redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
+		p, err := open(ctx, "sl", &presets.Entry{Name: "slack", ClientID: clientID, ClientSecret: clientSecret},
+			redirectFor("sl"), providerconfig.Env{RewriteURL: func(string) string { return iss.URL() }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,8 +226,8 @@ func TestSlackUIDNeedsTheTeam(t *testing.T) {
 	iss.SetFaults(testissuer.Faults{RequirePostAuth: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := presets.Build(ctx, config.Provider{Key: "sl", Type: "slack", ClientID: clientID, ClientSecret: clientSecret},
-		redirectFor("sl"), presets.Options{RewriteURL: func(string) string { return iss.URL() }})
+	p, err := open(ctx, "sl", &presets.Entry{Name: "slack", ClientID: clientID, ClientSecret: clientSecret},
+		redirectFor("sl"), providerconfig.Env{RewriteURL: func(string) string { return iss.URL() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,8 +256,8 @@ func issueRefreshToken(t *testing.T, iss *testissuer.Issuer, user *devissuer.Use
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := presets.Build(ctx, config.Provider{Key: "gen", Type: "oidc", Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
-		redirectFor("gen"), presets.Options{})
+	p, err := open(ctx, "gen", &oidc.Config{Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
+		redirectFor("gen"), providerconfig.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func newApple(env hookEnv) (*apple, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apple: settings.private_key: %w", err)
 	}
-	keys := newAppleKeys(env.clientID, env.opts.rewrite(appleKeysURL), env.opts.HTTPClient, env.opts.Now)
+	keys := newAppleKeys(env.clientID, env.opts.Rewrite(appleKeysURL), env.opts.HTTPClient, env.opts.Now)
 	return &apple{clientID: env.clientID, teamID: env.settings["team_id"], keyID: env.settings["key_id"], key: key, keys: keys}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sessionbridge/sessionbridge/providers/oauth2"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // hookEnv is what a quirk constructor may use.
@@ -14,7 +15,7 @@ type hookEnv struct {
 	// userinfoURL is the expanded (and, in tests, rewritten) user-info URL.
 	userinfoURL string
 	// opts are the injected dependencies (Apple fetches its key set).
-	opts Options
+	opts providerconfig.Env
 }
 
 // newHooks builds the Go hooks a preset names in its `quirks` list.

@@ -195,3 +195,15 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 }
 
 func (b *limitedBody) Close() error { return b.rc.Close() }
+
+// Refresh sends one refresh_token grant for refreshToken to conf's token
+// endpoint and returns the answer, keeping refreshToken when the answer
+// has none. The x/oauth2 token source is given a token without an access
+// token, which x/oauth2 never takes as valid, so it asks the endpoint at
+// once instead of handing the token back. With an explicit AuthStyle it
+// sends exactly one request (no auth-style probing), and a client from
+// NewClient never follows a redirect; ctx carries that client
+// (WithRecord).
+func Refresh(ctx context.Context, conf *oauth2.Config, refreshToken string) (*oauth2.Token, error) {
+	return conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+}

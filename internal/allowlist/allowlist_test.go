@@ -197,7 +197,7 @@ func TestNew(t *testing.T) {
 }
 
 // FuzzAllowsURL checks that an allowed URL always has an allowed origin as
-// net/url sees it. Run with: go test -fuzz=FuzzAllowsURL ./bridge/allowlist
+// net/url sees it. Run with: go test -fuzz=FuzzAllowsURL ./internal/allowlist
 func FuzzAllowsURL(f *testing.F) {
 	for _, s := range []string{"https://app.example.com/x", "https://a.apps.example.net", `https://evil.com\@app.example.com`, "//evil.com"} {
 		f.Add(s)

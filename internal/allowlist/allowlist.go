@@ -138,18 +138,9 @@ func parsePattern(p string) (o origin, wild bool, err error) {
 // fragment, starting with "/", "?" or "#", or ""). With pattern set, the
 // host may start with the label "*".
 func parse(raw string, pattern bool) (origin, string, error) {
-	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c <= ' ' || c == 0x7f || c == '\\' {
-			return origin{}, "", errors.New("must not contain whitespace, control characters or backslashes")
-		}
-	}
-	scheme, after, ok := strings.Cut(raw, "://")
-	if !ok {
-		return origin{}, "", errors.New("must be an absolute URL starting with https:// or http://")
-	}
-	scheme = strings.ToLower(scheme)
-	if scheme != "https" && scheme != "http" {
-		return origin{}, "", errors.New("scheme must be https or http")
+	scheme, after, err := splitScheme(raw)
+	if err != nil {
+		return origin{}, "", err
 	}
 	end := strings.IndexAny(after, "/?#")
 	if end < 0 {
@@ -175,26 +166,31 @@ func parse(raw string, pattern bool) (origin, string, error) {
 	return origin{scheme: scheme, host: host, port: port}, rest, nil
 }
 
+// splitScheme checks that raw is plain text with an http or https scheme
+// and returns the lower-cased scheme and what follows "://". Control
+// characters and backslashes are refused first: browsers and net/url read
+// them differently, which is how allowlist bypasses are built.
+func splitScheme(raw string) (scheme, after string, err error) {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c == 0x7f || c == '\\' {
+			return "", "", errors.New("must not contain whitespace, control characters or backslashes")
+		}
+	}
+	scheme, after, ok := strings.Cut(raw, "://")
+	if !ok {
+		return "", "", errors.New("must be an absolute URL starting with https:// or http://")
+	}
+	scheme = strings.ToLower(scheme)
+	if scheme != "https" && scheme != "http" {
+		return "", "", errors.New("scheme must be https or http")
+	}
+	return scheme, after, nil
+}
+
 func splitHostPort(authority, scheme string) (string, int, error) {
-	host, portText := authority, ""
-	if strings.HasPrefix(authority, "[") {
-		i := strings.IndexByte(authority, ']')
-		if i < 0 {
-			return "", 0, errors.New("has an unterminated IPv6 address")
-		}
-		host, portText = authority[:i+1], authority[i+1:]
-		if portText != "" && portText[0] != ':' {
-			return "", 0, errors.New("has text after the IPv6 address")
-		}
-		portText = strings.TrimPrefix(portText, ":")
-		if portText == "" && strings.HasSuffix(authority, ":") {
-			return "", 0, errors.New("has an empty port")
-		}
-	} else if i := strings.LastIndexByte(authority, ':'); i >= 0 {
-		host, portText = authority[:i], authority[i+1:]
-		if portText == "" {
-			return "", 0, errors.New("has an empty port")
-		}
+	host, portText, err := cutPort(authority)
+	if err != nil {
+		return "", 0, err
 	}
 	if host == "" {
 		return "", 0, errors.New("must have a host")
@@ -202,16 +198,54 @@ func splitHostPort(authority, scheme string) (string, int, error) {
 	if portText == "" {
 		return host, defaultPort(scheme), nil
 	}
-	for _, c := range portText {
-		if c < '0' || c > '9' {
-			return "", 0, errors.New("has an invalid port")
-		}
-	}
-	port, err := strconv.Atoi(portText)
-	if err != nil || port < 1 || port > 65535 {
-		return "", 0, errors.New("has an invalid port")
+	port, err := parsePort(portText)
+	if err != nil {
+		return "", 0, err
 	}
 	return host, port, nil
+}
+
+// cutPort splits an authority into host (IPv6 addresses keep their
+// brackets) and port text, refusing an empty port after ":" so that
+// "https://a.example:" is not read as the default port.
+func cutPort(authority string) (host, portText string, err error) {
+	if !strings.HasPrefix(authority, "[") {
+		i := strings.LastIndexByte(authority, ':')
+		if i < 0 {
+			return authority, "", nil
+		}
+		if i == len(authority)-1 {
+			return "", "", errors.New("has an empty port")
+		}
+		return authority[:i], authority[i+1:], nil
+	}
+	i := strings.IndexByte(authority, ']')
+	if i < 0 {
+		return "", "", errors.New("has an unterminated IPv6 address")
+	}
+	host, portText = authority[:i+1], authority[i+1:]
+	if portText != "" && portText[0] != ':' {
+		return "", "", errors.New("has text after the IPv6 address")
+	}
+	if portText == ":" {
+		return "", "", errors.New("has an empty port")
+	}
+	return host, strings.TrimPrefix(portText, ":"), nil
+}
+
+// parsePort accepts only decimal digits (strconv.Atoi would take "+80")
+// in the range 1-65535.
+func parsePort(text string) (int, error) {
+	for _, c := range text {
+		if c < '0' || c > '9' {
+			return 0, errors.New("has an invalid port")
+		}
+	}
+	port, err := strconv.Atoi(text)
+	if err != nil || port < 1 || port > 65535 {
+		return 0, errors.New("has an invalid port")
+	}
+	return port, nil
 }
 
 func normaliseHost(host string, pattern bool) (string, error) {
