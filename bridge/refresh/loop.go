@@ -43,8 +43,9 @@ func (r *Refresher) Run(ctx context.Context) error {
 		}
 		fast = saturated
 		if saturated {
-			// Every slot is busy and more grants are due: claim again
-			// as soon as one frees, without the full tick's queries.
+			// Every slot is busy, the prefetch is waiting and more
+			// grants are due: claim again as soon as there is room for
+			// a batch, without the full tick's queries.
 			select {
 			case <-ctx.Done():
 			case <-r.capacity.freed:
@@ -83,7 +84,9 @@ func (r *Refresher) tick(ctx context.Context, stop <-chan struct{}, fast bool) (
 		if want < r.minClaim() {
 			return time.Time{}, true, claimed
 		}
+		before := r.capacity.released.Load()
 		rows, err := r.claim(ctx, r.now(), want)
+		r.capacity.adaptPrefetch(int(r.capacity.released.Load() - before))
 		if err != nil {
 			return r.tickFailed(now, "claim due grants", err), false, claimed
 		}
@@ -120,19 +123,6 @@ func (r *Refresher) sampleDue(ctx context.Context, now time.Time) (due int, what
 	r.metrics.overdue.Set(float64(over))
 	return due, "", nil
 }
-
-// claimRoom is how many grants the loop may claim now: up to prefetch
-// beyond the slots, counting grants whose request is not done, and up to
-// maxClaimed counting grants whose write is still under way.
-func (r *Refresher) claimRoom() int {
-	c := &r.capacity
-	return min(r.limits.Concurrency+c.prefetch-int(c.waiting.Load()), r.maxClaimed()-int(c.claimed.Load()))
-}
-
-// minClaim is the smallest batch worth a claim, half the prefetch: the
-// loop makes one store transaction per batch of finished requests, not
-// one per refresh.
-func (r *Refresher) minClaim() int { return r.capacity.prefetch - r.capacity.prefetch/2 }
 
 func (r *Refresher) countDue(ctx context.Context, at time.Time) (int, error) {
 	qctx, cancel := context.WithTimeout(ctx, storeOpTimeout)
@@ -244,6 +234,7 @@ func (r *Refresher) dispatch(ctx context.Context, s store.Session, stop <-chan s
 	released := func() {
 		once.Do(func() {
 			c.waiting.Add(-1)
+			c.released.Add(1)
 			r.capacityFreed()
 		})
 	}
@@ -260,13 +251,4 @@ func (r *Refresher) dispatch(ctx context.Context, s store.Session, stop <-chan s
 		defer cancel()
 		r.refreshGrant(wctx, job{s: s, stop: stop, released: released})
 	}()
-}
-
-// capacityFreed wakes a saturated loop: a grant sent its request and gave
-// the slot back, or finished.
-func (r *Refresher) capacityFreed() {
-	select {
-	case r.capacity.freed <- struct{}{}:
-	default:
-	}
 }

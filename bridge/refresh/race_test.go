@@ -175,7 +175,7 @@ func TestConcurrencyBoundsRequests(t *testing.T) {
 	defer stop()
 	recv(t, entered, "the first request")
 	recv(t, entered, "the second request")
-	eventually(t, "the loop to claim ahead", func() bool { return h.r.capacity.claimed.Load() == int64(2+h.r.capacity.prefetch) })
+	eventually(t, "the loop to claim ahead", func() bool { return h.r.capacity.claimed.Load() == 2+h.r.capacity.prefetch.Load() })
 	release()
 	eventually(t, "every grant to be refreshed", func() bool { return h.attempts(resultSuccess) == 10 })
 	if n := h.prov.peakActive(); n != 2 {

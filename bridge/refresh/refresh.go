@@ -161,9 +161,9 @@ type Options struct {
 // Limits bound this process's token requests.
 type Limits struct {
 	// Concurrency bounds the background token requests in flight in this
-	// process. Default 64. The loop claims up to Concurrency/2 grants
-	// ahead of free slots, and holds at most 2.5*Concurrency claimed
-	// grants including those whose write is under way.
+	// process. Default 64. The loop claims grants ahead of free slots:
+	// Concurrency/2 up to 4*Concurrency, as many as the slots free during
+	// two of its claims (see capacity).
 	Concurrency int
 	// ProviderConcurrency bounds in-flight requests per provider. Default
 	// Concurrency.
@@ -234,20 +234,6 @@ type wakeUp struct {
 	notify   chan struct{} // wakes the sleeping loop
 }
 
-// capacity is what the loop claims against. slots holds one token per
-// background token request in flight (Concurrency). waiting counts
-// claimed grants that have not yet sent their request and given the slot
-// back: up to prefetch more than there are slots, the surplus waiting for
-// a slot. claimed counts claimed grants until their write is done: at most
-// maxClaimed. freed wakes a loop that waits for capacity.
-type capacity struct {
-	slots    chan struct{}
-	prefetch int
-	waiting  atomic.Int64
-	claimed  atomic.Int64
-	freed    chan struct{}
-}
-
 // New validates o and builds a Refresher.
 func New(o Options) (*Refresher, error) {
 	if err := validate(o); err != nil {
@@ -258,7 +244,7 @@ func New(o Options) (*Refresher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Refresher{
+	r := &Refresher{
 		store: o.Store, keys: o.Keys, providers: o.Providers,
 		owner: o.Owner, onDemandOwner: o.Owner + "/now",
 		beforeExpiry: o.BeforeExpiry, timeout: o.Timeout, lease: 2*o.Timeout + writeMargin, pollInterval: o.PollInterval,
@@ -266,11 +252,9 @@ func New(o Options) (*Refresher, error) {
 		clock: o.Clock, jitter: o.Jitter, log: o.Logger, ended: o.Ended, metrics: m,
 		providerStates: map[string]*providerState{}, active: map[string]chan struct{}{}, flights: map[string]*flight{},
 		wake: wakeUp{notify: make(chan struct{}, 1)},
-		capacity: capacity{
-			slots: make(chan struct{}, o.Limits.Concurrency), prefetch: prefetchFor(o.Limits.Concurrency),
-			freed: make(chan struct{}, 1),
-		},
-	}, nil
+	}
+	r.capacity.init(o.Limits.Concurrency)
+	return r, nil
 }
 
 // validate rejects what no default can repair: a missing store or keys,
@@ -319,19 +303,6 @@ func withDefaults(o Options) Options {
 	}
 	return o
 }
-
-// prefetchFor is how many grants beyond its free slots the loop claims
-// ahead, half the concurrency: when a request finishes, a claimed grant is
-// already waiting for the slot, and claims come in batches of at least
-// half that instead of one store transaction per finished refresh. (A
-// quarter left a few slots idle in the benchmark while a claim was under
-// way.)
-func prefetchFor(concurrency int) int { return max(1, concurrency/2) }
-
-// maxClaimed bounds the grants a process holds at once, writes included:
-// twice Concurrency plus the prefetch, so a slow store pauses claiming
-// instead of piling up finished refreshes waiting for their write.
-func (r *Refresher) maxClaimed() int { return 2*r.limits.Concurrency + r.capacity.prefetch }
 
 // defaultTo sets *p to v when *p is the zero value.
 func defaultTo[T comparable](p *T, v T) {
