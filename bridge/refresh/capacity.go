@@ -74,9 +74,23 @@ func (r *Refresher) minClaim() int {
 }
 
 // maxClaimed bounds the grants a process holds at once, writes included:
-// twice Concurrency plus the prefetch, so a slow store pauses claiming
-// instead of piling up finished refreshes waiting for their write.
-func (r *Refresher) maxClaimed(prefetch int) int { return 2*r.limits.Concurrency + prefetch }
+// the slots, the prefetch and up to maxWritingPerSlot*Concurrency grants
+// whose write is under way, so a store that cannot keep up pauses
+// claiming instead of piling up finished refreshes waiting for their
+// write (a rotated refresh token exists only in memory until written).
+func (r *Refresher) maxClaimed(prefetch int) int {
+	return r.limits.Concurrency + prefetch + maxWritingPerSlot*r.limits.Concurrency
+}
+
+// maxWritingPerSlot bounds the writes under way per slot. The writes of
+// finished refreshes are committed in batches (group commit: about one
+// flush per batch), so as many are under way as finish during one flush:
+// the request rate times the store's commit latency. With one per slot,
+// claiming paused whenever a commit took longer than a token request (on
+// the loaded benchmark machine PostgreSQL's took 30-50ms against the fake
+// provider's 20ms, and the slots idled half the time); four cover commits
+// up to four times a request's latency.
+const maxWritingPerSlot = 4
 
 // capacityFreed wakes a saturated loop once there is room for a batch (a
 // grant gave its slot back, or finished). Waking it for less would only

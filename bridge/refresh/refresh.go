@@ -163,7 +163,8 @@ type Limits struct {
 	// Concurrency bounds the background token requests in flight in this
 	// process. Default 64. The loop claims grants ahead of free slots:
 	// Concurrency/2 up to 4*Concurrency, as many as the slots free during
-	// two of its claims (see capacity).
+	// two of its claims; and holds at most 4*Concurrency more whose write
+	// is under way (see capacity).
 	Concurrency int
 	// ProviderConcurrency bounds in-flight requests per provider. Default
 	// Concurrency.
