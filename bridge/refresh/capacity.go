@@ -25,7 +25,9 @@ import "sync/atomic"
 // could serve. So the loop measures, for each claim, how many slots freed
 // while it was under way (released) and keeps the prefetch at twice that,
 // between Concurrency/2 and 4*Concurrency, rising at once and decaying
-// slowly (adaptPrefetch).
+// slowly (adaptPrefetch). A grant then waits for its slot about two
+// claims' latency whatever the providers' latency, so slow providers do
+// not make claimed grants outwait their lease.
 type capacity struct {
 	slots    chan struct{}
 	waiting  atomic.Int64
