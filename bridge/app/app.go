@@ -122,10 +122,8 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options)
 	a.Refresher, err = refresh.New(refresh.Options{
 		Store: st, Keys: keys, Providers: regs, Owner: o.Owner,
 		BeforeExpiry: cfg.Refresh.BeforeExpiry, Timeout: cfg.Refresh.Timeout,
-		Concurrency: cfg.Refresh.Concurrency, OnFailure: cfg.Refresh.OnFailure,
-		ProviderConcurrency: cfg.Refresh.ProviderConcurrency, ProviderRate: cfg.Refresh.ProviderRate,
-		ProviderBurst: cfg.Refresh.ProviderBurst, ProviderLimits: providerLimits(cfg),
-		Now: o.Now, Logger: log.With("component", "refresher"), Registerer: a.Registry, Ended: ended,
+		OnFailure: cfg.Refresh.OnFailure, Limits: refreshLimits(cfg),
+		Clock: refresh.WallClock(o.Now), Logger: log.With("component", "refresher"), Registerer: a.Registry, Ended: ended,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("refresher: %w", err)
@@ -390,6 +388,15 @@ func rateLimits(c config.RateLimits, override httpapi.RateLimits) httpapi.RateLi
 		login.Limit, token.Limit, jwt.Limit = -1, -1, -1
 	}
 	return httpapi.RateLimits{SessionStart: login, TokenStart: login, Callback: login, Token: token, JWT: jwt}
+}
+
+// refreshLimits is the refresh section's limits with the providers' own.
+func refreshLimits(cfg *config.Config) refresh.Limits {
+	return refresh.Limits{
+		Concurrency: cfg.Refresh.Concurrency, ProviderConcurrency: cfg.Refresh.ProviderConcurrency,
+		ProviderRate: cfg.Refresh.ProviderRate, ProviderBurst: cfg.Refresh.ProviderBurst,
+		PerProvider: providerLimits(cfg),
+	}
 }
 
 // providerLimits collects the providers' own refresh limits.

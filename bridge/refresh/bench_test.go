@@ -24,11 +24,11 @@ import (
 //
 //	go test -run XXX -bench 'Throughput|Lateness' ./bridge/refresh/ -refresh.latency 50ms
 var (
-	benchGrants  = flag.Int("refresh.grants", 5000, "grants per benchmark run")
-	benchLatency = flag.Duration("refresh.latency", 20*time.Millisecond, "latency of the fake token endpoint")
-	benchConc    = flag.Int("refresh.conc", 64, "refresher Concurrency")
-	benchLoad    = flag.Float64("refresh.load", 0.8, "BenchmarkLateness: rate at which grants fall due, as a fraction of the Little's-law bound")
-	benchStores  = flag.String("refresh.stores", "sqlite,postgres", "store backends to benchmark: sqlite, postgres (skipped when unreachable), mem (the tests' in-memory fake, whose claims scan every row)")
+	benchGrants      = flag.Int("refresh.grants", 5000, "grants per benchmark run")
+	benchLatency     = flag.Duration("refresh.latency", 20*time.Millisecond, "latency of the fake token endpoint")
+	benchConcurrency = flag.Int("refresh.conc", 64, "refresher Concurrency")
+	benchLoad        = flag.Float64("refresh.load", 0.8, "BenchmarkLateness: rate at which grants fall due, as a fraction of the Little's-law bound")
+	benchStores      = flag.String("refresh.stores", "sqlite,postgres", "store backends to benchmark: sqlite, postgres (skipped when unreachable), mem (the tests' in-memory fake, whose claims scan every row)")
 )
 
 // loadResult accumulates the figures of runLoad.
@@ -69,7 +69,7 @@ func BenchmarkLateness(b *testing.B) {
 	for _, kind := range strings.Split(*benchStores, ",") {
 		b.Run(kind, func(b *testing.B) {
 			var res loadResult
-			rate := *benchLoad * float64(*benchConc) / benchLatency.Seconds()
+			rate := *benchLoad * float64(*benchConcurrency) / benchLatency.Seconds()
 			for range b.N {
 				runLoad(b, kind, time.Duration(float64(time.Second)/rate), &res)
 			}
@@ -91,7 +91,7 @@ func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) 
 	b.StopTimer()
 	grants := *benchGrants
 	h := newHarness(b, hopt{kind: kind, real: true, mod: func(o *Options) {
-		o.Concurrency = *benchConc
+		o.Limits.Concurrency = *benchConcurrency
 		// As in production, where the level is info: the harness's
 		// debug log would format a line per refresh.
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -132,12 +132,12 @@ func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) 
 	t0 := time.Now()
 	deadline := t0.Add(5 * time.Minute)
 	var busy, samples int
-	for testutil.ToFloat64(h.r.m.attempts.WithLabelValues("fake", resultSuccess)) < float64(grants) {
+	for testutil.ToFloat64(h.r.metrics.attempts.WithLabelValues("fake", resultSuccess)) < float64(grants) {
 		if time.Now().After(deadline) {
 			b.Fatalf("refreshed %v of %d grants in 5 minutes", h.attempts(resultSuccess), grants)
 		}
 		time.Sleep(200 * time.Microsecond)
-		busy += len(h.r.slots)
+		busy += len(h.r.capacity.slots)
 		samples++
 	}
 	elapsed := time.Since(t0)
@@ -149,8 +149,8 @@ func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) 
 		b.Fatalf("calls=%d replays=%d successes=%v, want %d, 0, %d", calls, replays, h.attempts(resultSuccess), grants, grants)
 	}
 	maxActive := h.prov.peakActive()
-	if maxActive > *benchConc {
-		b.Fatalf("%d requests in flight at once, Concurrency is %d", maxActive, *benchConc)
+	if maxActive > *benchConcurrency {
+		b.Fatalf("%d requests in flight at once, Concurrency is %d", maxActive, *benchConcurrency)
 	}
 	res.n += grants
 	res.runs++
@@ -169,7 +169,7 @@ func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) 
 func (res *loadResult) report(b *testing.B) {
 	rate := float64(res.n) / res.elapsed.Seconds()
 	b.ReportMetric(rate, "refreshes/s")
-	b.ReportMetric(100*rate/(float64(*benchConc)/benchLatency.Seconds()), "%of_bound")
+	b.ReportMetric(100*rate/(float64(*benchConcurrency)/benchLatency.Seconds()), "%of_bound")
 	b.ReportMetric(float64(res.cpu.Microseconds())/float64(res.n), "cpu-µs/refresh")
 	b.ReportMetric(float64(maxRSS())/(1<<20), "maxrss-MB")
 	b.ReportMetric(float64(res.maxActive), "max-in-flight")

@@ -7,30 +7,30 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// provState is what the refresher keeps per provider: its in-flight slots,
-// its request rate limiter and its circuit breaker.
-type provState struct {
-	sem  chan struct{}
-	lim  *rate.Limiter // nil: unlimited
-	br   breaker
-	park parking
+// providerState is what the refresher keeps per provider: its in-flight
+// slots, its request rate limiter, its circuit breaker and its parking.
+type providerState struct {
+	slots   chan struct{}
+	limiter *rate.Limiter // nil: unlimited
+	circuit circuit
+	parking parking
 	// minInterval is the provider's minimum time between refreshes of a
 	// grant (0: none).
 	minInterval time.Duration
 }
 
-func (r *Refresher) provState(key string) *provState {
+func (r *Refresher) providerState(key string) *providerState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ps := r.provs[key]
+	ps := r.providerStates[key]
 	if ps == nil {
-		lim := r.providerLimit(key)
-		ps = &provState{sem: make(chan struct{}, lim.Concurrency), minInterval: lim.MinInterval}
-		if lim.Rate > 0 {
-			ps.lim = rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
+		limit := r.providerLimit(key)
+		ps = &providerState{slots: make(chan struct{}, limit.Concurrency), minInterval: limit.MinInterval}
+		if limit.Rate > 0 {
+			ps.limiter = rate.NewLimiter(rate.Limit(limit.Rate), limit.Burst)
 		}
-		ps.br = breaker{threshold: r.brThresh, base: r.brCool, cooldown: r.brCool, probeWait: r.timeout}
-		r.provs[key] = ps
+		ps.circuit = circuit{threshold: r.breaker.Threshold, base: r.breaker.Cooldown, cooldown: r.breaker.Cooldown, probeWait: r.timeout}
+		r.providerStates[key] = ps
 	}
 	return ps
 }
@@ -48,8 +48,8 @@ type ProviderLimit struct {
 
 // providerLimit is the general limit with the provider's overrides applied.
 func (r *Refresher) providerLimit(key string) ProviderLimit {
-	l := ProviderLimit{Concurrency: r.provConc, Rate: r.rate, Burst: r.burst}
-	if o, ok := r.overrides[key]; ok {
+	l := ProviderLimit{Concurrency: r.limits.ProviderConcurrency, Rate: r.limits.ProviderRate, Burst: r.limits.ProviderBurst}
+	if o, ok := r.limits.PerProvider[key]; ok {
 		if o.Concurrency > 0 {
 			l.Concurrency = o.Concurrency
 		}
@@ -73,14 +73,14 @@ const (
 	halfOpen
 )
 
-// breaker is a per-provider circuit breaker. After threshold consecutive
+// circuit is a per-provider circuit breaker. After threshold consecutive
 // transient failures it opens for a cooldown during which no request is
 // sent (a struggling provider is not hammered by every due grant); then it
 // lets a single probe through (half-open). A probe that fails reopens it
 // with the cooldown doubled, up to MaxBreakerCooldown; any answer from the
 // provider closes it, a permanent error included, since that proves the
 // provider is up.
-type breaker struct {
+type circuit struct {
 	mu        sync.Mutex
 	threshold int
 	base      time.Duration
@@ -97,7 +97,7 @@ type breaker struct {
 // when to try again. In the half-open state the first caller becomes the
 // probe and must report its outcome (success/failure): allow is therefore
 // the last step of admission, after which the request is always sent.
-func (b *breaker) allow(now time.Time) (bool, time.Time) {
+func (b *circuit) allow(now time.Time) (bool, time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
@@ -120,7 +120,7 @@ func (b *breaker) allow(now time.Time) (bool, time.Time) {
 
 // openUntil reports, without taking the probe, whether the circuit is
 // open at now and until when.
-func (b *breaker) openUntil(now time.Time) (time.Time, bool) {
+func (b *circuit) openUntil(now time.Time) (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.state == open && now.Before(b.until) {
@@ -131,7 +131,7 @@ func (b *breaker) openUntil(now time.Time) (time.Time, bool) {
 
 // success records an answer from the provider; it returns true when the
 // circuit was not closed before.
-func (b *breaker) success() bool {
+func (b *circuit) success() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	wasOpen := b.state != closed
@@ -141,7 +141,7 @@ func (b *breaker) success() bool {
 
 // failure records a transient failure; it returns true when this opened
 // the circuit.
-func (b *breaker) failure(now time.Time) bool {
+func (b *circuit) failure(now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
@@ -160,7 +160,7 @@ func (b *breaker) failure(now time.Time) bool {
 }
 
 // isOpen reports whether the circuit is open or half-open (the gauge).
-func (b *breaker) isOpen() bool {
+func (b *circuit) isOpen() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state != closed

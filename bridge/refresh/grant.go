@@ -39,163 +39,17 @@ type outcome struct {
 	err error
 }
 
-// refreshGrant processes one claimed grant: at most one token request,
-// then one conditional write of the result.
-func (r *Refresher) refreshGrant(ctx context.Context, j job) outcome {
-	g, out, done := r.prepare(ctx, j)
-	if done {
-		return out
-	}
-	release, out, ok := r.acquire(ctx, j, g)
-	if !ok {
-		if g.probe {
-			g.ps.park.endProbe()
-		}
-		return out
-	}
-	return r.send(ctx, g, release)
-}
-
-// grant is a claimed grant that passed the checks before sending.
-type grant struct {
-	s     store.Session
-	p     providers.Provider
-	label string
-	rt    string
-	ps    *provState
-	probe bool // this request probes a parked provider
-}
-
-// prepare runs the checks that need no slot: the session still lasts,
-// its provider is configured, its refresh token opens, the provider's
-// minimum interval has passed, its circuit is closed and it is not parked
-// (or this grant is its probe). done reports that the grant was handled.
-func (r *Refresher) prepare(ctx context.Context, j job) (grant, outcome, bool) {
-	s := j.s
-	now := r.now()
-	p, err := r.providers.Get(s.Provider)
-	g := grant{s: s, p: p, label: s.Provider}
-	if err != nil {
-		g.label = unknownProvider
-	}
-	if !s.Expire.IsZero() && !now.Before(s.Expire) {
-		r.m.result(g.label, resultSkipped)
-		return g, r.reschedule(ctx, s, time.Time{}, false, nil), true // the session is over: nothing to keep fresh
-	}
-	if err != nil {
-		// The provider was removed from the configuration; keep the grant
-		// (it may come back) but look at it rarely.
-		r.m.result(g.label, resultSkipped)
-		r.log.Warn("refresher: grant of an unconfigured provider", "session", s.ID, "provider", s.Provider)
-		return g, r.reschedule(ctx, s, r.afterConfigFix(now), true, fmt.Errorf("%w: %w", ErrNotConfigured, err)), true
-	}
-	if g.rt, err = r.keys.Open(s.RefreshTokenSealed, seal.AAD(s.ID, "refresh")); err != nil {
-		r.m.result(g.label, resultSkipped)
-		r.log.Error("refresher: refresh token cannot be opened with the configured token keys", "session", s.ID, "provider", g.label)
-		return g, r.reschedule(ctx, s, r.afterConfigFix(now), true, fmt.Errorf("%w: %w", ErrNotConfigured, err)), true
-	}
-	if g.rt == "" {
-		r.m.result(g.label, resultSkipped)
-		return g, r.reschedule(ctx, s, time.Time{}, false, nil), true
-	}
-	g.ps = r.provState(g.label)
-	if out, held := r.holdForInterval(ctx, j, g, now); held {
-		return g, out, true
-	}
-	if until, open := g.ps.br.openUntil(now); open {
-		r.m.result(g.label, resultSkipped)
-		return g, r.giveBack(ctx, j, until.Add(r.jitter(r.brCool/10+time.Second)), ErrCircuitOpen), true
-	}
-	out, parked, probe := r.admitParked(ctx, j, g.ps, g.label, now)
-	g.probe = probe
-	return g, out, parked
-}
-
-// acquire takes the slots, waits for the rate limiter and the breaker,
-// and checks the lease still outlives the request. Background requests
-// need one of the process's Concurrency slots and a slot of the provider;
-// on-demand ones (a caller is waiting) only the provider's. Both are given
-// back by release as soon as the response is in, before the write: they
-// bound requests in flight. When ok is false the grant was given back.
-func (r *Refresher) acquire(ctx context.Context, j job, g grant) (release func(), out outcome, ok bool) {
-	ps, label := g.ps, g.label
-	if !j.onDemand {
-		if res := r.wait(r.slots, r.sendBudget(g.s, r.now()), j.stop); res != acquired {
-			r.m.result(label, resultSkipped)
-			return nil, r.giveBack(ctx, j, r.now(), ErrBusy), false
-		}
-	}
-	release = func() {
-		<-ps.sem
-		if !j.onDemand {
-			<-r.slots
-		}
-		if j.released != nil {
-			j.released()
-		}
-	}
-	if res := r.wait(ps.sem, r.sendBudget(g.s, r.now()), j.stop); res != acquired {
-		if !j.onDemand {
-			<-r.slots
-		}
-		r.m.result(label, resultSkipped)
-		return nil, r.giveBack(ctx, j, r.now(), ErrBusy), false
-	}
-	at, why := r.readyToSend(j, g)
-	if why != nil {
-		release()
-		r.m.result(label, resultSkipped)
-		return nil, r.giveBack(ctx, j, at, why), false
-	}
-	return release, outcome{}, true
-}
-
-// readyToSend waits for the provider's rate limiter and checks, last, that
-// the process is not stopping, that the lease still outlives the request
-// and the write of its result (otherwise another process could claim the
-// grant, and send the refresh token this request is about to rotate,
-// before the rotated one is stored), and that the breaker lets it through.
-// A non-nil error says why not, and at when to retry.
-func (r *Refresher) readyToSend(j job, g grant) (at time.Time, why error) {
-	if lim := g.ps.lim; lim != nil {
-		now := r.now()
-		res := lim.ReserveN(now, 1)
-		delay := res.DelayFrom(now)
-		if !res.OK() || delay > r.sendBudget(g.s, now) {
-			res.CancelAt(now)
-			return now.Add(delay), ErrRateLimited
-		}
-		if delay > 0 && r.wait(nil, delay, j.stop) == stopped {
-			res.CancelAt(r.now())
-			return r.now(), ErrBusy
-		}
-	}
-	select {
-	case <-j.stop:
-		return r.now(), ErrBusy // shutting down: unstarted work goes back
-	default:
-	}
-	now := r.now()
-	if r.sendBudget(g.s, now) < 0 {
-		return now, ErrBusy
-	}
-	if ok, retryAt := g.ps.br.allow(now); !ok {
-		return retryAt.Add(r.jitter(time.Second)), ErrCircuitOpen
-	}
-	return time.Time{}, nil
-}
-
 // send makes the one token request and hands its answer on.
-func (r *Refresher) send(ctx context.Context, g grant, release func()) outcome {
+func (r *Refresher) send(ctx context.Context, g grant) outcome {
 	s, label, ps := g.s, g.label, g.ps
 	now := r.now()
 	if !s.AccessTokenExpiry.IsZero() {
-		r.m.lead.Observe(max(s.AccessTokenExpiry.Sub(now), 0).Seconds())
+		r.metrics.lead.Observe(max(s.AccessTokenExpiry.Sub(now), 0).Seconds())
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.timeout)
 	tok, err := g.p.Refresh(rctx, providers.RefreshRequest{RefreshToken: g.rt, Subject: s.ProviderUID, GrantData: s.GrantData})
 	cancel()
-	r.m.duration.WithLabelValues(label).Observe(r.now().Sub(now).Seconds())
+	r.metrics.duration.WithLabelValues(label).Observe(r.now().Sub(now).Seconds())
 	if err == nil && (tok == nil || tok.AccessToken == "") {
 		err = &providers.OAuthError{Description: "token response without access_token"}
 	}
@@ -204,15 +58,15 @@ func (r *Refresher) send(ctx context.Context, g grant, release func()) outcome {
 	// parked provider.
 	transient := err != nil && !providers.IsPermanent(err)
 	if transient {
-		if ps.br.failure(r.now()) {
-			r.m.setCircuit(label, true)
+		if ps.circuit.failure(r.now()) {
+			r.metrics.setCircuit(label, true)
 			r.log.Warn("refresher: provider circuit opened after repeated failures", "provider", label)
 		}
-	} else if ps.br.success() {
-		r.m.setCircuit(label, false)
+	} else if ps.circuit.success() {
+		r.metrics.setCircuit(label, false)
 	}
 	r.learnParking(ps, label, err)
-	release()
+	g.release()
 	switch {
 	case err == nil:
 		return r.succeeded(ctx, s, label, g.rt, tok)
@@ -275,7 +129,7 @@ func (r *Refresher) wait(sem chan struct{}, d time.Duration, stop <-chan struct{
 	if d <= 0 {
 		return timedOut
 	}
-	t := r.newTimer(d)
+	t := r.clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case sem <- struct{}{}: // never ready when sem is nil
@@ -302,12 +156,12 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 	at, err1 := r.keys.Seal(tok.AccessToken, seal.AAD(s.ID, "access"))
 	rts, err2 := r.keys.Seal(newRT, seal.AAD(s.ID, "refresh"))
 	if err := errors.Join(err1, err2); err != nil {
-		r.m.result(label, resultTransient)
+		r.metrics.result(label, resultTransient)
 		r.log.Error("refresher: sealing refreshed tokens failed", "session", s.ID, "provider", label, "err", err)
 		return r.reschedule(ctx, s, now.Add(backoff(s.RefreshFailures, r.jitter)), true, err)
 	}
 	next := r.nextRefresh(now, tok.Expiry, true)
-	interval := r.provState(label).minInterval
+	interval := r.providerState(label).minInterval
 	if interval > 0 && !next.IsZero() {
 		next = maxTime(next, now.Add(interval))
 	}
@@ -331,7 +185,7 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 		x.UpdatedAt = now
 	})
 	if err != nil {
-		r.m.result(label, resultConflict)
+		r.metrics.result(label, resultConflict)
 		msg := "refresher: refreshed tokens dropped: the session was deleted or changed meanwhile"
 		if !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
 			msg = "refresher: refreshed tokens could not be stored before the lease ran out"
@@ -339,12 +193,12 @@ func (r *Refresher) succeeded(ctx context.Context, s store.Session, label, rt st
 		r.log.Warn(msg, "session", s.ID, "provider", label, "err", err)
 		return outcome{err: err}
 	}
-	r.m.result(label, resultSuccess)
+	r.metrics.result(label, resultSuccess)
 	// Measured when the new token is stored, the moment it becomes
 	// usable: an old token that ran out while the request was in flight
 	// (or while it waited for a slot) did expire before its refresh.
 	if expiredBeforeRefresh(s, interval, r.now()) {
-		r.m.expired.WithLabelValues(label).Inc()
+		r.metrics.expired.WithLabelValues(label).Inc()
 	}
 	r.log.Debug("refresher: token refreshed", "session", s.ID, "provider", label,
 		"rotated", tok.RefreshToken != "" && tok.RefreshToken != rt, "next", next)
@@ -361,7 +215,7 @@ func (r *Refresher) failed(ctx context.Context, s store.Session, label string, e
 	if ra := min(providers.RetryAfter(err), maxRetryAfter); ra > delay {
 		delay = ra
 	}
-	r.m.result(label, resultTransient)
+	r.metrics.result(label, resultTransient)
 	code, status := errorCode(err)
 	r.log.Warn("refresher: token refresh failed, will retry", "session", s.ID, "provider", label,
 		"error_code", code, "http_status", status, "failures", s.RefreshFailures+1, "retry_in", delay, "err", err)
@@ -375,26 +229,26 @@ func (r *Refresher) rejected(ctx context.Context, s store.Session, label, rt str
 	code, status := errorCode(perr)
 	cur, err := r.store.GetSession(ctx, s.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		r.m.result(label, resultConflict)
+		r.metrics.result(label, resultConflict)
 		return outcome{err: fmt.Errorf("%w (%w)", ErrSessionEnded, perr)}
 	}
 	if err != nil {
-		r.m.result(label, resultPermanent)
+		r.metrics.result(label, resultPermanent)
 		r.log.Error("refresher: grant rejected but the session cannot be re-read", "session", s.ID, "provider", label, "err", err)
 		// Counted as a failure, so that a RefreshNow waiting on this
 		// grant takes it for an attempt that failed, not one never made.
 		return r.reschedule(ctx, s, r.now().Add(backoff(s.RefreshFailures, r.jitter)), true, perr)
 	}
 	if !r.sameRefreshToken(cur, rt) {
-		r.m.result(label, resultConflict)
+		r.metrics.result(label, resultConflict)
 		r.log.Info("refresher: grant rejected, but another refresher rotated it meanwhile; session kept",
 			"session", s.ID, "provider", label, "error_code", code)
 		return outcome{s: cur}
 	}
-	r.m.result(label, resultPermanent)
+	r.metrics.result(label, resultPermanent)
 	r.ended.Ended(label, lifecycle.RefreshRejected, 1)
 	action := "session ended"
-	if r.keep {
+	if r.keepSession {
 		action = "provider tokens cleared"
 	}
 	r.log.Warn("refresher: grant rejected permanently; "+action, "session", s.ID, "provider", label,
@@ -411,14 +265,11 @@ func (r *Refresher) rejected(ctx context.Context, s store.Session, label, rt str
 		r.log.Warn("refresher: could not record the rejected grant", "session", s.ID, "provider", label, "err", err)
 		return outcome{s: cur, err: err}
 	}
-	if r.keep {
+	if r.keepSession {
 		return outcome{s: w, err: fmt.Errorf("%w (%w)", ErrGrantRevoked, perr)}
 	}
 	if err := r.store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		r.log.Error("refresher: could not delete the session of a rejected grant", "session", s.ID, "err", err)
-	}
-	if r.onEnded != nil {
-		r.onEnded(s.ID)
 	}
 	return outcome{err: fmt.Errorf("%w (%w)", ErrSessionEnded, perr)}
 }
@@ -479,7 +330,7 @@ func writeRetryDelay(attempt int) time.Duration {
 // ownsLease reports whether owner is one of this process's lease owners
 // (the loop's or the on-demand refreshes').
 func (r *Refresher) ownsLease(owner string) bool {
-	return owner != "" && (owner == r.owner || owner == r.nowOwner)
+	return owner != "" && (owner == r.owner || owner == r.onDemandOwner)
 }
 
 // write applies change to the claimed row and compare-and-swaps it. When
@@ -537,7 +388,7 @@ func (r *Refresher) cas(ctx context.Context, s *store.Session) error {
 	for i := 0; err != nil && ctx.Err() == nil &&
 		!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound); i++ {
 		r.log.Warn("refresher: store write failed, retrying", "session", s.ID, "err", err)
-		t := r.newTimer(writeRetryDelay(i))
+		t := r.clock.NewTimer(writeRetryDelay(i))
 		select {
 		case <-ctx.Done():
 			t.Stop()

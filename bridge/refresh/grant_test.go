@@ -79,9 +79,6 @@ func TestPermanentErrorEndsSession(t *testing.T) {
 			if h.gone("other") {
 				t.Fatal("an unrelated session was removed")
 			}
-			if got := h.endedIDs(); len(got) != 1 || got[0] != "s1" {
-				t.Fatalf("OnEnded calls = %v", got)
-			}
 			if got := testutil.ToFloat64(h.endedRec.Counter().WithLabelValues("fake", string(lifecycle.RefreshRejected))); got != 1 {
 				t.Fatalf("sessions_ended_total{reason=refresh_rejected} (%s) = %v", code, got)
 			}
@@ -113,8 +110,8 @@ func TestInvalidGrantKeepSession(t *testing.T) {
 		if !s.AccessTokenExpiry.IsZero() || !s.RefreshAt.IsZero() || s.LeaseOwner != "" || !s.LeaseUntil.IsZero() {
 			t.Fatalf("grant fields not cleared: %+v", s)
 		}
-		if len(h.endedIDs()) != 0 {
-			t.Fatal("OnEnded called with keep_session")
+		if h.gone("s1") {
+			t.Fatal("the session was deleted with keep_session")
 		}
 		if _, ok, _ := h.st.NextRefreshAt(context.Background()); ok {
 			t.Fatal("a grant is still scheduled")
@@ -145,8 +142,8 @@ func TestInvalidGrantAfterRotationElsewhereKeepsSession(t *testing.T) {
 		if got := h.open(s, "refresh"); got != newer {
 			t.Fatalf("refresh token = %q, want the other process's %q", got, newer)
 		}
-		if len(h.endedIDs()) != 0 || h.attempts(resultConflict) != 1 {
-			t.Fatalf("ended=%v conflict=%v", h.endedIDs(), h.attempts(resultConflict))
+		if h.gone("s1") || h.endedCount() != 0 || h.attempts(resultConflict) != 1 {
+			t.Fatalf("gone=%v ended=%v conflict=%v", h.gone("s1"), h.endedCount(), h.attempts(resultConflict))
 		}
 	})
 }
@@ -199,7 +196,7 @@ func TestTransientRetryAfter(t *testing.T) {
 func TestServerErrorBackoff(t *testing.T) {
 	h := newHarness(t, hopt{mod: func(o *Options) {
 		o.Jitter = func(max time.Duration) time.Duration { return max - 1 } // the top of each range
-		o.BreakerThreshold = 1000
+		o.Breaker.Threshold = 1000
 	}})
 	h.addGrant("s1", t0.Add(2*time.Minute), t0)
 	h.prov.setFail(failAlways(oauthErr("", 502)))
@@ -219,7 +216,7 @@ func TestServerErrorBackoff(t *testing.T) {
 	// The access token expired long ago; the next success counts it.
 	h.prov.setFail(nil)
 	h.tick()
-	if got := testutil.ToFloat64(h.r.m.expired.WithLabelValues("fake")); got != 1 {
+	if got := testutil.ToFloat64(h.r.metrics.expired.WithLabelValues("fake")); got != 1 {
 		t.Fatalf("expired_before_refresh_total = %v, want 1", got)
 	}
 }
@@ -383,7 +380,7 @@ func TestSkipsWithoutRequest(t *testing.T) {
 }
 
 func TestCircuitBreaker(t *testing.T) {
-	h := newHarness(t, hopt{mod: func(o *Options) { o.ProviderConcurrency = 1 }})
+	h := newHarness(t, hopt{mod: func(o *Options) { o.Limits.ProviderConcurrency = 1 }})
 	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
 		h.addGrant(id, t0.Add(time.Hour), t0)
 	}
@@ -392,7 +389,7 @@ func TestCircuitBreaker(t *testing.T) {
 	if c := h.prov.callCount(); c != DefaultBreakerThreshold {
 		t.Fatalf("requests = %d, want %d before the circuit opens", c, DefaultBreakerThreshold)
 	}
-	if got := testutil.ToFloat64(h.r.m.circuit.WithLabelValues("fake")); got != 1 {
+	if got := testutil.ToFloat64(h.r.metrics.circuit.WithLabelValues("fake")); got != 1 {
 		t.Fatalf("circuit_open = %v", got)
 	}
 	if h.attempts(resultSkipped) != 5 || h.attempts(resultTransient) != 5 {
@@ -420,7 +417,7 @@ func TestCircuitBreaker(t *testing.T) {
 	if c := h.prov.callCount(); c != 15 {
 		t.Fatalf("requests after cooldown = %d, want 15", c)
 	}
-	if got := testutil.ToFloat64(h.r.m.circuit.WithLabelValues("fake")); got != 0 {
+	if got := testutil.ToFloat64(h.r.metrics.circuit.WithLabelValues("fake")); got != 0 {
 		t.Fatalf("circuit_open = %v after recovery", got)
 	}
 }
@@ -432,11 +429,11 @@ func TestMetrics(t *testing.T) {
 	h.addGrant("later", t0.Add(time.Hour), t0.Add(55*time.Minute))
 	h.tick()
 	checks := map[string]float64{
-		"grants_due":             testutil.ToFloat64(h.r.m.due),
-		"grants_overdue":         testutil.ToFloat64(h.r.m.overdue),
+		"grants_due":             testutil.ToFloat64(h.r.metrics.due),
+		"grants_overdue":         testutil.ToFloat64(h.r.metrics.overdue),
 		"success":                h.attempts(resultSuccess),
-		"expired_before_refresh": testutil.ToFloat64(h.r.m.expired.WithLabelValues("fake")),
-		"in_flight":              testutil.ToFloat64(h.r.m.inflight),
+		"expired_before_refresh": testutil.ToFloat64(h.r.metrics.expired.WithLabelValues("fake")),
+		"in_flight":              testutil.ToFloat64(h.r.metrics.inflight),
 	}
 	want := map[string]float64{"grants_due": 2, "grants_overdue": 1, "success": 2, "expired_before_refresh": 1, "in_flight": 0}
 	for k, v := range want {
@@ -444,7 +441,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, checks[k], v)
 		}
 	}
-	if n := testutil.CollectAndCount(h.r.m.lead); n != 1 {
+	if n := testutil.CollectAndCount(h.r.metrics.lead); n != 1 {
 		t.Errorf("lead time histogram series = %d", n)
 	}
 	families, err := h.reg.Gather()

@@ -69,8 +69,6 @@ type harness struct {
 	logs   *bytes.Buffer
 	logMu  sync.Mutex
 
-	mu       sync.Mutex
-	ended    []string
 	endedRec *lifecycle.Recorder
 }
 
@@ -108,18 +106,12 @@ func (h *harness) newRefresher(mod func(*Options)) *Refresher {
 	opts := Options{
 		Store: h.st, Keys: h.keys, Providers: providers.Registry{"fake": h.prov},
 		Owner: fmt.Sprintf("test-%p", h), Timeout: 5 * time.Second, PollInterval: 24 * time.Hour,
-		Now:        h.now,
 		Jitter:     func(max time.Duration) time.Duration { return max / 2 },
 		Registerer: h.reg,
 		Logger:     slog.New(slog.NewTextHandler(&lockedWriter{w: h.logs, mu: &h.logMu}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnEnded: func(id string) {
-			h.mu.Lock()
-			h.ended = append(h.ended, id)
-			h.mu.Unlock()
-		},
 	}
 	if h.clk != nil {
-		opts.NewTimer = h.clk.NewTimer
+		opts.Clock = h.clk
 	}
 	if h.endedRec == nil {
 		rec, err := lifecycle.New(h.reg)
@@ -225,9 +217,9 @@ func (h *harness) quiet(r *Refresher) time.Time {
 	var wake time.Time
 	eventually(h.t, "the refresher loop to go idle", func() bool {
 		r.mu.Lock()
-		at := r.planned
+		at := r.wake.planned
 		r.mu.Unlock()
-		if at.IsZero() || r.inflight.Load() != 0 || len(r.notifyCh) != 0 {
+		if at.IsZero() || r.capacity.claimed.Load() != 0 || len(r.wake.notify) != 0 {
 			return false
 		}
 		// The loop's timer is armed (not fired and still unread).
@@ -248,14 +240,14 @@ func (h *harness) logString() string {
 	return h.logs.String()
 }
 
-func (h *harness) endedIDs() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]string(nil), h.ended...)
+// endedCount is how many sessions the harness's refreshers ended because
+// their grant was rejected (sessions_ended_total{reason=refresh_rejected}).
+func (h *harness) endedCount() float64 {
+	return testutil.ToFloat64(h.endedRec.Counter().WithLabelValues("fake", string(lifecycle.RefreshRejected)))
 }
 
 func (h *harness) attempts(result string) float64 {
-	return testutil.ToFloat64(h.r.m.attempts.WithLabelValues("fake", result))
+	return testutil.ToFloat64(h.r.metrics.attempts.WithLabelValues("fake", result))
 }
 
 // run starts h.r.Run and returns a function that stops it and waits.

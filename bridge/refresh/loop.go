@@ -29,7 +29,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 		r.wg.Wait()
 		r.running.Store(false)
 	}()
-	r.log.Info("token refresher started", "owner", r.owner, "concurrency", r.conc, "before_expiry", r.before)
+	r.log.Info("token refresher started", "owner", r.owner, "concurrency", r.limits.Concurrency, "before_expiry", r.beforeExpiry)
 	fast := false
 	for ctx.Err() == nil {
 		wake, saturated, claimed := r.tick(ctx, stop, fast)
@@ -43,59 +43,50 @@ func (r *Refresher) Run(ctx context.Context) error {
 		}
 		fast = saturated
 		if saturated {
-			// Every slot is busy and more grants are due: claim again
-			// as soon as one frees, without the full tick's queries.
+			// Every slot is busy, the prefetch is waiting and more
+			// grants are due: claim again as soon as there is room for
+			// a batch, without the full tick's queries.
 			select {
 			case <-ctx.Done():
-			case <-r.slotCh:
+			case <-r.capacity.freed:
 			}
 			continue
 		}
 		r.sleep(ctx, wake)
 	}
-	r.log.Info("token refresher stopping", "in_flight", r.inflight.Load())
+	r.log.Info("token refresher stopping", "in_flight", r.capacity.claimed.Load())
 	return nil
 }
 
 // tick counts and claims due grants, dispatches them, and returns when the
 // loop should wake next (zero: nothing scheduled). saturated reports that
-// every slot is busy while grants may still be due; claimed how many grants
-// were dispatched. A fast tick, and any tick within countInterval of the
-// last count, skips the due/overdue counts and goes straight to claiming.
+// there is no room for a batch while grants may still be due; claimed how
+// many grants were dispatched. A fast tick, and any tick within
+// countInterval of the last count, skips the due/overdue counts and goes
+// straight to claiming.
 func (r *Refresher) tick(ctx context.Context, stop <-chan struct{}, fast bool) (wake time.Time, saturated bool, claimed int) {
 	now := r.now()
-	if !fast && (r.countedAt.IsZero() || now.Sub(r.countedAt) >= countInterval || now.Before(r.countedAt)) {
+	if !fast && r.countDueNow(now) {
 		// The due and overdue gauges are sampled at most once per
 		// countInterval: counting on every wake-up would double the
 		// store work of a loop that wakes for each grant as it falls due.
 		r.countedAt = now
-		due, err := r.countDue(ctx, now)
+		due, what, err := r.sampleDue(ctx, now)
 		if err != nil {
-			return r.tickFailed(now, "count due grants", err), false, 0
+			return r.tickFailed(now, what, err), false, 0
 		}
-		r.m.due.Set(float64(due))
 		if due == 0 {
-			r.m.overdue.Set(0)
-			wake = r.next(ctx, now)
-			return wake, false, 0
+			return r.next(ctx, now), false, 0
 		}
-		over, err := r.countDue(ctx, now.Add(-overdueAfter))
-		if err != nil {
-			return r.tickFailed(now, "count overdue grants", err), false, 0
-		}
-		r.m.overdue.Set(float64(over))
 	}
 	for ctx.Err() == nil {
-		// Claim up to prefetch grants beyond the free slots, but only
-		// once at least half the prefetch can be claimed: the loop makes
-		// one claim per batch of finished requests, not one per refresh.
-		// Grants whose request is done no longer count (their write is
-		// under way), up to maxClaimed.
-		want := min(r.conc+r.prefetch-int(r.waiting.Load()), r.maxClaimed()-int(r.inflight.Load()))
-		if want < r.prefetch-r.prefetch/2 {
+		want := r.claimRoom()
+		if want < r.minClaim() {
 			return time.Time{}, true, claimed
 		}
+		before := r.capacity.released.Load()
 		rows, err := r.claim(ctx, r.now(), want)
+		r.capacity.adaptPrefetch(int(r.capacity.released.Load() - before))
 		if err != nil {
 			return r.tickFailed(now, "claim due grants", err), false, claimed
 		}
@@ -108,6 +99,29 @@ func (r *Refresher) tick(ctx context.Context, stop <-chan struct{}, fast bool) (
 		}
 	}
 	return r.next(ctx, now), false, claimed
+}
+
+// countDueNow reports whether the gauges are due for a sample: on the
+// first tick, countInterval after the last, or after the clock went back.
+func (r *Refresher) countDueNow(now time.Time) bool {
+	return r.countedAt.IsZero() || now.Sub(r.countedAt) >= countInterval || now.Before(r.countedAt)
+}
+
+// sampleDue sets the due and overdue gauges and returns the due count
+// (on error, what failed).
+func (r *Refresher) sampleDue(ctx context.Context, now time.Time) (due int, what string, err error) {
+	if due, err = r.countDue(ctx, now); err != nil {
+		return 0, "count due grants", err
+	}
+	r.metrics.due.Set(float64(due))
+	over := 0
+	if due > 0 {
+		if over, err = r.countDue(ctx, now.Add(-overdueAfter)); err != nil {
+			return 0, "count overdue grants", err
+		}
+	}
+	r.metrics.overdue.Set(float64(over))
+	return due, "", nil
 }
 
 func (r *Refresher) countDue(ctx context.Context, at time.Time) (int, error) {
@@ -132,20 +146,19 @@ func (r *Refresher) next(ctx context.Context, now time.Time) time.Time {
 	if err != nil {
 		return r.tickFailed(now, "read next refresh time", err)
 	}
-	r.setStoreErr(nil)
 	if !ok {
 		return time.Time{}
 	}
 	return at
 }
 
+// tickFailed logs a failed store access and returns when to try again.
 func (r *Refresher) tickFailed(now time.Time, what string, err error) time.Time {
 	if errors.Is(err, context.Canceled) {
 		return now
 	}
-	r.setStoreErr(err)
 	r.log.Error("refresher: "+what, "err", err)
-	return now.Add(min(r.poll, time.Second+r.jitter(time.Second)))
+	return now.Add(min(r.pollInterval, time.Second+r.jitter(time.Second)))
 }
 
 // sleep waits until wake (zero: no grant scheduled), a Notify for an
@@ -153,25 +166,11 @@ func (r *Refresher) tickFailed(now time.Time, what string, err error) time.Time 
 // that other processes create, which this one hears of only from the store.
 func (r *Refresher) sleep(ctx context.Context, wake time.Time) {
 	for {
-		r.mu.Lock()
-		if at := r.notifyAt; !at.IsZero() && (wake.IsZero() || at.Before(wake)) {
-			wake = at
-		}
-		r.notifyAt = time.Time{}
-		now := r.now()
-		d := r.poll
-		if !wake.IsZero() {
-			d = min(d, wake.Sub(now))
-		}
+		d := r.planSleep(&wake)
 		if d <= 0 {
-			r.planned = time.Time{}
-			r.mu.Unlock()
 			return
 		}
-		r.planned = now.Add(d)
-		r.mu.Unlock()
-
-		t := r.newTimer(d)
+		t := r.clock.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -180,15 +179,37 @@ func (r *Refresher) sleep(ctx context.Context, wake time.Time) {
 		case <-t.C():
 			r.clearPlanned()
 			return
-		case <-r.notifyCh:
-			t.Stop() // and loop: notifyAt is folded into wake above
+		case <-r.wake.notify:
+			t.Stop() // and loop: notifyAt is folded into wake by planSleep
 		}
 	}
 }
 
+// planSleep folds the earliest Notify into *wake, records when the loop
+// will wake (for Notify) and returns how long to sleep (<= 0: not at all).
+func (r *Refresher) planSleep(wake *time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if at := r.wake.notifyAt; !at.IsZero() && (wake.IsZero() || at.Before(*wake)) {
+		*wake = at
+	}
+	r.wake.notifyAt = time.Time{}
+	now := r.now()
+	d := r.pollInterval
+	if !wake.IsZero() {
+		d = min(d, wake.Sub(now))
+	}
+	if d <= 0 {
+		r.wake.planned = time.Time{}
+	} else {
+		r.wake.planned = now.Add(d)
+	}
+	return d
+}
+
 func (r *Refresher) clearPlanned() {
 	r.mu.Lock()
-	r.planned = time.Time{}
+	r.wake.planned = time.Time{}
 	r.mu.Unlock()
 }
 
@@ -204,15 +225,17 @@ func (r *Refresher) dispatch(ctx context.Context, s store.Session, stop <-chan s
 		r.log.Warn("refresher: grant claimed while still in progress here", "session", s.ID)
 		return
 	}
-	r.inflight.Add(1)
-	r.waiting.Add(1)
-	r.m.inflight.Inc()
+	c := &r.capacity
+	c.claimed.Add(1)
+	c.waiting.Add(1)
+	r.metrics.inflight.Inc()
 	r.wg.Add(1)
 	var once sync.Once
 	released := func() {
 		once.Do(func() {
-			r.waiting.Add(-1)
-			r.slotFreed()
+			c.waiting.Add(-1)
+			c.released.Add(1)
+			r.capacityFreed()
 		})
 	}
 	go func() {
@@ -220,21 +243,12 @@ func (r *Refresher) dispatch(ctx context.Context, s store.Session, stop <-chan s
 		defer func() {
 			released() // if the grant ended without a request
 			r.unmarkActive(s.ID, done)
-			r.inflight.Add(-1)
-			r.m.inflight.Dec()
-			r.slotFreed()
+			c.claimed.Add(-1)
+			r.metrics.inflight.Dec()
+			r.capacityFreed()
 		}()
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.lease)
 		defer cancel()
 		r.refreshGrant(wctx, job{s: s, stop: stop, released: released})
 	}()
-}
-
-// slotFreed wakes a saturated loop: a grant sent its request and gave the
-// slot back, or finished.
-func (r *Refresher) slotFreed() {
-	select {
-	case r.slotCh <- struct{}{}:
-	default:
-	}
 }

@@ -61,14 +61,14 @@ func TestNotifyWakesLoopEarlier(t *testing.T) {
 	eventually(t, "the loop to re-arm for the notified time", func() bool {
 		h.r.mu.Lock()
 		defer h.r.mu.Unlock()
-		return h.r.planned.Equal(due)
+		return h.r.wake.planned.Equal(due)
 	})
 	h.clk.Set(due)
 	eventually(t, "the refresh", func() bool { return h.prov.callCount() == 1 })
 	// A later Notify does not disturb an earlier wake.
 	h.quiet(h.r)
 	h.r.Notify(t0.Add(100 * time.Hour))
-	if len(h.r.notifyCh) != 0 {
+	if len(h.r.wake.notify) != 0 {
 		t.Fatal("a later Notify woke the loop")
 	}
 }
@@ -279,14 +279,14 @@ func TestTwoProcessesRefreshEachTokenOnce(t *testing.T) {
 			}
 		}
 		t.Logf("%d requests: %v by one process, %v by the other", calls,
-			h.attempts(resultSuccess), testutil.ToFloat64(other.m.attempts.WithLabelValues("fake", resultSuccess)))
+			h.attempts(resultSuccess), testutil.ToFloat64(other.metrics.attempts.WithLabelValues("fake", resultSuccess)))
 	})
 }
 
 func TestShutdownReleasesUnstartedWork(t *testing.T) {
 	forKinds(t, func(t *testing.T, kind string) {
 		h := newHarness(t, hopt{kind: kind, mod: func(o *Options) {
-			o.ProviderConcurrency = 1
+			o.Limits.ProviderConcurrency = 1
 			o.Timeout = 300 * time.Millisecond // bounds the in-flight request at shutdown
 		}})
 		for i := range 5 {
@@ -294,12 +294,11 @@ func TestShutdownReleasesUnstartedWork(t *testing.T) {
 		}
 		entered, release := h.prov.hold()
 		defer release()
-		if err := h.r.Ready(); !errors.Is(err, ErrNotRunning) {
-			t.Fatalf("Ready before Run = %v", err)
-		}
 		stop := h.run(h.r)
 		recv(t, entered, "the provider request")
-		eventually(t, "Ready", func() bool { return h.r.Ready() == nil })
+		if err := h.r.Run(context.Background()); err == nil {
+			t.Fatal("a second Run while the first runs returned nil")
+		}
 		stop() // the held request times out; the four waiting grants are given back
 		if c := h.prov.callCount(); c != 1 {
 			t.Fatalf("requests = %d, want 1", c)
@@ -316,9 +315,6 @@ func TestShutdownReleasesUnstartedWork(t *testing.T) {
 		}
 		if given != 4 {
 			t.Fatalf("%d grants given back due now, want 4", given)
-		}
-		if err := h.r.Ready(); !errors.Is(err, ErrNotRunning) {
-			t.Fatalf("Ready after Run = %v", err)
 		}
 	})
 }
@@ -340,7 +336,7 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.lease != 70*time.Second || r.conc != 64 || r.provConc != 64 || r.before != 5*time.Minute || r.keep || r.owner == "" {
-		t.Fatalf("defaults: lease=%v conc=%d/%d before=%v keep=%v owner=%q", r.lease, r.conc, r.provConc, r.before, r.keep, r.owner)
+	if r.lease != 70*time.Second || r.limits.Concurrency != 64 || r.limits.ProviderConcurrency != 64 || r.beforeExpiry != 5*time.Minute || r.keepSession || r.owner == "" {
+		t.Fatalf("defaults: lease=%v concurrency=%d/%d before_expiry=%v keep_session=%v owner=%q", r.lease, r.limits.Concurrency, r.limits.ProviderConcurrency, r.beforeExpiry, r.keepSession, r.owner)
 	}
 }

@@ -107,7 +107,7 @@ func (r *Refresher) refreshNow(ctx context.Context, id string) (store.Session, e
 		if len(cur.RefreshTokenSealed) == 0 {
 			return cur, nil
 		}
-		if _, held := intervalHolds(cur, r.provState(cur.Provider).minInterval, r.now()); held {
+		if _, held := intervalHolds(cur, r.providerState(cur.Provider).minInterval, r.now()); held {
 			// The provider's minimum interval has not passed: the
 			// current token is the answer (it may have lapsed).
 			return cur, nil
@@ -120,7 +120,7 @@ func (r *Refresher) refreshNow(ctx context.Context, id string) (store.Session, e
 			}
 			continue // given back untried: claim it ourselves
 		}
-		claimed, err := r.store.ClaimGrant(ctx, id, r.nowOwner, r.now(), r.lease)
+		claimed, err := r.store.ClaimGrant(ctx, id, r.onDemandOwner, r.now(), r.lease)
 		if errors.Is(err, store.ErrLeased) {
 			after, retry, err := r.awaitOtherLease(ctx, id, cur, attempt)
 			if !retry {
@@ -226,7 +226,7 @@ func outcomeOfOtherAttempt(before, after store.Session) (untried bool, err error
 func (r *Refresher) awaitLease(ctx context.Context, id string) (s store.Session, released bool, err error) {
 	delay := 20 * time.Millisecond
 	for {
-		t := r.newTimer(delay)
+		t := r.clock.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()

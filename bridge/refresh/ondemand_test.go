@@ -71,8 +71,8 @@ func TestRefreshNowAfterOwnLoopGaveBack(t *testing.T) {
 	waiting := waitsOf(h.r)
 	// Every slot is taken, so the loop's worker waits for one until its
 	// send budget is spent, then gives the grant back untried.
-	for range cap(h.r.slots) {
-		h.r.slots <- struct{}{}
+	for range cap(h.r.capacity.slots) {
+		h.r.capacity.slots <- struct{}{}
 	}
 	h.r.tick(context.Background(), nil, false)
 	done := goRefreshNow(context.Background(), h.r, "s1")

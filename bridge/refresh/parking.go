@@ -115,45 +115,19 @@ func maxTime(a, b time.Time) time.Time {
 // error code that parked it (readiness detail).
 func (r *Refresher) Parked() map[string]string {
 	r.mu.Lock()
-	keys := make([]string, 0, len(r.provs))
-	for k := range r.provs {
+	keys := make([]string, 0, len(r.providerStates))
+	for k := range r.providerStates {
 		keys = append(keys, k)
 	}
 	r.mu.Unlock()
 	sort.Strings(keys)
 	out := map[string]string{}
 	for _, k := range keys {
-		if parked, reason := r.provState(k).park.state(); parked {
+		if parked, reason := r.providerState(k).parking.state(); parked {
 			out[k] = reason
 		}
 	}
 	return out
-}
-
-// admitParked gives back a grant of a parked provider unsent, pushed past
-// the next probe time (parked=true); otherwise the grant may be sent, as
-// the provider's probe when probe is set.
-func (r *Refresher) admitParked(ctx context.Context, j job, ps *provState, label string, now time.Time) (out outcome, parked, probe bool) {
-	ok, next, probe := ps.park.admit(now)
-	if ok {
-		return outcome{}, false, probe
-	}
-	r.m.result(label, resultSkipped)
-	at := maxTime(next, now.Add(parkedRecheck)).Add(r.jitter(parkedRecheck / 2))
-	return r.giveBack(ctx, j, at, ErrProviderParked), true, false
-}
-
-// holdForInterval gives back, unsent, a grant refreshed less than its
-// provider's minimum interval ago (held=true), rescheduled for when the
-// interval has passed. An on-demand refresh does not get here: RefreshNow
-// answers with the current token first (see intervalHolds).
-func (r *Refresher) holdForInterval(ctx context.Context, j job, g grant, now time.Time) (outcome, bool) {
-	until, held := intervalHolds(g.s, g.ps.minInterval, now)
-	if !held {
-		return outcome{}, false
-	}
-	r.m.result(g.label, resultSkipped)
-	return r.giveBack(ctx, j, until, nil), true
 }
 
 // intervalHolds reports whether s was refreshed (or logged in) less than
@@ -169,29 +143,29 @@ func intervalHolds(s store.Session, interval time.Duration, now time.Time) (time
 // learnParking updates the provider's parked state from a token request's
 // answer: a misconfiguration parks it, an answer about the grant (success
 // or invalid_grant) resumes it, anything else ends a probe unresolved.
-func (r *Refresher) learnParking(ps *provState, label string, err error) {
+func (r *Refresher) learnParking(ps *providerState, label string, err error) {
 	switch {
 	case err != nil && providers.IsMisconfiguration(err):
 		code, status := errorCode(err)
-		if ps.park.park(r.now(), code) {
-			r.m.setParked(label, true)
+		if ps.parking.park(r.now(), code) {
+			r.metrics.setParked(label, true)
 			r.log.Error("refresher: the provider refused the bridge's client or configuration; its refreshes are parked and sessions are kept until a probe succeeds or the configuration is fixed",
 				"provider", label, "error_code", code, "http_status", status, "probe_every", ParkProbeEvery, "err", err)
 		}
 	case err == nil || providers.IsGrantDead(err):
-		if ps.park.unpark() {
-			r.m.setParked(label, false)
+		if ps.parking.unpark() {
+			r.metrics.setParked(label, false)
 			r.log.Error("refresher: the provider accepts the bridge's client again; refreshes resumed", "provider", label)
 		}
 	default:
-		ps.park.endProbe()
+		ps.parking.endProbe()
 	}
 }
 
 // misconfigured handles a misconfiguration answer for one grant: the
 // session and its tokens stay; the grant waits for the provider to resume.
 func (r *Refresher) misconfigured(ctx context.Context, s store.Session, label string, err error) outcome {
-	r.m.result(label, resultMisconfigured)
+	r.metrics.result(label, resultMisconfigured)
 	now := r.now()
 	at := now.Add(parkedRecheck + r.jitter(parkedRecheck/2))
 	return r.reschedule(ctx, s, at, true, fmt.Errorf("%w: %w", ErrProviderParked, err))

@@ -52,7 +52,7 @@ func TestMisconfigurationParksProvider(t *testing.T) {
 			if got := h.r.Parked(); got["fake"] != code {
 				t.Fatalf("Parked() = %v, want fake: %s", got, code)
 			}
-			if got := testutil.ToFloat64(h.r.m.parked.WithLabelValues("fake")); got != 1 {
+			if got := testutil.ToFloat64(h.r.metrics.parked.WithLabelValues("fake")); got != 1 {
 				t.Fatalf("sessionbridge_provider_misconfigured{fake} = %v", got)
 			}
 			if got := testutil.ToFloat64(h.endedRec.Counter().WithLabelValues("fake", string(lifecycle.RefreshRejected))); got != 0 {
@@ -78,7 +78,7 @@ func TestMisconfigurationParksProvider(t *testing.T) {
 			h.prov.setFail(nil)
 			h.clk.Advance(15 * time.Minute)
 			h.tick()
-			if len(h.r.Parked()) != 0 || testutil.ToFloat64(h.r.m.parked.WithLabelValues("fake")) != 0 {
+			if len(h.r.Parked()) != 0 || testutil.ToFloat64(h.r.metrics.parked.WithLabelValues("fake")) != 0 {
 				t.Fatalf("still parked after a successful probe: %v", h.r.Parked())
 			}
 			// The other grants come due within the recheck period.
@@ -156,7 +156,7 @@ func (h *harness) setRefreshedAt(id string, at time.Time) {
 func TestMinRefreshInterval(t *testing.T) {
 	const day = 24 * time.Hour
 	h := newHarness(t, hopt{mod: func(o *Options) {
-		o.ProviderLimits = map[string]ProviderLimit{"fake": {MinInterval: day}}
+		o.Limits.PerProvider = map[string]ProviderLimit{"fake": {MinInterval: day}}
 	}})
 	if at := h.r.ScheduleFor("fake", t0, t0.Add(time.Hour)); at.Before(t0.Add(day)) {
 		t.Fatalf("a new grant is scheduled at %v, before the interval", at.Sub(t0))
@@ -189,7 +189,7 @@ func TestMinRefreshInterval(t *testing.T) {
 	if !after.RefreshedAt.Equal(store.Normalize(h.now())) || after.RefreshAt.Before(h.now().Add(day)) {
 		t.Fatalf("after the refresh: refreshedAt %v, next %v", after.RefreshedAt, after.RefreshAt.Sub(h.now()))
 	}
-	if got := testutil.ToFloat64(h.r.m.expired.WithLabelValues("fake")); got != 0 {
+	if got := testutil.ToFloat64(h.r.metrics.expired.WithLabelValues("fake")); got != 0 {
 		t.Fatalf("expired_before_refresh = %v for a lapse the interval caused", got)
 	}
 }

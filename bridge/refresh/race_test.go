@@ -111,12 +111,12 @@ func rotationUnderOnDemandRace(t *testing.T, kind string) {
 		t.Fatalf("%d requests, %d replays, tokens sent twice: %v", calls, replays, h.prov.reused())
 	}
 	for _, r := range []*Refresher{h.r, serve} {
-		if n := testutil.ToFloat64(r.m.expired.WithLabelValues("fake")); n != 0 {
+		if n := testutil.ToFloat64(r.metrics.expired.WithLabelValues("fake")); n != 0 {
 			t.Fatalf("expired_before_refresh = %v", n)
 		}
 	}
-	if ended := h.endedIDs(); len(ended) != 0 {
-		t.Fatalf("sessions ended: %v", ended)
+	if ended := h.endedCount(); ended != 0 {
+		t.Fatalf("%v sessions ended", ended)
 	}
 	h.prov.mu.Lock()
 	live := len(h.prov.valid)
@@ -164,8 +164,8 @@ func creep(clk *fakeClock, wg *sync.WaitGroup) {
 // the loop claims grants ahead of free slots.
 func TestConcurrencyBoundsRequests(t *testing.T) {
 	h := newHarness(t, hopt{kind: "mem", real: true, mod: func(o *Options) {
-		o.Concurrency = 2
-		o.ProviderConcurrency = 10 // only the global bound applies
+		o.Limits.Concurrency = 2
+		o.Limits.ProviderConcurrency = 10 // only the global bound applies
 	}})
 	for i := range 10 {
 		h.addGrant(fmt.Sprintf("c%d", i), time.Now().Add(time.Hour), time.Now())
@@ -175,7 +175,7 @@ func TestConcurrencyBoundsRequests(t *testing.T) {
 	defer stop()
 	recv(t, entered, "the first request")
 	recv(t, entered, "the second request")
-	eventually(t, "the loop to claim ahead", func() bool { return h.r.inflight.Load() == int64(2+h.r.prefetch) })
+	eventually(t, "the loop to claim ahead", func() bool { return h.r.capacity.claimed.Load() == 2+h.r.capacity.prefetch.Load() })
 	release()
 	eventually(t, "every grant to be refreshed", func() bool { return h.attempts(resultSuccess) == 10 })
 	if n := h.prov.peakActive(); n != 2 {

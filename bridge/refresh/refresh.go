@@ -84,8 +84,6 @@ var (
 	// token key that is gone). Retrying changes nothing until the
 	// configuration does.
 	ErrNotConfigured = errors.New("refresh: the configuration cannot refresh this grant")
-	// ErrNotRunning is what Ready reports while Run is not running.
-	ErrNotRunning = errors.New("refresh: refresher is not running")
 	// ErrBusy: a grant could not be processed before its lease ran short;
 	// it was given back to be retried.
 	ErrBusy = errors.New("refresh: refresher busy, grant released for a later attempt")
@@ -97,19 +95,32 @@ type Timer interface {
 	Stop() bool
 }
 
-// Clock is the time source: Now and NewTimer. Options takes the two
-// functions; this interface documents the pair (a fake clock implements it).
+// Clock is the refresher's time source. Options.Clock injects it: tests
+// pass a manual clock whose timers fire only when the test moves it.
 type Clock interface {
 	Now() time.Time
 	NewTimer(d time.Duration) Timer
 }
 
+// WallClock is real time read through now (nil: time.Now) with real
+// timers: for a process whose notion of "now" is shifted (tests of the
+// application) but whose waits are real.
+func WallClock(now func() time.Time) Clock {
+	if now == nil {
+		now = time.Now
+	}
+	return wallClock{now: now}
+}
+
+type wallClock struct{ now func() time.Time }
+
+func (c wallClock) Now() time.Time                 { return c.now() }
+func (c wallClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
 type realTimer struct{ t *time.Timer }
 
 func (t realTimer) C() <-chan time.Time { return t.t.C }
 func (t realTimer) Stop() bool          { return t.t.Stop() }
-
-func newRealTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
 
 // Options configures a Refresher. Store and Keys are required.
 type Options struct {
@@ -127,43 +138,52 @@ type Options struct {
 	// then 10s for the write of its result (and clock skew). A grant
 	// whose lease has less than Timeout+10s left is given back unsent.
 	Timeout time.Duration
-	// Concurrency bounds the background token requests in flight in this
-	// process. Default 64. The loop claims up to Concurrency/2 grants
-	// ahead of free slots, and holds at most 2.5*Concurrency claimed
-	// grants including those whose write is under way.
-	Concurrency int
-	// ProviderConcurrency bounds in-flight requests per provider. Default Concurrency.
-	ProviderConcurrency int
-	// ProviderRate limits token requests per second per provider (0 =
-	// unlimited); ProviderBurst is the bucket size (default 1).
-	ProviderRate  float64
-	ProviderBurst int
-	// ProviderLimits override the three settings above for single
-	// providers, by key; zero fields keep the general value.
-	ProviderLimits map[string]ProviderLimit
+	// Limits bound the token requests in flight and their rate.
+	Limits Limits
 	// OnFailure is EndSession (default) or KeepSession.
 	OnFailure string
-	// BreakerThreshold consecutive transient failures open a provider's
-	// circuit for BreakerCooldown (doubling up to MaxBreakerCooldown).
-	// Defaults 5 and 30s.
-	BreakerThreshold int
-	BreakerCooldown  time.Duration
-	// Now and NewTimer are the clock (default: real time).
-	Now      func() time.Time
-	NewTimer func(d time.Duration) Timer
+	// Breaker configures the per-provider circuit breaker.
+	Breaker Breaker
+	// Clock is the time source (default: WallClock(nil), real time).
+	Clock Clock
 	// Jitter returns a random duration in [0, max); default uniform.
 	Jitter     func(max time.Duration) time.Duration
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are kept but not registered
 	// Ended counts sessions ended by a rejected grant; nil counts nothing.
 	Ended *lifecycle.Recorder
-	// OnEnded is called after a permanent failure deleted a session
-	// (e.g. to invalidate caches).
-	OnEnded func(sessionID string)
 	// PollInterval is the longest the loop sleeps without re-reading
 	// NextRefreshAt, the safety net for grants created by other processes
 	// (grants created in this process arrive through Notify). Default 5s.
 	PollInterval time.Duration
+}
+
+// Limits bound this process's token requests.
+type Limits struct {
+	// Concurrency bounds the background token requests in flight in this
+	// process. Default 64. The loop claims grants ahead of free slots:
+	// Concurrency/2 up to 4*Concurrency, as many as the slots free during
+	// two of its claims; and holds at most 4*Concurrency more whose write
+	// is under way (see capacity).
+	Concurrency int
+	// ProviderConcurrency bounds in-flight requests per provider. Default
+	// Concurrency.
+	ProviderConcurrency int
+	// ProviderRate limits token requests per second per provider (0 =
+	// unlimited); ProviderBurst is the bucket size (default 1).
+	ProviderRate  float64
+	ProviderBurst int
+	// PerProvider overrides the three provider settings above for single
+	// providers, by key; zero fields keep the general value.
+	PerProvider map[string]ProviderLimit
+}
+
+// Breaker configures the per-provider circuit breaker: Threshold
+// consecutive transient failures open a provider's circuit for Cooldown
+// (doubling up to MaxBreakerCooldown). Defaults 5 and 30s.
+type Breaker struct {
+	Threshold int
+	Cooldown  time.Duration
 }
 
 // Refresher refreshes due grants. Its methods are safe for concurrent use;
@@ -173,50 +193,32 @@ type Refresher struct {
 	keys      *seal.Keyring
 	providers providers.Registry
 	owner     string // background claims
-	nowOwner  string // on-demand claims (distinct, so the loop and RefreshNow exclude each other)
-	before    time.Duration
-	timeout   time.Duration
-	lease     time.Duration
-	poll      time.Duration
-	conc      int
-	provConc  int
-	rate      float64
-	burst     int
-	overrides map[string]ProviderLimit
-	keep      bool
-	brThresh  int
-	brCool    time.Duration
-	now       func() time.Time
-	newTimer  func(time.Duration) Timer
-	jitter    func(time.Duration) time.Duration
-	log       *slog.Logger
-	onEnded   func(string)
-	ended     *lifecycle.Recorder
-	m         *metrics
+	// onDemandOwner leases on-demand claims (distinct, so the loop and
+	// RefreshNow exclude each other).
+	onDemandOwner string
+	beforeExpiry  time.Duration
+	timeout       time.Duration
+	lease         time.Duration
+	pollInterval  time.Duration
+	limits        Limits
+	breaker       Breaker
+	keepSession   bool // OnFailure is KeepSession
+	clock         Clock
+	jitter        func(time.Duration) time.Duration
+	log           *slog.Logger
+	ended         *lifecycle.Recorder
+	metrics       *metrics
 
-	mu       sync.Mutex
-	provs    map[string]*provState
-	active   map[string]chan struct{} // grants being worked on in this process
-	flights  map[string]*flight       // RefreshNow single-flight
-	planned  time.Time                // when the sleeping loop will wake; zero while ticking
-	notifyAt time.Time                // earliest time passed to Notify since the loop last looked
-	storeErr error
+	mu             sync.Mutex
+	providerStates map[string]*providerState
+	active         map[string]chan struct{} // grants being worked on in this process
+	flights        map[string]*flight       // RefreshNow single-flight
+	wake           wakeUp
 	// countedAt is when the loop last counted due grants (only the
 	// goroutine running tick uses it).
 	countedAt time.Time
 
-	notifyCh chan struct{}
-	slotCh   chan struct{}
-	// slots holds one token per background token request in flight
-	// (Concurrency). waiting counts claimed grants that have not yet
-	// sent their request and given the slot back: up to prefetch more
-	// than there are slots, the surplus waiting for a slot. inflight
-	// counts claimed grants until their write is done: at most
-	// maxClaimed.
-	slots    chan struct{}
-	prefetch int
-	waiting  atomic.Int64
-	inflight atomic.Int64
+	capacity capacity
 	running  atomic.Bool
 	wg       sync.WaitGroup
 
@@ -225,40 +227,74 @@ type Refresher struct {
 	testWaiting func(sessionID string)
 }
 
+// wakeUp is how the sleeping loop learns of grants due earlier than it
+// planned to look (guarded by Refresher.mu, except the channel).
+type wakeUp struct {
+	planned  time.Time     // when the sleeping loop will wake; zero while ticking
+	notifyAt time.Time     // earliest time passed to Notify since the loop last looked
+	notify   chan struct{} // wakes the sleeping loop
+}
+
 // New validates o and builds a Refresher.
 func New(o Options) (*Refresher, error) {
+	if err := validate(o); err != nil {
+		return nil, err
+	}
+	o = withDefaults(o)
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	r := &Refresher{
+		store: o.Store, keys: o.Keys, providers: o.Providers,
+		owner: o.Owner, onDemandOwner: o.Owner + "/now",
+		beforeExpiry: o.BeforeExpiry, timeout: o.Timeout, lease: 2*o.Timeout + writeMargin, pollInterval: o.PollInterval,
+		limits: o.Limits, breaker: o.Breaker, keepSession: o.OnFailure == KeepSession,
+		clock: o.Clock, jitter: o.Jitter, log: o.Logger, ended: o.Ended, metrics: m,
+		providerStates: map[string]*providerState{}, active: map[string]chan struct{}{}, flights: map[string]*flight{},
+		wake: wakeUp{notify: make(chan struct{}, 1)},
+	}
+	r.capacity.init(o.Limits.Concurrency)
+	return r, nil
+}
+
+// validate rejects what no default can repair: a missing store or keys,
+// an unknown OnFailure, a negative setting.
+func validate(o Options) error {
 	if o.Store == nil || o.Keys == nil {
-		return nil, errors.New("refresh: Store and Keys are required")
+		return errors.New("refresh: Store and Keys are required")
 	}
 	switch o.OnFailure {
-	case "":
-		o.OnFailure = EndSession
-	case EndSession, KeepSession:
+	case "", EndSession, KeepSession:
 	default:
-		return nil, fmt.Errorf("refresh: OnFailure must be %q or %q, not %q", EndSession, KeepSession, o.OnFailure)
+		return fmt.Errorf("refresh: OnFailure must be %q or %q, not %q", EndSession, KeepSession, o.OnFailure)
 	}
-	if o.BeforeExpiry < 0 || o.Timeout < 0 || o.Concurrency < 0 || o.ProviderConcurrency < 0 ||
-		o.ProviderRate < 0 || o.ProviderBurst < 0 || o.PollInterval < 0 || o.BreakerThreshold < 0 || o.BreakerCooldown < 0 {
-		return nil, errors.New("refresh: negative option")
+	l := o.Limits
+	if min(o.BeforeExpiry, o.Timeout, o.PollInterval, o.Breaker.Cooldown) < 0 ||
+		min(l.Concurrency, l.ProviderConcurrency, l.ProviderBurst, o.Breaker.Threshold) < 0 || l.ProviderRate < 0 {
+		return errors.New("refresh: negative option")
 	}
-	def(&o.BeforeExpiry, DefaultBeforeExpiry)
-	def(&o.Timeout, DefaultTimeout)
-	def(&o.Concurrency, DefaultConcurrency)
-	def(&o.ProviderConcurrency, o.Concurrency)
-	def(&o.PollInterval, DefaultPollInterval)
-	def(&o.BreakerThreshold, DefaultBreakerThreshold)
-	def(&o.BreakerCooldown, DefaultBreakerCooldown)
-	if o.ProviderRate > 0 {
-		def(&o.ProviderBurst, 1)
+	return nil
+}
+
+// withDefaults fills the zero fields of o.
+func withDefaults(o Options) Options {
+	defaultTo(&o.OnFailure, EndSession)
+	defaultTo(&o.BeforeExpiry, DefaultBeforeExpiry)
+	defaultTo(&o.Timeout, DefaultTimeout)
+	defaultTo(&o.PollInterval, DefaultPollInterval)
+	defaultTo(&o.Limits.Concurrency, DefaultConcurrency)
+	defaultTo(&o.Limits.ProviderConcurrency, o.Limits.Concurrency)
+	if o.Limits.ProviderRate > 0 {
+		defaultTo(&o.Limits.ProviderBurst, 1)
 	}
+	defaultTo(&o.Breaker.Threshold, DefaultBreakerThreshold)
+	defaultTo(&o.Breaker.Cooldown, DefaultBreakerCooldown)
 	if o.Owner == "" {
 		o.Owner = defaultOwner()
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.NewTimer == nil {
-		o.NewTimer = newRealTimer
+	if o.Clock == nil {
+		o.Clock = WallClock(nil)
 	}
 	if o.Jitter == nil {
 		o.Jitter = uniformJitter
@@ -266,38 +302,11 @@ func New(o Options) (*Refresher, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(o.Registerer)
-	if err != nil {
-		return nil, err
-	}
-	return &Refresher{
-		store: o.Store, keys: o.Keys, providers: o.Providers,
-		owner: o.Owner, nowOwner: o.Owner + "/now",
-		before: o.BeforeExpiry, timeout: o.Timeout, lease: 2*o.Timeout + writeMargin, poll: o.PollInterval,
-		conc: o.Concurrency, provConc: o.ProviderConcurrency, rate: o.ProviderRate, burst: o.ProviderBurst,
-		overrides: o.ProviderLimits,
-		keep:      o.OnFailure == KeepSession, brThresh: o.BreakerThreshold, brCool: o.BreakerCooldown,
-		now: o.Now, newTimer: o.NewTimer, jitter: o.Jitter, log: o.Logger, onEnded: o.OnEnded, ended: o.Ended, m: m,
-		provs: map[string]*provState{}, active: map[string]chan struct{}{}, flights: map[string]*flight{},
-		notifyCh: make(chan struct{}, 1), slotCh: make(chan struct{}, 1),
-		slots: make(chan struct{}, o.Concurrency), prefetch: prefetchFor(o.Concurrency),
-	}, nil
+	return o
 }
 
-// prefetchFor is how many grants beyond its free slots the loop claims
-// ahead, half the concurrency: when a request finishes, a claimed grant is
-// already waiting for the slot, and claims come in batches of at least
-// half that instead of one store transaction per finished refresh. (A
-// quarter left a few slots idle in the benchmark while a claim was under
-// way.)
-func prefetchFor(conc int) int { return max(1, conc/2) }
-
-// maxClaimed bounds the grants a process holds at once, writes included:
-// twice Concurrency plus the prefetch, so a slow store pauses claiming
-// instead of piling up finished refreshes waiting for their write.
-func (r *Refresher) maxClaimed() int { return 2*r.conc + r.prefetch }
-
-func def[T comparable](p *T, v T) {
+// defaultTo sets *p to v when *p is the zero value.
+func defaultTo[T comparable](p *T, v T) {
 	var zero T
 	if *p == zero {
 		*p = v
@@ -318,8 +327,8 @@ func uniformJitter(max time.Duration) time.Duration {
 	return mrand.N(max)
 }
 
-// Owner returns the lease owner name of background claims.
-func (r *Refresher) Owner() string { return r.owner }
+// now is the injected clock's time.
+func (r *Refresher) now() time.Time { return r.clock.Now() }
 
 // Schedule is the package Schedule with this Refresher's BeforeExpiry and
 // jitter, and zero when there is no refresh token: what a login should
@@ -328,30 +337,17 @@ func (r *Refresher) Schedule(issued, expiry time.Time, hasRefreshToken bool) tim
 	if !hasRefreshToken {
 		return time.Time{}
 	}
-	return Schedule(issued, expiry, r.before, r.jitter)
+	return Schedule(issued, expiry, r.beforeExpiry, r.jitter)
 }
 
 // ScheduleFor is Schedule for a new grant of provider with a refresh
 // token, never sooner than the provider's minimum refresh interval.
 func (r *Refresher) ScheduleFor(provider string, issued, expiry time.Time) time.Time {
 	at := r.Schedule(issued, expiry, true)
-	if m := r.provState(provider).minInterval; m > 0 && !at.IsZero() {
+	if m := r.providerState(provider).minInterval; m > 0 && !at.IsZero() {
 		at = maxTime(at, issued.Add(m))
 	}
 	return at
-}
-
-// Ready reports nil while Run is running and its last store access worked.
-func (r *Refresher) Ready() error {
-	if !r.running.Load() {
-		return ErrNotRunning
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.storeErr != nil {
-		return fmt.Errorf("refresh: store unavailable: %w", r.storeErr)
-	}
-	return nil
 }
 
 // Notify tells the loop that a grant is due at `at` (a login created it, or
@@ -362,23 +358,17 @@ func (r *Refresher) Notify(at time.Time) {
 		return
 	}
 	r.mu.Lock()
-	if r.notifyAt.IsZero() || at.Before(r.notifyAt) {
-		r.notifyAt = at
+	if r.wake.notifyAt.IsZero() || at.Before(r.wake.notifyAt) {
+		r.wake.notifyAt = at
 	}
-	wake := !r.planned.IsZero() && at.Before(r.planned)
+	wake := !r.wake.planned.IsZero() && at.Before(r.wake.planned)
 	r.mu.Unlock()
 	if wake {
 		select {
-		case r.notifyCh <- struct{}{}:
+		case r.wake.notify <- struct{}{}:
 		default:
 		}
 	}
-}
-
-func (r *Refresher) setStoreErr(err error) {
-	r.mu.Lock()
-	r.storeErr = err
-	r.mu.Unlock()
 }
 
 // markActive records that this process works on a grant; it returns nil

@@ -51,7 +51,7 @@ func TestExpiredDuringRequestCounted(t *testing.T) {
 	if h.attempts(resultSuccess) != 1 {
 		t.Fatalf("success = %v", h.attempts(resultSuccess))
 	}
-	if got := testutil.ToFloat64(h.r.m.expired.WithLabelValues("fake")); got != 1 {
+	if got := testutil.ToFloat64(h.r.metrics.expired.WithLabelValues("fake")); got != 1 {
 		t.Fatalf("expired_before_refresh = %v, want 1", got)
 	}
 }

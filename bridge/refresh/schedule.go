@@ -71,7 +71,7 @@ func (r *Refresher) nextRefresh(now, expiry time.Time, hasRefreshToken bool) tim
 	if !hasRefreshToken || expiry.IsZero() {
 		return time.Time{}
 	}
-	at := Schedule(now, expiry, r.before, r.jitter)
+	at := Schedule(now, expiry, r.beforeExpiry, r.jitter)
 	if floor := now.Add(minRefreshInterval); at.Before(floor) {
 		at = floor
 	}

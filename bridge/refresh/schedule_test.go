@@ -79,7 +79,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestBreaker(t *testing.T) {
-	b := breaker{threshold: 3, base: 30 * time.Second, cooldown: 30 * time.Second, probeWait: 5 * time.Second}
+	b := circuit{threshold: 3, base: 30 * time.Second, cooldown: 30 * time.Second, probeWait: 5 * time.Second}
 	now := t0
 	for i := range 2 {
 		if b.failure(now) {
