@@ -146,21 +146,14 @@ func TestApple(t *testing.T) {
 	if errs := cfg.Check(); len(errs) > 0 {
 		t.Fatalf("check: %v", errs)
 	}
-	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
+	p, err := providertest.Open(context.Background(), "apple", cfg, providertest.RedirectURL("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	login := func(mutate func(*providers.AuthRequest)) (*providers.Login, error) {
-		req := newAuthRequest("apple")
-		u, err := p.AuthCodeURL(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := providertest.Authorize(u)
-		if err != nil {
-			t.Fatal(err)
-		}
+		req := providertest.NewAuthRequest("apple")
+		q := providertest.AuthorizeLogin(t, p, req)
 		a := f.LastAuthorize()
 		if a.Get("response_mode") != "form_post" || a.Get("nonce") != req.Nonce || a.Get("scope") != "name email" {
 			t.Errorf("authorize query %v", a)
@@ -237,19 +230,12 @@ func appleLogin(t *testing.T, jwks providertest.Response, idToken func(now time.
 	})
 	cfg := &presets.Entry{Name: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
-	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
+	p, err := providertest.Open(context.Background(), "apple", cfg, providertest.RedirectURL("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := newAuthRequest("apple")
-	u, err := p.AuthCodeURL(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest("apple")
+	q := providertest.AuthorizeLogin(t, p, req)
 	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
 	if err == nil && l.Identity.Subject != appleSub {
 		t.Errorf("identity %+v", l.Identity)
@@ -358,19 +344,12 @@ func TestAppleRefreshIDToken(t *testing.T) {
 	})
 	cfg := &presets.Entry{Name: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
-	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
+	p, err := providertest.Open(context.Background(), "apple", cfg, providertest.RedirectURL("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := newAuthRequest("apple")
-	u, err := p.AuthCodeURL(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest("apple")
+	q := providertest.AuthorizeLogin(t, p, req)
 	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)
