@@ -3,12 +3,7 @@ package config_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
@@ -33,25 +28,11 @@ func secretsYAML() string {
 	return "secrets:\n  session_keys: [" + key32 + "]\n  token_keys: [" + key32 + "]\n"
 }
 
-// applePrivateKey is a PEM PKCS#8 P-256 key, the form of Apple's .p8 files.
-func applePrivateKey(t *testing.T) string {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
-
 // TestDescribeParsesAndBuilds checks that every preset's ready-to-paste
 // block passes `check` (with the preset checker) once its variables are
 // set, and that the result builds.
 func TestDescribeParsesAndBuilds(t *testing.T) {
-	p8 := applePrivateKey(t)
+	_, p8 := providertest.AppleP8(t)
 	env := func(name string) (string, bool) {
 		switch {
 		case strings.HasSuffix(name, "_PRIVATE_KEY"):

@@ -2,13 +2,9 @@ package presets_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,19 +28,6 @@ const (
 	appleKey  = "KEY1234567"
 	appleSub  = "001234.5a7c9d0e8f1b2c3d4e5f60718293a4b5.1234"
 )
-
-func appleP8(t *testing.T) (*ecdsa.PrivateKey, string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
 
 const (
 	appleKeysURL = "https://appleid.apple.com/auth/keys"
@@ -102,7 +85,7 @@ func keyFetches(f *providertest.Fake) int {
 }
 
 func TestApple(t *testing.T) {
-	key, p8 := appleP8(t)
+	key, p8 := providertest.AppleP8(t)
 	var clock atomic.Int64
 	clock.Store(fixedNow.Unix())
 	now := func() time.Time { return time.Unix(clock.Load(), 0).UTC() }
@@ -217,7 +200,7 @@ func TestAppleCheckRejectsBadKey(t *testing.T) {
 // one login.
 func appleLogin(t *testing.T, jwks providertest.Response, idToken func(now time.Time, nonce string) string) (*providertest.Fake, error) {
 	t.Helper()
-	_, p8 := appleP8(t)
+	_, p8 := providertest.AppleP8(t)
 	now := func() time.Time { return fixedNow }
 	pr, _ := presets.Lookup("apple")
 	f := providertest.New(t, providertest.Spec{
@@ -311,7 +294,7 @@ func TestAppleKeySetAnswerNotQuoted(t *testing.T) {
 // the grant's user; an answer without one is accepted; a key set that
 // cannot be fetched is a transient failure, not a verdict.
 func TestAppleRefreshIDToken(t *testing.T) {
-	_, p8 := appleP8(t)
+	_, p8 := providertest.AppleP8(t)
 	now := func() time.Time { return fixedNow }
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
