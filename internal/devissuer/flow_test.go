@@ -175,7 +175,7 @@ func TestCodeReuseRevokesGrant(t *testing.T) {
 }
 
 func TestCodeBinding(t *testing.T) {
-	clock := newFakeClock()
+	clock := testenv.NewClock(time.Now())
 	h := newHarness(t, Options{Now: clock.Now})
 	v := oauth2.GenerateVerifier()
 	code := h.Code("n", v)
@@ -189,7 +189,7 @@ func TestCodeBinding(t *testing.T) {
 }
 
 func TestAccessTokenExpiry(t *testing.T) {
-	clock := newFakeClock()
+	clock := testenv.NewClock(time.Now())
 	h := newHarness(t, Options{Now: clock.Now, AccessTokenTTL: time.Minute})
 	tok := h.MustLogin("n")
 	if r := h.Userinfo(tok.AccessToken); r.Status != 200 || r.Str("sub") == "" {
