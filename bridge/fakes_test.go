@@ -17,30 +17,13 @@ import (
 	"github.com/sessionbridge/sessionbridge/bridge/seal"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/bridge/store/memstore"
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
 // t0 is when every test's clock starts.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is the injected Options.Now: time moves only when a test says so.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // fakeRefresher is the domain's Refresher port: it records what the
 // service asks and renews a grant the way the refresher would (new sealed
@@ -147,7 +130,7 @@ func (d fakeDetector) Detect(m bridge.ClientMeta) store.Client {
 // clock.
 type env struct {
 	t         *testing.T
-	clock     *clock
+	clock     *testenv.Clock
 	store     *memstore.Store
 	keys      *seal.Keyring
 	idp       *providertest.Provider
@@ -166,7 +149,7 @@ func newEnv(t *testing.T, edit func(*env, *bridge.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: &clock{now: t0}, store: memstore.New(), keys: keys, revoker: &fakeRevoker{},
+	e := &env{t: t, clock: testenv.NewClock(t0), store: memstore.New(), keys: keys, revoker: &fakeRevoker{},
 		metrics: prometheus.NewRegistry()}
 	e.idp = &providertest.Provider{Name: "corp", TokenTTL: time.Hour, SessionID: "sid-1", Now: e.clock.Now}
 	e.refresher = &fakeRefresher{st: e.store, keys: keys, now: e.clock.Now}

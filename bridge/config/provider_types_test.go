@@ -3,14 +3,8 @@ package config_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -34,57 +28,11 @@ func secretsYAML() string {
 	return "secrets:\n  session_keys: [" + key32 + "]\n  token_keys: [" + key32 + "]\n"
 }
 
-var stdToken = providertest.Response{Body: `{"access_token":"{access_token}","token_type":"Bearer","expires_in":3600,"refresh_token":"{refresh_token}"}`}
-
-func redirectFor(key string) string {
-	return fmt.Sprintf("https://bridge.example/v1/account/sessions/oauth2/callback/%s/default", key)
-}
-
-func newAuthRequest(key string) providers.AuthRequest {
-	return providers.AuthRequest{State: "state-" + rand.Text(), Nonce: "nonce-" + rand.Text(),
-		CodeVerifier: rand.Text() + rand.Text(), RedirectURL: redirectFor(key)}
-}
-
-// open builds the provider of key from its type's configuration, as serve
-// does.
-func open(ctx context.Context, key string, cfg providerconfig.Config, redirectURL string, env providerconfig.Env) (providers.Provider, error) {
-	env.Key, env.RedirectURL = key, redirectURL
-	return cfg.Open(ctx, env)
-}
-
-// requireHeader fails unless a request to url carried header name = want.
-func requireHeader(t *testing.T, f *providertest.Fake, url, name, want string) {
-	t.Helper()
-	for _, r := range f.Requests() {
-		if strings.HasPrefix(r.URL, url) {
-			if got := r.Header.Get(name); got != want {
-				t.Errorf("request to %s: header %s = %q, want %q", url, name, got, want)
-			}
-			return
-		}
-	}
-	t.Errorf("no request to %s", url)
-}
-
-// applePrivateKey is a PEM PKCS#8 P-256 key, the form of Apple's .p8 files.
-func applePrivateKey(t *testing.T) string {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
-
 // TestDescribeParsesAndBuilds checks that every preset's ready-to-paste
 // block passes `check` (with the preset checker) once its variables are
 // set, and that the result builds.
 func TestDescribeParsesAndBuilds(t *testing.T) {
-	p8 := applePrivateKey(t)
+	_, p8 := providertest.AppleP8(t)
 	env := func(name string) (string, bool) {
 		switch {
 		case strings.HasSuffix(name, "_PRIVATE_KEY"):
@@ -114,7 +62,7 @@ func TestDescribeParsesAndBuilds(t *testing.T) {
 			t.Errorf("%s: parsed %+v", name, pe)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		_, err = open(ctx, name, pe, redirectFor(name), providerconfig.Env{RewriteURL: func(string) string { return "http://127.0.0.1:1/x" }})
+		_, err = providertest.Open(ctx, name, pe, providertest.RedirectURL(name), providerconfig.Env{RewriteURL: func(string) string { return "http://127.0.0.1:1/x" }})
 		cancel()
 		if err != nil {
 			t.Errorf("%s: Build: %v", name, err)
@@ -187,19 +135,12 @@ func TestGenericOAuth2FromYAML(t *testing.T) {
 		APIs:       map[string]providertest.Response{me: {Body: `{"data":{"user":{"id":9007199254740993,"first":"Ada","last":"Lovelace","emails":[{"value":"ada@example.com","verified":true}]}}}`}},
 		APIMethods: map[string]string{me: "POST"},
 	})
-	p, err := open(context.Background(), "legacy", pc, redirectFor("legacy"), providerconfig.Env{RewriteURL: f.Rewrite})
+	p, err := providertest.Open(context.Background(), "legacy", pc, providertest.RedirectURL("legacy"), providerconfig.Env{RewriteURL: f.Rewrite})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := newAuthRequest("legacy")
-	u, err := p.AuthCodeURL(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest("legacy")
+	q := providertest.AuthorizeLogin(t, p, req)
 	a := f.LastAuthorize()
 	if a.Get("scope") != "read,profile" || a.Get("audience") != "bridge" || a.Has("code_challenge") {
 		t.Fatalf("authorize %v", a)
@@ -212,8 +153,8 @@ func TestGenericOAuth2FromYAML(t *testing.T) {
 	if l.Identity != want {
 		t.Fatalf("identity %+v", l.Identity)
 	}
-	requireHeader(t, f, me, "Client-Id", "legacy-client")
-	requireHeader(t, f, me, "X-Api-Version", "2")
+	f.RequireHeader(t, me, "Client-Id", "legacy-client")
+	f.RequireHeader(t, me, "X-Api-Version", "2")
 	n := len(f.Requests())
 	var oe *providers.OAuthError
 	if _, err := p.Refresh(context.Background(), providers.RefreshRequest{RefreshToken: "rt-x"}); !errors.As(err, &oe) || oe.Code != "unsupported_grant_type" || len(f.Requests()) != n {
@@ -241,22 +182,15 @@ func TestPresetAuthStyleFromFile(t *testing.T) {
 	}
 	f := providertest.New(t, providertest.Spec{
 		ClientID: "amzn-id", ClientSecret: "amzn-secret-123", AuthStyle: "post", PKCE: pr.PKCE,
-		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, Token: stdToken,
+		AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, Token: providertest.StdToken,
 		APIs: map[string]providertest.Response{ep.UserinfoURL: {Body: `{"user_id":"amzn1.account.X","email":"a@example.com","name":"A"}`}},
 	})
-	p, err := open(context.Background(), "amazon", c.Providers["amazon"].Config, redirectFor("amazon"), providerconfig.Env{RewriteURL: f.Rewrite})
+	p, err := providertest.Open(context.Background(), "amazon", c.Providers["amazon"].Config, providertest.RedirectURL("amazon"), providerconfig.Env{RewriteURL: f.Rewrite})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := newAuthRequest("amazon")
-	u, err := p.AuthCodeURL(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest("amazon")
+	q := providertest.AuthorizeLogin(t, p, req)
 	if _, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req); err != nil {
 		t.Fatalf("Exchange with the preset's client_secret_post: %v", err)
 	}

@@ -7,13 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 	"golang.org/x/oauth2"
 )
 
 // authzQuery is a valid authorization request's parameters.
 func authzQuery(verifier string) url.Values {
 	return url.Values{
-		"client_id": {testClientID}, "redirect_uri": {testRedirect}, "response_type": {"code"},
+		"client_id": {testlogin.ClientID}, "redirect_uri": {testlogin.RedirectURL}, "response_type": {"code"},
 		"scope": {"openid email profile"}, "state": {"xyz"}, "nonce": {"n-1"},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
 	}
@@ -21,7 +22,7 @@ func authzQuery(verifier string) url.Values {
 
 func getPage(t *testing.T, h *harness, q url.Values) (int, string, string) {
 	t.Helper()
-	resp, err := h.client.Get(h.url + "/authorize?" + q.Encode())
+	resp, err := h.HTTP.Get(h.URL + "/authorize?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func getPage(t *testing.T, h *harness, q url.Values) (int, string, string) {
 }
 
 func TestAuthorizeRefusesWithoutRedirect(t *testing.T) {
-	h := newHarness(t, Options{RedirectURIs: []string{testRedirect}})
+	h := newHarness(t, Options{RedirectURIs: []string{testlogin.RedirectURL}})
 	v := oauth2.GenerateVerifier()
 	for name, mutate := range map[string]func(url.Values){
 		"unknown client":      func(q url.Values) { q.Set("client_id", "evil") },
@@ -40,7 +41,7 @@ func TestAuthorizeRefusesWithoutRedirect(t *testing.T) {
 		"no redirect uri":     func(q url.Values) { q.Del("redirect_uri") },
 		"repeated parameter":  func(q url.Values) { q.Add("state", "again") },
 		"client is <script>":  func(q url.Values) { q.Set("client_id", "<script>") },
-		"redirect uri prefix": func(q url.Values) { q.Set("redirect_uri", testRedirect+"/more") },
+		"redirect uri prefix": func(q url.Values) { q.Set("redirect_uri", testlogin.RedirectURL+"/more") },
 	} {
 		q := authzQuery(v)
 		mutate(q)
@@ -73,7 +74,7 @@ func TestAuthorizeRedirectsErrors(t *testing.T) {
 		tc.mutate(q)
 		status, loc, _ := getPage(t, h, q)
 		u, _ := url.Parse(loc)
-		if status != 302 || !strings.HasPrefix(loc, testRedirect+"?") || u.Query().Get("error") != tc.code || u.Query().Get("state") != "xyz" || u.Query().Get("code") != "" {
+		if status != 302 || !strings.HasPrefix(loc, testlogin.RedirectURL+"?") || u.Query().Get("error") != tc.code || u.Query().Get("state") != "xyz" || u.Query().Get("code") != "" {
 			t.Errorf("%s: %d %q", name, status, loc)
 		}
 	}
@@ -111,8 +112,8 @@ func TestAuthorizeForm(t *testing.T) {
 	if r.Status != 302 || loc.Query().Get("code") == "" || loc.Query().Get("state") != "xyz" {
 		t.Fatalf("approve: %d %v", r.Status, r.Header)
 	}
-	tok := h.exchangeRaw(loc.Query().Get("code"), v)
-	c := claims(t, tok.str("id_token"))
+	tok := h.ExchangeRaw(loc.Query().Get("code"), v)
+	c := testlogin.Claims(t, tok.Str("id_token"))
 	if c["sub"] != defaultSubject("bob@example.com") || c["email"] != "Bob@Example.com" || c["name"] != "Bob" || c["email_verified"] != true || c["nonce"] != "n-1" {
 		t.Errorf("claims %v", c)
 	}
@@ -146,7 +147,7 @@ func TestAuthorizeForm(t *testing.T) {
 
 func TestIndexPage(t *testing.T) {
 	h := newHarness(t, Options{})
-	r := h.do(mustReq(t, http.MethodGet, h.url+"/"))
+	r := h.Do(testlogin.MustRequest(t, http.MethodGet, h.URL+"/"))
 	if r.Status != 200 || !strings.Contains(r.Raw, "sessionbridge development mode") {
 		t.Errorf("index: %d", r.Status)
 	}
@@ -166,9 +167,9 @@ func TestCallbackIss(t *testing.T) {
 		h := newHarness(t, Options{AdvertiseIssParameter: tc.advertise})
 		want := tc.want
 		if want == "URL" {
-			want = h.url
+			want = h.URL
 		}
-		q := h.authorize("s", "n", v).Query()
+		q := h.Authorize("s", "n", v).Query()
 		if got, has := q.Get("iss"), q.Has("iss"); got != want || has != (want != "") {
 			t.Errorf("advertise=%t fault=%q: iss=%q present=%t, want %q", tc.advertise, tc.fault, got, has, want)
 		}
@@ -184,29 +185,21 @@ func TestCallbackIss(t *testing.T) {
 
 func TestClientAuthentication(t *testing.T) {
 	h := newHarness(t, Options{})
-	exchange := func(basic bool, extra url.Values) rawResp {
-		v := oauth2.GenerateVerifier()
-		form := url.Values{"grant_type": {"authorization_code"}, "code": {h.code("n", v)},
-			"redirect_uri": {testRedirect}, "code_verifier": {v}}
-		for k, vs := range extra {
-			form[k] = vs
-		}
-		return h.post("/token", form, basic)
-	}
-	post := url.Values{"client_id": {testClientID}, "client_secret": {testSecret}}
+	exchange := h.ExchangeWith
+	post := h.PostCredentials()
 	if r := exchange(true, nil); r.Status != 200 {
 		t.Errorf("basic: %d %s", r.Status, r.Raw)
 	}
 	if r := exchange(false, post); r.Status != 200 {
 		t.Errorf("post: %d %s", r.Status, r.Raw)
 	}
-	wantError(t, exchange(true, post), 400, "invalid_request") // two methods
-	r := exchange(false, url.Values{"client_id": {testClientID}, "client_secret": {"wrong"}})
-	wantError(t, r, 401, "invalid_client")
+	testlogin.WantError(t, exchange(true, post), 400, "invalid_request") // two methods
+	r := exchange(false, url.Values{"client_id": {testlogin.ClientID}, "client_secret": {"wrong"}})
+	testlogin.WantError(t, r, 401, "invalid_client")
 	if r.Header.Get("WWW-Authenticate") == "" {
 		t.Error("401 without WWW-Authenticate")
 	}
-	wantError(t, exchange(false, url.Values{"client_id": {testClientID}}), 401, "invalid_client")
+	testlogin.WantError(t, exchange(false, url.Values{"client_id": {testlogin.ClientID}}), 401, "invalid_client")
 
 	var styles []string
 	for _, rec := range h.iss.TokenRequestRecords() {
@@ -221,15 +214,15 @@ func TestClientAuthentication(t *testing.T) {
 }
 
 // postNoAuth posts a form without client authentication.
-func (h *harness) postNoAuth(path string, form url.Values) rawResp {
-	return h.post(path, form, false)
+func (h *harness) postNoAuth(path string, form url.Values) testlogin.Response {
+	return h.Post(path, form, false)
 }
 
 // NoPKCE makes the issuer one that does not support PKCE: discovery says
 // nothing of it, a challenge is refused, and a login without one works.
 func TestNoPKCEIssuer(t *testing.T) {
 	h := newHarness(t, Options{NoPKCE: true})
-	resp, err := h.client.Get(h.url + "/.well-known/openid-configuration")
+	resp, err := h.HTTP.Get(h.URL + "/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,21 +19,21 @@ func TestConcurrentLoginsAndRefreshes(t *testing.T) {
 	for n := range users {
 		wg.Go(func() {
 			v := verifierFor(n)
-			code := h.code("n", v)
-			r := h.exchangeRaw(code, v)
+			code := h.Code("n", v)
+			r := h.ExchangeRaw(code, v)
 			if r.Status != 200 {
 				errs <- "exchange: " + r.Raw
 				return
 			}
-			rt := r.str("refresh_token")
+			rt := r.Str("refresh_token")
 			for range refreshes {
-				r = h.refresh(rt)
-				if r.Status != 200 || r.str("refresh_token") == rt {
+				r = h.Refresh(rt)
+				if r.Status != 200 || r.Str("refresh_token") == rt {
 					errs <- "refresh: " + r.Raw
 					return
 				}
-				rt = r.str("refresh_token")
-				if u := h.userinfo(r.str("access_token")); u.Status != 200 {
+				rt = r.Str("refresh_token")
+				if u := h.Userinfo(r.Str("access_token")); u.Status != 200 {
 					errs <- "userinfo: " + u.Raw
 					return
 				}

@@ -12,19 +12,20 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 )
 
 func TestDiscovery(t *testing.T) {
 	h := newHarness(t, Options{AdvertiseIssParameter: true})
-	r := h.do(mustReq(t, http.MethodGet, h.url+"/.well-known/openid-configuration"))
+	r := h.Do(testlogin.MustRequest(t, http.MethodGet, h.URL+"/.well-known/openid-configuration"))
 	if r.Status != 200 {
 		t.Fatalf("status %d", r.Status)
 	}
 	for k, want := range map[string]string{
-		"issuer": h.url, "authorization_endpoint": h.url + "/authorize", "token_endpoint": h.url + "/token",
-		"userinfo_endpoint": h.url + "/userinfo", "jwks_uri": h.url + "/jwks",
+		"issuer": h.URL, "authorization_endpoint": h.URL + "/authorize", "token_endpoint": h.URL + "/token",
+		"userinfo_endpoint": h.URL + "/userinfo", "jwks_uri": h.URL + "/jwks",
 	} {
-		if got := r.str(k); got != want {
+		if got := r.Str(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
@@ -45,7 +46,7 @@ func TestDiscovery(t *testing.T) {
 	if r.Body["authorization_response_iss_parameter_supported"] != true {
 		t.Error("iss parameter not advertised")
 	}
-	jwks := h.do(mustReq(t, http.MethodGet, h.url+"/jwks"))
+	jwks := h.Do(testlogin.MustRequest(t, http.MethodGet, h.URL+"/jwks"))
 	keys, _ := jwks.Body["keys"].([]any)
 	if len(keys) != 1 {
 		t.Fatalf("jwks keys: %v", jwks.Raw)
@@ -60,11 +61,11 @@ func TestDiscovery(t *testing.T) {
 // with go-oidc against the live issuer.
 func TestCodeFlow(t *testing.T) {
 	h := newHarness(t, Options{RotateRefreshTokens: true})
-	provider, err := oidc.NewProvider(h.ctx, h.url)
+	provider, err := oidc.NewProvider(h.Ctx, h.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := h.mustLogin("nonce-123")
+	tok := h.MustLogin("nonce-123")
 	if tok.AccessToken == "" || tok.RefreshToken == "" || tok.Expiry.IsZero() {
 		t.Fatalf("incomplete token: access %t refresh %t expiry %v", tok.AccessToken != "", tok.RefreshToken != "", tok.Expiry)
 	}
@@ -75,11 +76,11 @@ func TestCodeFlow(t *testing.T) {
 		t.Errorf("access token too short: %d chars", len(tok.AccessToken))
 	}
 	raw, _ := tok.Extra("id_token").(string)
-	idt, err := provider.Verifier(&oidc.Config{ClientID: testClientID}).Verify(h.ctx, raw)
+	idt, err := provider.Verifier(&oidc.Config{ClientID: testlogin.ClientID}).Verify(h.Ctx, raw)
 	if err != nil {
 		t.Fatalf("verify ID token: %v", err)
 	}
-	if idt.Nonce != "nonce-123" || idt.Subject != defaultSubject(alice.Email) || idt.Issuer != h.url {
+	if idt.Nonce != "nonce-123" || idt.Subject != defaultSubject(alice.Email) || idt.Issuer != h.URL {
 		t.Errorf("ID token nonce %q sub %q iss %q", idt.Nonce, idt.Subject, idt.Issuer)
 	}
 	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
@@ -97,7 +98,7 @@ func TestCodeFlow(t *testing.T) {
 	if c.Email != alice.Email || !c.EmailVerified || c.Name != "Alice" || c.AuthTime == 0 {
 		t.Errorf("claims %+v", c)
 	}
-	ui, err := provider.UserInfo(h.ctx, oauth2.StaticTokenSource(tok))
+	ui, err := provider.UserInfo(h.Ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,17 +118,17 @@ func TestCodeFlow(t *testing.T) {
 func TestTokenResponseShape(t *testing.T) {
 	h := newHarness(t, Options{})
 	v := oauth2.GenerateVerifier()
-	r := h.exchangeRaw(h.code("n", v), v)
+	r := h.ExchangeRaw(h.Code("n", v), v)
 	if r.Status != 200 || r.Header.Get("Cache-Control") != "no-store" || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("status %d headers %v", r.Status, r.Header)
 	}
-	if r.str("token_type") != "Bearer" || r.Body["expires_in"] != float64(120) || r.str("scope") != "openid email profile" {
+	if r.Str("token_type") != "Bearer" || r.Body["expires_in"] != float64(120) || r.Str("scope") != "openid email profile" {
 		t.Errorf("body %v", r.Body)
 	}
 	// The error answer has the same headers and an RFC 6749 §5.2 body.
-	e := h.exchangeRaw("no-such-code", v)
-	wantError(t, e, 400, "invalid_grant")
-	if e.Header.Get("Cache-Control") != "no-store" || e.str("error_description") == "" {
+	e := h.ExchangeRaw("no-such-code", v)
+	testlogin.WantError(t, e, 400, "invalid_grant")
+	if e.Header.Get("Cache-Control") != "no-store" || e.Str("error_description") == "" {
 		t.Errorf("error answer %v %v", e.Header, e.Body)
 	}
 }
@@ -135,7 +136,7 @@ func TestTokenResponseShape(t *testing.T) {
 func TestNegativeTTLOmitsExpiresIn(t *testing.T) {
 	h := newHarness(t, Options{AccessTokenTTL: -1})
 	v := oauth2.GenerateVerifier()
-	r := h.exchangeRaw(h.code("n", v), v)
+	r := h.ExchangeRaw(h.Code("n", v), v)
 	if _, ok := r.Body["expires_in"]; ok || r.Status != 200 {
 		t.Fatalf("expires_in present: %v", r.Body)
 	}
@@ -144,12 +145,12 @@ func TestNegativeTTLOmitsExpiresIn(t *testing.T) {
 func TestPKCE(t *testing.T) {
 	h := newHarness(t, Options{})
 	v := oauth2.GenerateVerifier()
-	wantError(t, h.exchangeRaw(h.code("n", v), oauth2.GenerateVerifier()), 400, "invalid_grant")
-	wantError(t, h.exchangeRaw(h.code("n", v), ""), 400, "invalid_grant")
+	testlogin.WantError(t, h.ExchangeRaw(h.Code("n", v), oauth2.GenerateVerifier()), 400, "invalid_grant")
+	testlogin.WantError(t, h.ExchangeRaw(h.Code("n", v), ""), 400, "invalid_grant")
 	// A failed attempt spends the code: the right verifier no longer helps.
-	code := h.code("n", v)
-	wantError(t, h.exchangeRaw(code, "short"), 400, "invalid_grant")
-	wantError(t, h.exchangeRaw(code, v), 400, "invalid_grant")
+	code := h.Code("n", v)
+	testlogin.WantError(t, h.ExchangeRaw(code, "short"), 400, "invalid_grant")
+	testlogin.WantError(t, h.ExchangeRaw(code, v), 400, "invalid_grant")
 	if got := h.iss.Stats().InvalidGrants; got != 4 {
 		t.Errorf("InvalidGrants = %d, want 4", got)
 	}
@@ -158,56 +159,56 @@ func TestPKCE(t *testing.T) {
 func TestCodeReuseRevokesGrant(t *testing.T) {
 	h := newHarness(t, Options{RotateRefreshTokens: true})
 	v := oauth2.GenerateVerifier()
-	code := h.code("n", v)
-	first := h.exchangeRaw(code, v)
+	code := h.Code("n", v)
+	first := h.ExchangeRaw(code, v)
 	if first.Status != 200 {
 		t.Fatalf("first exchange %d %s", first.Status, first.Raw)
 	}
-	wantError(t, h.exchangeRaw(code, v), 400, "invalid_grant")
+	testlogin.WantError(t, h.ExchangeRaw(code, v), 400, "invalid_grant")
 	if h.iss.Stats().CodeReuses != 1 {
 		t.Errorf("CodeReuses = %d", h.iss.Stats().CodeReuses)
 	}
-	wantError(t, h.refresh(first.str("refresh_token")), 400, "invalid_grant")
-	if r := h.userinfo(first.str("access_token")); r.Status != 401 {
+	testlogin.WantError(t, h.Refresh(first.Str("refresh_token")), 400, "invalid_grant")
+	if r := h.Userinfo(first.Str("access_token")); r.Status != 401 {
 		t.Errorf("userinfo after code reuse: %d", r.Status)
 	}
 }
 
 func TestCodeBinding(t *testing.T) {
-	clock := newFakeClock()
+	clock := testenv.NewClock(time.Now())
 	h := newHarness(t, Options{Now: clock.Now})
 	v := oauth2.GenerateVerifier()
-	code := h.code("n", v)
-	r := h.post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
-		"redirect_uri": {testRedirect + "x"}, "code_verifier": {v}}, true)
-	wantError(t, r, 400, "invalid_grant")
+	code := h.Code("n", v)
+	r := h.Post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {testlogin.RedirectURL + "x"}, "code_verifier": {v}}, true)
+	testlogin.WantError(t, r, 400, "invalid_grant")
 
-	code = h.code("n", v)
+	code = h.Code("n", v)
 	clock.Advance(CodeTTL + time.Second)
-	wantError(t, h.exchangeRaw(code, v), 400, "invalid_grant")
+	testlogin.WantError(t, h.ExchangeRaw(code, v), 400, "invalid_grant")
 }
 
 func TestAccessTokenExpiry(t *testing.T) {
-	clock := newFakeClock()
+	clock := testenv.NewClock(time.Now())
 	h := newHarness(t, Options{Now: clock.Now, AccessTokenTTL: time.Minute})
-	tok := h.mustLogin("n")
-	if r := h.userinfo(tok.AccessToken); r.Status != 200 || r.str("sub") == "" {
+	tok := h.MustLogin("n")
+	if r := h.Userinfo(tok.AccessToken); r.Status != 200 || r.Str("sub") == "" {
 		t.Fatalf("userinfo %d %s", r.Status, r.Raw)
 	}
 	clock.Advance(time.Minute)
-	r := h.userinfo(tok.AccessToken)
+	r := h.Userinfo(tok.AccessToken)
 	if r.Status != 401 || !strings.Contains(r.Header.Get("WWW-Authenticate"), "invalid_token") {
 		t.Fatalf("expired token: %d %v", r.Status, r.Header)
 	}
-	if r := h.userinfo("made-up"); r.Status != 401 {
+	if r := h.Userinfo("made-up"); r.Status != 401 {
 		t.Errorf("unknown token: %d", r.Status)
 	}
-	if r := h.do(mustReq(t, http.MethodGet, h.url+"/userinfo")); r.Status != 401 {
+	if r := h.Do(testlogin.MustRequest(t, http.MethodGet, h.URL+"/userinfo")); r.Status != 401 {
 		t.Errorf("no token: %d", r.Status)
 	}
 	// The refresh token outlives the access token.
-	r = h.refresh(tok.RefreshToken)
-	if r.Status != 200 || h.userinfo(r.str("access_token")).Status != 200 {
+	r = h.Refresh(tok.RefreshToken)
+	if r.Status != 200 || h.Userinfo(r.Str("access_token")).Status != 200 {
 		t.Fatalf("refresh after expiry: %d %s", r.Status, r.Raw)
 	}
 	recs := h.iss.TokenRequestRecords()
@@ -274,32 +275,23 @@ func TestNewValidates(t *testing.T) {
 
 func TestRevoke(t *testing.T) {
 	h := newHarness(t, Options{RotateRefreshTokens: true})
-	tok := h.mustLogin("n")
-	if r := h.post("/revoke", url.Values{"token": {tok.RefreshToken}}, true); r.Status != 200 {
+	tok := h.MustLogin("n")
+	if r := h.Post("/revoke", url.Values{"token": {tok.RefreshToken}}, true); r.Status != 200 {
 		t.Fatalf("revoke: %d %s", r.Status, r.Raw)
 	}
-	wantError(t, h.refresh(tok.RefreshToken), 400, "invalid_grant")
-	if h.userinfo(tok.AccessToken).Status != 401 {
+	testlogin.WantError(t, h.Refresh(tok.RefreshToken), 400, "invalid_grant")
+	if h.Userinfo(tok.AccessToken).Status != 401 {
 		t.Error("access token survived revocation of its grant")
 	}
-	if r := h.post("/revoke", url.Values{"token": {"unknown"}}, true); r.Status != 200 {
+	if r := h.Post("/revoke", url.Values{"token": {"unknown"}}, true); r.Status != 200 {
 		t.Errorf("unknown token: %d", r.Status)
 	}
-	if r := h.post("/revoke", url.Values{"token": {"x"}}, false); r.Status != 401 {
+	if r := h.Post("/revoke", url.Values{"token": {"x"}}, false); r.Status != 401 {
 		t.Errorf("unauthenticated revoke: %d", r.Status)
 	}
 	if h.iss.Stats().Revocations != 1 || h.iss.LiveRefreshTokens() != 0 {
 		t.Errorf("stats %+v live %d", h.iss.Stats(), h.iss.LiveRefreshTokens())
 	}
-}
-
-func mustReq(t testing.TB, method, u string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(method, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
 }
 
 // joinAny renders a JSON array of strings as one space-separated string.
@@ -314,8 +306,8 @@ func joinAny(v any) string {
 }
 
 func TestDevelopmentOptions(t *testing.T) {
-	o := DevelopmentOptions(nil, testRedirect)
-	o2 := DevelopmentOptions(nil, testRedirect)
+	o := DevelopmentOptions(nil, testlogin.RedirectURL)
+	o2 := DevelopmentOptions(nil, testlogin.RedirectURL)
 	if o.ClientID != DevClientID || len(o.ClientSecret) < 32 || o.ClientSecret == o2.ClientSecret || o.AutoApprove != nil ||
 		!o.RotateRefreshTokens || !o.DetectReuse || !o.AdvertiseIssParameter || o.AccessTokenTTL != 2*time.Minute {
 		t.Fatalf("options %+v", o)

@@ -289,21 +289,18 @@ func (i *Issuer) URL() string {
 // Close stops every server started by Start or Serve at once. It is safe to
 // call more than once.
 func (i *Issuer) Close() error {
-	i.mu.Lock()
-	i.closed = true
-	srvs := i.servers
-	i.servers = nil
-	i.mu.Unlock()
-	var errs []error
-	for _, s := range srvs {
-		errs = append(errs, s.Close())
-	}
-	return errors.Join(errs...)
+	return i.stopServers((*http.Server).Close)
 }
 
 // Shutdown stops the servers gracefully, letting in-flight requests finish
 // until ctx ends.
 func (i *Issuer) Shutdown(ctx context.Context) error {
+	return i.stopServers(func(s *http.Server) error { return s.Shutdown(ctx) })
+}
+
+// stopServers marks the issuer closed and stops every server it runs with
+// stop (at once or gracefully), joining their errors.
+func (i *Issuer) stopServers(stop func(*http.Server) error) error {
 	i.mu.Lock()
 	i.closed = true
 	srvs := i.servers
@@ -311,7 +308,7 @@ func (i *Issuer) Shutdown(ctx context.Context) error {
 	i.mu.Unlock()
 	var errs []error
 	for _, s := range srvs {
-		errs = append(errs, s.Shutdown(ctx))
+		errs = append(errs, stop(s))
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 )
 
 // TestStateSurvivesRestart: with a StateFile, a new issuer on the same
@@ -15,12 +17,12 @@ import (
 func TestStateSurvivesRestart(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "dev-issuer.json")
 	h := newHarness(t, Options{StateFile: file, RotateRefreshTokens: true, DetectReuse: true})
-	tok := h.mustLogin("n1")
-	r := h.refresh(tok.RefreshToken)
+	tok := h.MustLogin("n1")
+	r := h.Refresh(tok.RefreshToken)
 	if r.Status != 200 {
 		t.Fatalf("refresh: %d %s", r.Status, r.Raw)
 	}
-	latest, access := r.str("refresh_token"), r.str("access_token")
+	latest, access := r.Str("refresh_token"), r.Str("access_token")
 	kid := h.iss.kid
 	if err := h.iss.Close(); err != nil {
 		t.Fatal(err)
@@ -37,14 +39,14 @@ func TestStateSurvivesRestart(t *testing.T) {
 		}
 	}
 
-	iss2, err := New(Options{ClientID: testClientID, ClientSecret: testSecret, StateFile: file, RotateRefreshTokens: true, DetectReuse: true})
+	iss2, err := New(Options{ClientID: testlogin.ClientID, ClientSecret: testlogin.ClientSecret, StateFile: file, RotateRefreshTokens: true, DetectReuse: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if iss2.URL() != h.url || iss2.kid != kid {
-		t.Fatalf("restored URL %q (want %q), same key: %v", iss2.URL(), h.url, iss2.kid == kid)
+	if iss2.URL() != h.URL || iss2.kid != kid {
+		t.Fatalf("restored URL %q (want %q), same key: %v", iss2.URL(), h.URL, iss2.kid == kid)
 	}
-	u, _ := url.Parse(h.url)
+	u, _ := url.Parse(h.URL)
 	if _, err := iss2.Start(u.Host); err != nil {
 		t.Fatalf("start on the saved port: %v", err)
 	}
@@ -54,16 +56,16 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if !iss2.AccessTokenValid(access) {
 		t.Error("the access token was forgotten")
 	}
-	if r := h2.refresh(latest); r.Status != 200 {
+	if r := h2.Refresh(latest); r.Status != 200 {
 		t.Fatalf("refresh with the current token after a restart: %d %s", r.Status, r.Raw)
 	}
-	wantError(t, h2.refresh(tok.RefreshToken), 400, "invalid_grant")
+	testlogin.WantError(t, h2.Refresh(tok.RefreshToken), 400, "invalid_grant")
 }
 
 // TestResetStateForgetsGrants: a fresh start forgets every grant.
 func TestResetStateForgetsGrants(t *testing.T) {
 	h := newHarness(t, Options{StateFile: filepath.Join(t.TempDir(), "s.json"), RotateRefreshTokens: true})
-	tok := h.mustLogin("n1")
+	tok := h.MustLogin("n1")
 	h.iss.ResetState()
-	wantError(t, h.refresh(tok.RefreshToken), 400, "invalid_grant")
+	testlogin.WantError(t, h.Refresh(tok.RefreshToken), 400, "invalid_grant")
 }

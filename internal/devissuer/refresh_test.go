@@ -6,20 +6,21 @@ import (
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 	"golang.org/x/oauth2"
 )
 
 func TestRefreshRotation(t *testing.T) {
 	h := newHarness(t, Options{RotateRefreshTokens: true})
-	provider, err := oidc.NewProvider(h.ctx, h.url)
+	provider, err := oidc.NewProvider(h.Ctx, h.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := h.mustLogin("login-nonce")
+	tok := h.MustLogin("login-nonce")
 	rt1 := tok.RefreshToken
 	// x/oauth2 as a client: one refresh through a TokenSource.
 	expired := &oauth2.Token{RefreshToken: rt1}
-	tok2, err := h.cfg.TokenSource(h.ctx, expired).Token()
+	tok2, err := h.Config.TokenSource(h.Ctx, expired).Token()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func TestRefreshRotation(t *testing.T) {
 		t.Fatal("refresh did not rotate")
 	}
 	raw, _ := tok2.Extra("id_token").(string)
-	idt, err := provider.Verifier(&oidc.Config{ClientID: testClientID}).Verify(h.ctx, raw)
+	idt, err := provider.Verifier(&oidc.Config{ClientID: testlogin.ClientID}).Verify(h.Ctx, raw)
 	if err != nil {
 		t.Fatalf("refreshed ID token: %v", err)
 	}
@@ -42,8 +43,8 @@ func TestRefreshRotation(t *testing.T) {
 		t.Error("IsLatestRefreshToken does not follow rotation")
 	}
 	// Without DetectReuse the old token is refused, counted, and the family lives.
-	wantError(t, h.refresh(rt1), 400, "invalid_grant")
-	if r := h.refresh(rt2); r.Status != 200 || r.str("refresh_token") == "" {
+	testlogin.WantError(t, h.Refresh(rt1), 400, "invalid_grant")
+	if r := h.Refresh(rt2); r.Status != 200 || r.Str("refresh_token") == "" {
 		t.Fatalf("current token refused after a replay without DetectReuse: %d %s", r.Status, r.Raw)
 	}
 	st := h.iss.Stats()
@@ -61,46 +62,46 @@ func TestRefreshRotation(t *testing.T) {
 
 func TestReuseDetection(t *testing.T) {
 	h := newHarness(t, Options{RotateRefreshTokens: true, DetectReuse: true})
-	tok := h.mustLogin("n")
-	r2 := h.refresh(tok.RefreshToken)
+	tok := h.MustLogin("n")
+	r2 := h.Refresh(tok.RefreshToken)
 	if r2.Status != 200 {
 		t.Fatalf("refresh: %d %s", r2.Status, r2.Raw)
 	}
-	wantError(t, h.refresh(tok.RefreshToken), 400, "invalid_grant") // replay
+	testlogin.WantError(t, h.Refresh(tok.RefreshToken), 400, "invalid_grant") // replay
 	// The whole family is revoked: the newest refresh and access tokens too.
-	wantError(t, h.refresh(r2.str("refresh_token")), 400, "invalid_grant")
-	if r := h.userinfo(r2.str("access_token")); r.Status != 401 {
+	testlogin.WantError(t, h.Refresh(r2.Str("refresh_token")), 400, "invalid_grant")
+	if r := h.Userinfo(r2.Str("access_token")); r.Status != 401 {
 		t.Errorf("access token of a revoked family: %d", r.Status)
 	}
-	if r := h.userinfo(tok.AccessToken); r.Status != 401 {
+	if r := h.Userinfo(tok.AccessToken); r.Status != 401 {
 		t.Errorf("first access token of a revoked family: %d", r.Status)
 	}
 	st := h.iss.Stats()
 	if st.Replays != 1 || st.InvalidGrants != 2 {
 		t.Errorf("stats %+v", st)
 	}
-	if h.iss.LiveRefreshTokens() != 0 || h.iss.IsLatestRefreshToken(r2.str("refresh_token")) {
+	if h.iss.LiveRefreshTokens() != 0 || h.iss.IsLatestRefreshToken(r2.Str("refresh_token")) {
 		t.Error("family still live")
 	}
 	// Another login is unaffected.
-	other := h.mustLogin("n2")
-	if r := h.refresh(other.RefreshToken); r.Status != 200 {
+	other := h.MustLogin("n2")
+	if r := h.Refresh(other.RefreshToken); r.Status != 200 {
 		t.Errorf("other family: %d", r.Status)
 	}
 }
 
 func TestNoRotation(t *testing.T) {
 	h := newHarness(t, Options{})
-	tok := h.mustLogin("n")
+	tok := h.MustLogin("n")
 	for range 3 {
-		r := h.refresh(tok.RefreshToken)
-		if r.Status != 200 || r.str("access_token") == "" {
+		r := h.Refresh(tok.RefreshToken)
+		if r.Status != 200 || r.Str("access_token") == "" {
 			t.Fatalf("refresh: %d %s", r.Status, r.Raw)
 		}
 		if _, ok := r.Body["refresh_token"]; ok {
 			t.Fatal("refresh_token in a non-rotating answer")
 		}
-		if c := claims(t, r.str("id_token")); c["nonce"] != nil || c["sub"] == nil {
+		if c := testlogin.Claims(t, r.Str("id_token")); c["nonce"] != nil || c["sub"] == nil {
 			t.Errorf("refreshed ID token claims %v", c)
 		}
 	}
@@ -114,24 +115,24 @@ func TestNoRotation(t *testing.T) {
 
 func TestRefreshScope(t *testing.T) {
 	h := newHarness(t, Options{})
-	tok := h.mustLogin("n")
-	r := h.post("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "scope": {"openid admin"}}, true)
-	wantError(t, r, 400, "invalid_scope")
-	wantError(t, h.refresh("never-issued"), 400, "invalid_grant")
-	wantError(t, h.post("/token", url.Values{"grant_type": {"refresh_token"}}, true), 400, "invalid_request")
-	wantError(t, h.post("/token", url.Values{"grant_type": {"password"}}, true), 400, "unsupported_grant_type")
+	tok := h.MustLogin("n")
+	r := h.Post("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "scope": {"openid admin"}}, true)
+	testlogin.WantError(t, r, 400, "invalid_scope")
+	testlogin.WantError(t, h.Refresh("never-issued"), 400, "invalid_grant")
+	testlogin.WantError(t, h.Post("/token", url.Values{"grant_type": {"refresh_token"}}, true), 400, "invalid_request")
+	testlogin.WantError(t, h.Post("/token", url.Values{"grant_type": {"password"}}, true), 400, "unsupported_grant_type")
 }
 
 // TestConcurrentReplay presents one refresh token from many goroutines at
 // once: exactly one wins, the rest are replays.
 func TestConcurrentReplay(t *testing.T) {
 	h := newHarness(t, Options{RotateRefreshTokens: true})
-	tok := h.mustLogin("n")
+	tok := h.MustLogin("n")
 	const n = 20
 	var wg sync.WaitGroup
 	statuses := make(chan int, n)
 	for range n {
-		wg.Go(func() { statuses <- h.refresh(tok.RefreshToken).Status })
+		wg.Go(func() { statuses <- h.Refresh(tok.RefreshToken).Status })
 	}
 	wg.Wait()
 	close(statuses)

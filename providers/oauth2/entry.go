@@ -149,19 +149,26 @@ func (e *Entry) Config(key, displayName string) Config {
 		UserinfoURL:     e.UserinfoURL,
 		UserinfoMethod:  e.UserinfoMethod,
 		UserinfoHeaders: e.UserinfoHeaders,
-		Claims: Claims{
-			UID:           e.Claims[providerconfig.ClaimUID],
-			Email:         e.Claims[providerconfig.ClaimEmail],
-			EmailVerified: e.Claims[providerconfig.ClaimEmailVerified],
-			Name:          e.Claims[providerconfig.ClaimName],
-		},
-		Scopes:         e.Scopes,
-		ScopeSeparator: e.ScopeSeparator,
-		AuthStyle:      e.AuthStyle,
-		PKCE:           e.PKCEEnabled(),
-		Refresh:        e.Refresh == nil || *e.Refresh,
-		AuthParams:     e.AuthParams,
-		RevokeTokens:   e.RevokeTokens == nil || *e.RevokeTokens,
+		Claims:          ClaimsFrom(e.Claims),
+		Scopes:          e.Scopes,
+		ScopeSeparator:  e.ScopeSeparator,
+		AuthStyle:       e.AuthStyle,
+		PKCE:            e.PKCEEnabled(),
+		Refresh:         e.Refresh == nil || *e.Refresh,
+		AuthParams:      e.AuthParams,
+		RevokeTokens:    e.RevokeTokens == nil || *e.RevokeTokens,
+	}
+}
+
+// ClaimsFrom reads the claims key of an entry (uid, email,
+// email_verified and name to user-info paths) into Claims: type oauth2
+// and the plain-OAuth2 presets write it the same way.
+func ClaimsFrom(m map[string]string) Claims {
+	return Claims{
+		UID:           m[providerconfig.ClaimUID],
+		Email:         m[providerconfig.ClaimEmail],
+		EmailVerified: m[providerconfig.ClaimEmailVerified],
+		Name:          m[providerconfig.ClaimName],
 	}
 }
 

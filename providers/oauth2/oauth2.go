@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/internal/tokenhttp"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // Type is the provider type this package implements (Info.Type default).
@@ -285,7 +285,7 @@ func CheckEndpoint(raw string) error {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return fmt.Errorf("%q is not an absolute https:// URL", raw)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !providerconfig.IsLoopback(u.Hostname()) {
 		return fmt.Errorf("%q must use https (plain http is allowed only on loopback)", raw)
 	}
 	if u.User != nil {
@@ -295,14 +295,6 @@ func CheckEndpoint(raw string) error {
 		return fmt.Errorf("%q must not have a fragment", raw)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
 }
 
 // Key returns the provider key from the configuration.

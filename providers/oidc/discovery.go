@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"sort"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sessionbridge/sessionbridge/providers/internal/keyset"
+	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
 )
 
 // metadata is what a successful discovery produced. It is immutable once
@@ -215,7 +215,7 @@ func checkEndpoint(name, raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if providerconfig.IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%s %q uses plain http on a non-loopback host", name, raw)
@@ -225,14 +225,6 @@ func checkEndpoint(name, raw string) error {
 }
 
 // isLoopback reports whether host is localhost, 127.0.0.0/8 or ::1.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
 // shorten keeps discovery errors readable: go-oidc quotes the whole
 // response body of a failed request, which for a down provider is often an
 // HTML page. Typed errors are kept as they are.

@@ -2,13 +2,9 @@ package presets_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,19 +28,6 @@ const (
 	appleKey  = "KEY1234567"
 	appleSub  = "001234.5a7c9d0e8f1b2c3d4e5f60718293a4b5.1234"
 )
-
-func appleP8(t *testing.T) (*ecdsa.PrivateKey, string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
 
 const (
 	appleKeysURL = "https://appleid.apple.com/auth/keys"
@@ -102,7 +85,7 @@ func keyFetches(f *providertest.Fake) int {
 }
 
 func TestApple(t *testing.T) {
-	key, p8 := appleP8(t)
+	key, p8 := providertest.AppleP8(t)
 	var clock atomic.Int64
 	clock.Store(fixedNow.Unix())
 	now := func() time.Time { return time.Unix(clock.Load(), 0).UTC() }
@@ -146,21 +129,14 @@ func TestApple(t *testing.T) {
 	if errs := cfg.Check(); len(errs) > 0 {
 		t.Fatalf("check: %v", errs)
 	}
-	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
+	p, err := providertest.Open(context.Background(), "apple", cfg, providertest.RedirectURL("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	login := func(mutate func(*providers.AuthRequest)) (*providers.Login, error) {
-		req := newAuthRequest("apple")
-		u, err := p.AuthCodeURL(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := providertest.Authorize(u)
-		if err != nil {
-			t.Fatal(err)
-		}
+		req := providertest.NewAuthRequest("apple")
+		q := providertest.AuthorizeLogin(t, p, req)
 		a := f.LastAuthorize()
 		if a.Get("response_mode") != "form_post" || a.Get("nonce") != req.Nonce || a.Get("scope") != "name email" {
 			t.Errorf("authorize query %v", a)
@@ -224,7 +200,7 @@ func TestAppleCheckRejectsBadKey(t *testing.T) {
 // one login.
 func appleLogin(t *testing.T, jwks providertest.Response, idToken func(now time.Time, nonce string) string) (*providertest.Fake, error) {
 	t.Helper()
-	_, p8 := appleP8(t)
+	_, p8 := providertest.AppleP8(t)
 	now := func() time.Time { return fixedNow }
 	pr, _ := presets.Lookup("apple")
 	f := providertest.New(t, providertest.Spec{
@@ -237,19 +213,12 @@ func appleLogin(t *testing.T, jwks providertest.Response, idToken func(now time.
 	})
 	cfg := &presets.Entry{Name: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
-	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
+	p, err := providertest.Open(context.Background(), "apple", cfg, providertest.RedirectURL("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := newAuthRequest("apple")
-	u, err := p.AuthCodeURL(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest("apple")
+	q := providertest.AuthorizeLogin(t, p, req)
 	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
 	if err == nil && l.Identity.Subject != appleSub {
 		t.Errorf("identity %+v", l.Identity)
@@ -325,7 +294,7 @@ func TestAppleKeySetAnswerNotQuoted(t *testing.T) {
 // the grant's user; an answer without one is accepted; a key set that
 // cannot be fetched is a transient failure, not a verdict.
 func TestAppleRefreshIDToken(t *testing.T) {
-	_, p8 := appleP8(t)
+	_, p8 := providertest.AppleP8(t)
 	now := func() time.Time { return fixedNow }
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -358,19 +327,12 @@ func TestAppleRefreshIDToken(t *testing.T) {
 	})
 	cfg := &presets.Entry{Name: "apple", ClientID: clientID,
 		Settings: map[string]string{"team_id": appleTeam, "key_id": appleKey, "private_key": p8}}
-	p, err := open(context.Background(), "apple", cfg, redirectFor("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
+	p, err := providertest.Open(context.Background(), "apple", cfg, providertest.RedirectURL("apple"), providerconfig.Env{RewriteURL: f.Rewrite, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := newAuthRequest("apple")
-	u, err := p.AuthCodeURL(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest("apple")
+	q := providertest.AuthorizeLogin(t, p, req)
 	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
 	if err != nil {
 		t.Fatalf("Exchange: %v", err)

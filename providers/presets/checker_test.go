@@ -13,6 +13,7 @@ import (
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 	"github.com/sessionbridge/sessionbridge/providers/presets"
 	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
+	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
 // issueNames are the presets the issue requires.
@@ -110,7 +111,7 @@ func TestCheckerErrors(t *testing.T) {
 	// Without a display_name the provider shows the preset's.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, err := open(ctx, "k", ok, redirectFor("k"), providerconfig.Env{RewriteURL: func(string) string { return "http://127.0.0.1:1/x" }})
+	p, err := providertest.Open(ctx, "k", ok, providertest.RedirectURL("k"), providerconfig.Env{RewriteURL: func(string) string { return "http://127.0.0.1:1/x" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestBuildRejectsInvalid(t *testing.T) {
 		"oauth2": &oauth2.Entry{ClientID: "a", AuthURL: "http://x.example/a", TokenURL: "https://x.example/t", Claims: map[string]string{"uid": "id"}},
 		"oidc":   &oidc.Config{ClientID: "a"},
 	} {
-		if _, err := open(context.Background(), "k", p, redirectFor("k"), providerconfig.Env{}); err == nil {
+		if _, err := providertest.Open(context.Background(), "k", p, providertest.RedirectURL("k"), providerconfig.Env{}); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}

@@ -236,11 +236,7 @@ func (e *Entry) oauth2Config(pr Preset, values map[string]string, env providerco
 		return oc, err
 	}
 	e.applyOverrides(&oc)
-	claims := merge(pr.Claims, e.Claims)
-	oc.Claims = oauth2.Claims{
-		UID: claims[providerconfig.ClaimUID], Email: claims[providerconfig.ClaimEmail],
-		EmailVerified: claims[providerconfig.ClaimEmailVerified], Name: claims[providerconfig.ClaimName],
-	}
+	oc.Claims = oauth2.ClaimsFrom(merge(pr.Claims, e.Claims))
 	hooks, err := newHooks(hookEnv{preset: pr, settings: values, clientID: e.ClientID, userinfoURL: oc.UserinfoURL, opts: env})
 	if err != nil {
 		return oc, err

@@ -2,9 +2,7 @@ package presets_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -25,42 +23,9 @@ const (
 
 var fixedNow = time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
 
-func redirectFor(key string) string {
-	return fmt.Sprintf("https://bridge.example/v1/account/sessions/oauth2/callback/%s/default", key)
-}
-
-// open builds the provider of key from its type's configuration, as serve
-// does.
-func open(ctx context.Context, key string, cfg providerconfig.Config, redirectURL string, env providerconfig.Env) (providers.Provider, error) {
-	env.Key, env.RedirectURL = key, redirectURL
-	return cfg.Open(ctx, env)
-}
-
-func newAuthRequest(key string) providers.AuthRequest {
-	return providers.AuthRequest{State: "state-" + rand.Text(), Nonce: "nonce-" + rand.Text(),
-		CodeVerifier: rand.Text() + rand.Text(), RedirectURL: redirectFor(key)}
-}
-
-func findRequest(f *providertest.Fake, prefix string) (providertest.Request, bool) {
-	for _, r := range f.Requests() {
-		if strings.HasPrefix(r.URL, prefix) {
-			return r, true
-		}
-	}
-	return providertest.Request{}, false
-}
-
-func requireHeader(t testingT, f *providertest.Fake, url, name, want string) {
-	t.Helper()
-	r, ok := findRequest(f, url)
-	if !ok || r.Header.Get(name) != want {
-		t.Errorf("request to %s: header %s = %q, want %q", url, name, r.Header.Get(name), want)
-	}
-}
-
 func requireHeaderPrefix(t testingT, f *providertest.Fake, url, name, prefix string) {
 	t.Helper()
-	r, ok := findRequest(f, url)
+	r, ok := f.FindRequest(url)
 	if !ok || !strings.HasPrefix(r.Header.Get(name), prefix) {
 		t.Errorf("request to %s: header %s = %q, want prefix %q", url, name, r.Header.Get(name), prefix)
 	}
@@ -68,7 +33,7 @@ func requireHeaderPrefix(t testingT, f *providertest.Fake, url, name, prefix str
 
 func requireQuery(t testingT, f *providertest.Fake, url, name, want string) {
 	t.Helper()
-	r, ok := findRequest(f, url)
+	r, ok := f.FindRequest(url)
 	if !ok || r.Form.Get(name) != want {
 		t.Errorf("request to %s: %s = %q, want %q", url, name, r.Form.Get(name), want)
 	}
@@ -145,7 +110,7 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 		spec.AuthStyle, spec.ClientSecret, cfg.ClientSecret = "public", "", ""
 	}
 	if spec.Token.Body == "" {
-		spec.Token = stdToken
+		spec.Token = providertest.StdToken
 	}
 	if spec.Refresh.Body == "" {
 		spec.Refresh = stdRefresh
@@ -154,7 +119,7 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 		spec.APIs[u] = providertest.Response{Body: body}
 	}
 	f := providertest.New(t, spec)
-	p, err := open(context.Background(), key, cfg, redirectFor(key),
+	p, err := providertest.Open(context.Background(), key, cfg, providertest.RedirectURL(key),
 		providerconfig.Env{RewriteURL: f.Rewrite, Now: func() time.Time { return fixedNow }})
 	if err != nil {
 		t.Fatalf("Build: %v", err)
@@ -162,15 +127,8 @@ func runOAuthCase(t *testing.T, name string, tc oauthCase) {
 	if info := p.(interface{ Info() providers.Info }).Info(); info.Type != name || info.DisplayName != pr.DisplayName || p.Key() != key {
 		t.Errorf("info %+v", info)
 	}
-	req := newAuthRequest(key)
-	u, err := p.AuthCodeURL(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest(key)
+	q := providertest.AuthorizeLogin(t, p, req)
 	auth := f.LastAuthorize()
 	if want := strings.Join(pr.Scopes, sep(pr.ScopeSeparator)); auth.Get("scope") != want {
 		t.Errorf("scope %q, want %q", auth.Get("scope"), want)
@@ -269,23 +227,19 @@ func TestZohoRefusesAnUnknownAccountsServer(t *testing.T) {
 			AuthURL: ep.AuthURL, TokenURL: ep.TokenURL, Token: tc.token,
 			CallbackParams: url.Values{"accounts-server": {server}},
 		})
-		p, err := open(context.Background(), "z", &presets.Entry{Name: "zoho", ClientID: clientID, ClientSecret: clientSecret},
-			redirectFor("z"), providerconfig.Env{RewriteURL: f.Rewrite})
+		p, err := providertest.Open(context.Background(), "z", &presets.Entry{Name: "zoho", ClientID: clientID, ClientSecret: clientSecret},
+			providertest.RedirectURL("z"), providerconfig.Env{RewriteURL: f.Rewrite})
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := newAuthRequest("z")
-		u, _ := p.AuthCodeURL(context.Background(), req)
-		q, err := providertest.Authorize(u)
-		if err != nil {
-			t.Fatal(err)
-		}
+		req := providertest.NewAuthRequest("z")
+		q := providertest.AuthorizeLogin(t, p, req)
 		_, err = p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
 		var ve *providers.VerificationError
 		if !errors.As(err, &ve) || ve.Check != "grant" {
 			t.Errorf("accounts-server %q: %v, want a refused login", server, err)
 		}
-		if _, sent := findRequest(f, ep.TokenURL); sent {
+		if _, sent := f.FindRequest(ep.TokenURL); sent {
 			t.Errorf("accounts-server %q: the code was sent to a token endpoint", server)
 		}
 	}

@@ -10,11 +10,12 @@ import (
 	"github.com/sessionbridge/sessionbridge/providers"
 	"github.com/sessionbridge/sessionbridge/providers/oidc"
 	"github.com/sessionbridge/sessionbridge/providers/providerconfig"
+	"github.com/sessionbridge/sessionbridge/providers/providertest"
 )
 
 // TestGenericOIDCExtras: type oidc accepts auth_params and refresh: false.
 func TestGenericOIDCExtras(t *testing.T) {
-	iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectFor("corp")},
+	iss := testissuer.Start(t, devissuer.Options{ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{providertest.RedirectURL("corp")},
 		AutoApprove: &devissuer.User{Subject: "s1", Email: "a@example.com"}})
 	base := iss.URL()
 	no := false
@@ -22,12 +23,12 @@ func TestGenericOIDCExtras(t *testing.T) {
 		AuthParams: map[string]string{"prompt": "login"}, Refresh: &no}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, err := open(ctx, "corp", cfg, redirectFor("corp"), providerconfig.Env{})
+	p, err := providertest.Open(ctx, "corp", cfg, providertest.RedirectURL("corp"), providerconfig.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, p)
-	u, err := p.AuthCodeURL(context.Background(), newAuthRequest("corp"))
+	u, err := p.AuthCodeURL(context.Background(), providertest.NewAuthRequest("corp"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 // shapes the provider documents, and the identity a login must yield.
 type oauthCase struct {
 	settings map[string]string
-	token    providertest.Response // default: stdToken
+	token    providertest.Response // default: providertest.StdToken
 	refresh  providertest.Response // default: stdRefresh
 	apis     map[string]string     // URL without query -> JSON body
 	methods  map[string]string
@@ -28,7 +28,6 @@ type oauthCase struct {
 }
 
 var (
-	stdToken   = providertest.Response{Body: `{"access_token":"{access_token}","token_type":"Bearer","expires_in":3600,"refresh_token":"{refresh_token}"}`}
 	stdRefresh = providertest.Response{Body: `{"access_token":"{access_token}","token_type":"Bearer","expires_in":3600,"refresh_token":"{refresh_token}"}`}
 )
 
@@ -107,7 +106,7 @@ var oauthCases = map[string]oauthCase{
 		},
 		want: providers.Identity{Subject: "12345678", Email: "ada@example.com", Name: "Ada Lovelace"},
 		check: func(t testingT, f *providertest.Fake) {
-			requireHeader(t, f, "https://api.etsy.com/v3/application/users/me", "x-api-key", clientID+":"+clientSecret)
+			f.RequireHeader(t, "https://api.etsy.com/v3/application/users/me", "x-api-key", clientID+":"+clientSecret)
 		},
 	},
 	"facebook": {
@@ -142,7 +141,7 @@ var oauthCases = map[string]oauthCase{
 		},
 		want: providers.Identity{Subject: "583231", Email: "octocat@github.com", EmailVerified: true, Name: "The Octocat"},
 		check: func(t testingT, f *providertest.Fake) {
-			requireHeader(t, f, "https://github.com/login/oauth/access_token", "Accept", "application/json")
+			f.RequireHeader(t, "https://github.com/login/oauth/access_token", "Accept", "application/json")
 		},
 		// GitHub revokes through its grant API, not RFC 7009.
 		fake: func(s *providertest.Spec) { s.GrantURL, s.RevocationURL = s.RevocationURL, "" },
@@ -192,7 +191,7 @@ var oauthCases = map[string]oauthCase{
 		want:  providers.Identity{Subject: "12345", Email: "ada@example.com", Name: "Ada Lovelace"},
 		check: func(t testingT, f *providertest.Fake) {
 			requireHeaderPrefix(t, f, "https://api.podio.com/user/status", "Authorization", "OAuth2 ")
-			requireHeader(t, f, "https://api.podio.com/oauth/token/v2", "Content-Type", "application/json")
+			f.RequireHeader(t, "https://api.podio.com/oauth/token/v2", "Content-Type", "application/json")
 		},
 	},
 	"reddit": {
@@ -203,7 +202,7 @@ var oauthCases = map[string]oauthCase{
 			if f.LastAuthorize().Get("duration") != "permanent" {
 				t.Errorf("reddit: duration=permanent missing")
 			}
-			requireHeader(t, f, "https://oauth.reddit.com/api/v1/me", "User-Agent", "sessionbridge/1.0")
+			f.RequireHeader(t, "https://oauth.reddit.com/api/v1/me", "User-Agent", "sessionbridge/1.0")
 		},
 	},
 	"spotify": {
@@ -230,7 +229,7 @@ var oauthCases = map[string]oauthCase{
 		apis:  map[string]string{"https://api.twitch.tv/helix/users": `{"data":[{"id":"141981764","login":"twitchdev","display_name":"TwitchDev","type":"","broadcaster_type":"partner","description":"","email":"not-real@email.com","created_at":"2016-12-14T20:32:28Z"}]}`},
 		want:  providers.Identity{Subject: "141981764", Email: "not-real@email.com", Name: "TwitchDev"},
 		check: func(t testingT, f *providertest.Fake) {
-			requireHeader(t, f, "https://api.twitch.tv/helix/users", "Client-Id", clientID)
+			f.RequireHeader(t, "https://api.twitch.tv/helix/users", "Client-Id", clientID)
 		},
 	},
 	"wordpress": {
@@ -278,7 +277,7 @@ var oauthCases = map[string]oauthCase{
 			if q.Get("access_type") != "offline" || q.Get("prompt") != "consent" {
 				t.Errorf("zoho: access_type/prompt missing: %v", q)
 			}
-			if _, ok := findRequest(f, "https://accounts.zoho.eu/oauth/v2/token"); !ok {
+			if _, ok := f.FindRequest("https://accounts.zoho.eu/oauth/v2/token"); !ok {
 				t.Errorf("zoho: the code was not redeemed at the callback's accounts server")
 			}
 		},

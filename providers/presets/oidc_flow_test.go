@@ -55,7 +55,7 @@ func TestOIDCPresets(t *testing.T) {
 			key := "corp-" + name
 			user := &devissuer.User{Subject: "user-" + name, Email: "ada@example.com", Name: "Ada Lovelace", EmailVerified: true}
 			iss := testissuer.Start(t, devissuer.Options{
-				ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{redirectFor(key)},
+				ClientID: clientID, ClientSecret: clientSecret, RedirectURIs: []string{providertest.RedirectURL(key)},
 				RotateRefreshTokens: true, AutoApprove: user, NoPKCE: !pr.PKCE, ExtraIDTokenClaims: tc.claims,
 			})
 			base := iss.URL()
@@ -65,7 +65,7 @@ func TestOIDCPresets(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			t.Cleanup(cancel)
 			cfg := &presets.Entry{Name: name, ClientID: clientID, ClientSecret: clientSecret, Settings: tc.settings}
-			p, err := open(ctx, key, cfg, redirectFor(key), providerconfig.Env{RewriteURL: func(u string) string { seen = u; return base }})
+			p, err := providertest.Open(ctx, key, cfg, providertest.RedirectURL(key), providerconfig.Env{RewriteURL: func(u string) string { seen = u; return base }})
 			if err != nil {
 				t.Fatalf("Build: %v", err)
 			}
@@ -77,7 +77,7 @@ func TestOIDCPresets(t *testing.T) {
 				t.Errorf("info %+v", info)
 			}
 
-			req := newAuthRequest(key)
+			req := providertest.NewAuthRequest(key)
 			u, err := p.AuthCodeURL(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -172,17 +172,13 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 			Refresh: providertest.Response{Status: 200, Body: `{"error":"bad_refresh_token","error_description":"The refresh token passed is incorrect or expired.","error_uri":"https://docs.github.com"}`},
 			APIs:    apis,
 		})
-		p, err := open(context.Background(), "gh", &presets.Entry{Name: "github", ClientID: clientID, ClientSecret: clientSecret},
-			redirectFor("gh"), providerconfig.Env{RewriteURL: f.Rewrite})
+		p, err := providertest.Open(context.Background(), "gh", &presets.Entry{Name: "github", ClientID: clientID, ClientSecret: clientSecret},
+			providertest.RedirectURL("gh"), providerconfig.Env{RewriteURL: f.Rewrite})
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := newAuthRequest("gh")
-		u, _ := p.AuthCodeURL(context.Background(), req)
-		q, err := providertest.Authorize(u)
-		if err != nil {
-			t.Fatal(err)
-		}
+		req := providertest.NewAuthRequest("gh")
+		q := providertest.AuthorizeLogin(t, p, req)
 		// A refresh token the fake issued, so the answer is the configured
 		// 200 with GitHub's error, not the fake's own invalid_grant.
 		l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Form: q}, req)
@@ -198,8 +194,8 @@ func TestDeadRefreshTokensAnsweredAsSuccess(t *testing.T) {
 		iss.SetFaults(testissuer.Faults{Refresh200WithError: true, Refresh200ErrorCode: "invalid_refresh_token"})
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		p, err := open(ctx, "sl", &presets.Entry{Name: "slack", ClientID: clientID, ClientSecret: clientSecret},
-			redirectFor("sl"), providerconfig.Env{RewriteURL: func(string) string { return iss.URL() }})
+		p, err := providertest.Open(ctx, "sl", &presets.Entry{Name: "slack", ClientID: clientID, ClientSecret: clientSecret},
+			providertest.RedirectURL("sl"), providerconfig.Env{RewriteURL: func(string) string { return iss.URL() }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,18 +222,14 @@ func TestSlackUIDNeedsTheTeam(t *testing.T) {
 	iss.SetFaults(testissuer.Faults{RequirePostAuth: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := open(ctx, "sl", &presets.Entry{Name: "slack", ClientID: clientID, ClientSecret: clientSecret},
-		redirectFor("sl"), providerconfig.Env{RewriteURL: func(string) string { return iss.URL() }})
+	p, err := providertest.Open(ctx, "sl", &presets.Entry{Name: "slack", ClientID: clientID, ClientSecret: clientSecret},
+		providertest.RedirectURL("sl"), providerconfig.Env{RewriteURL: func(string) string { return iss.URL() }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, p)
-	req := newAuthRequest("sl")
-	u, _ := p.AuthCodeURL(context.Background(), req)
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest("sl")
+	q := providertest.AuthorizeLogin(t, p, req)
 	_, err = p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Iss: q.Get("iss"), HasIss: q.Has("iss"), Form: q}, req)
 	var ve *providers.VerificationError
 	if !errors.As(err, &ve) || ve.Check != "uid" {
@@ -256,18 +248,14 @@ func issueRefreshToken(t *testing.T, iss *testissuer.Issuer, user *devissuer.Use
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := open(ctx, "gen", &oidc.Config{Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
-		redirectFor("gen"), providerconfig.Env{})
+	p, err := providertest.Open(ctx, "gen", &oidc.Config{Issuer: iss.URL(), ClientID: clientID, ClientSecret: clientSecret, AuthStyle: "post"},
+		providertest.RedirectURL("gen"), providerconfig.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, p)
-	req := newAuthRequest("gen")
-	u, _ := p.AuthCodeURL(context.Background(), req)
-	q, err := providertest.Authorize(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := providertest.NewAuthRequest("gen")
+	q := providertest.AuthorizeLogin(t, p, req)
 	l, err := p.Exchange(context.Background(), providers.Callback{Code: q.Get("code"), Iss: q.Get("iss"), HasIss: q.Has("iss"), Form: q}, req)
 	if err != nil {
 		t.Fatal(err)

@@ -47,12 +47,7 @@ func (m *Store) sortedUsers() []store.User {
 	for _, u := range m.users {
 		out = append(out, u)
 	}
-	slices.SortFunc(out, func(a, b store.User) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(out, func(a, b store.User) int { return oldestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
 	return out
 }
 
@@ -70,12 +65,7 @@ func (m *Store) FindIdentities(_ context.Context, f store.IdentityFilter, p stor
 	for _, i := range m.identities {
 		all = append(all, i)
 	}
-	slices.SortFunc(all, func(a, b store.Identity) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(all, func(a, b store.Identity) int { return oldestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
 	keep := func(i store.Identity) bool {
 		return (len(f.UserIDs) == 0 || slices.Contains(f.UserIDs, i.UserID)) &&
 			(len(f.Providers) == 0 || slices.Contains(f.Providers, i.Provider))

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,28 @@ func copySession(s store.Session) store.Session {
 		*t = norm(*t)
 	}
 	return s
+}
+
+// oldestFirst orders records by creation time, the ID breaking ties:
+// the order in which the store lists sessions, users and identities.
+func oldestFirst(aCreated time.Time, aID string, bCreated time.Time, bID string) int {
+	if c := aCreated.Compare(bCreated); c != 0 {
+		return c
+	}
+	return strings.Compare(aID, bID)
+}
+
+// sessionsWhere returns copies of the sessions keep accepts, oldest
+// first. The caller holds m.mu.
+func (m *Store) sessionsWhere(keep func(store.Session) bool) []store.Session {
+	out := []store.Session{}
+	for _, s := range m.sessions {
+		if keep(s) {
+			out = append(out, copySession(s))
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Session) int { return oldestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
+	return out
 }
 
 func (m *Store) Ping(context.Context) error { return nil }
@@ -162,19 +185,7 @@ func (m *Store) GetSession(_ context.Context, id string) (store.Session, error) 
 func (m *Store) ListSessions(_ context.Context, userID string) ([]store.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := []store.Session{}
-	for _, s := range m.sessions {
-		if s.UserID == userID {
-			out = append(out, copySession(s))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
+	return m.sessionsWhere(func(s store.Session) bool { return s.UserID == userID }), nil
 }
 
 func (m *Store) DeleteSession(_ context.Context, id string) error {
@@ -406,19 +417,9 @@ func (m *Store) FindProviderSessions(_ context.Context, provider, uid, sid strin
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := []store.Session{}
-	for _, s := range m.sessions {
-		if s.Provider == provider && (uid == "" || s.ProviderUID == uid) && (sid == "" || s.ProviderSID == sid) {
-			out = append(out, copySession(s))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
+	return m.sessionsWhere(func(s store.Session) bool {
+		return s.Provider == provider && (uid == "" || s.ProviderUID == uid) && (sid == "" || s.ProviderSID == sid)
+	}), nil
 }
 
 func (m *Store) UseLogoutToken(_ context.Context, provider, jti string, expires, now time.Time) (bool, error) {

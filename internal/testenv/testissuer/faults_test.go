@@ -12,6 +12,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/sessionbridge/sessionbridge/internal/devissuer"
+	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
 	"golang.org/x/oauth2"
 )
 
@@ -19,26 +20,26 @@ import (
 // refresh: go-oidc must reject the token, or the claim must be visibly wrong.
 func TestIDTokenFaults(t *testing.T) {
 	h := newHarness(t, devissuer.Options{})
-	provider, err := oidc.NewProvider(h.ctx, h.url)
+	provider, err := oidc.NewProvider(h.Ctx, h.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := provider.Verifier(&oidc.Config{ClientID: testClientID})
-	good := h.mustLogin("the-nonce")
+	verifier := provider.Verifier(&oidc.Config{ClientID: testlogin.ClientID})
+	good := h.MustLogin("the-nonce")
 	for _, tc := range []struct {
 		name     string
 		f        Faults
 		rejected bool                        // go-oidc's Verify must fail
 		check    func(c map[string]any) bool // claims are as the fault says
 	}{
-		{"WrongIssuer", Faults{WrongIssuer: true}, true, func(c map[string]any) bool { return c["iss"] != h.url }},
-		{"WrongAudience", Faults{WrongAudience: true}, true, func(c map[string]any) bool { return c["aud"] != testClientID }},
+		{"WrongIssuer", Faults{WrongIssuer: true}, true, func(c map[string]any) bool { return c["iss"] != h.URL }},
+		{"WrongAudience", Faults{WrongAudience: true}, true, func(c map[string]any) bool { return c["aud"] != testlogin.ClientID }},
 		{"BadSignature", Faults{BadSignature: true}, true, nil},
 		{"Expired", Faults{Expired: true}, true, func(c map[string]any) bool { return int64(c["exp"].(float64)) < time.Now().Unix() }},
 		{"ExtraAudienceWithoutAzp", Faults{ExtraAudienceWithoutAzp: true}, false, func(c map[string]any) bool {
 			aud, _ := c["aud"].([]any)
 			_, hasAzp := c["azp"]
-			return len(aud) == 2 && aud[0] == testClientID && !hasAzp
+			return len(aud) == 2 && aud[0] == testlogin.ClientID && !hasAzp
 		}},
 		{"MissingSub", Faults{MissingSub: true}, false, func(c map[string]any) bool { _, ok := c["sub"]; return !ok }},
 		{"MissingIat", Faults{MissingIat: true}, false, func(c map[string]any) bool { _, ok := c["iat"]; return !ok }},
@@ -48,24 +49,24 @@ func TestIDTokenFaults(t *testing.T) {
 		}},
 	} {
 		h.iss.SetFaults(tc.f)
-		login := h.mustLogin("the-nonce")
-		refresh := h.refresh(good.RefreshToken)
+		login := h.MustLogin("the-nonce")
+		refresh := h.Refresh(good.RefreshToken)
 		h.iss.SetFaults(Faults{})
-		for step, raw := range map[string]string{"exchange": idToken(login), "refresh": refresh.str("id_token")} {
+		for step, raw := range map[string]string{"exchange": idToken(login), "refresh": refresh.Str("id_token")} {
 			if raw == "" {
 				t.Fatalf("%s/%s: no ID token", tc.name, step)
 			}
-			_, err := verifier.Verify(h.ctx, raw)
+			_, err := verifier.Verify(h.Ctx, raw)
 			if tc.rejected && err == nil {
 				t.Errorf("%s/%s: go-oidc accepted the token", tc.name, step)
 			}
-			if tc.check != nil && !tc.check(claims(t, raw)) {
-				t.Errorf("%s/%s: claims %v", tc.name, step, claims(t, raw))
+			if tc.check != nil && !tc.check(testlogin.Claims(t, raw)) {
+				t.Errorf("%s/%s: claims %v", tc.name, step, testlogin.Claims(t, raw))
 			}
 		}
 	}
 	// Without faults the same steps verify.
-	if _, err := verifier.Verify(h.ctx, idToken(h.mustLogin("x"))); err != nil {
+	if _, err := verifier.Verify(h.Ctx, idToken(h.MustLogin("x"))); err != nil {
 		t.Fatalf("clean token rejected: %v", err)
 	}
 }
@@ -77,17 +78,17 @@ func idToken(tok *oauth2.Token) string {
 
 func TestUserinfoSubMismatch(t *testing.T) {
 	h := newHarness(t, devissuer.Options{})
-	tok := h.mustLogin("n")
+	tok := h.MustLogin("n")
 	h.iss.SetFaults(Faults{UserinfoSubMismatch: true})
-	r := h.userinfo(tok.AccessToken)
-	if r.Status != 200 || r.str("sub") == "" || r.str("sub") == claims(t, idToken(tok))["sub"] {
-		t.Errorf("userinfo sub %q", r.str("sub"))
+	r := h.Userinfo(tok.AccessToken)
+	if r.Status != 200 || r.Str("sub") == "" || r.Str("sub") == testlogin.Claims(t, idToken(tok))["sub"] {
+		t.Errorf("userinfo sub %q", r.Str("sub"))
 	}
 }
 
 func TestTokenEndpointFaults(t *testing.T) {
 	h := newHarness(t, devissuer.Options{RotateRefreshTokens: true})
-	tok := h.mustLogin("n")
+	tok := h.MustLogin("n")
 	v := oauth2.GenerateVerifier()
 	for _, tc := range []struct {
 		name       string
@@ -105,9 +106,9 @@ func TestTokenEndpointFaults(t *testing.T) {
 		{"TokenHTML500", Faults{TokenHTML: 500}, 500, "", "", true},
 	} {
 		h.iss.SetFaults(tc.f)
-		for step, r := range map[string]rawResp{"exchange": h.exchangeRaw(h.code("n", v), v), "refresh": h.refresh(tok.RefreshToken)} {
-			if r.Status != tc.status || r.str("error") != tc.errCode || r.Header.Get("Retry-After") != tc.retryAfter {
-				t.Errorf("%s/%s: %d %q retry-after %q", tc.name, step, r.Status, r.str("error"), r.Header.Get("Retry-After"))
+		for step, r := range map[string]testlogin.Response{"exchange": h.ExchangeRaw(h.Code("n", v), v), "refresh": h.Refresh(tok.RefreshToken)} {
+			if r.Status != tc.status || r.Str("error") != tc.errCode || r.Header.Get("Retry-After") != tc.retryAfter {
+				t.Errorf("%s/%s: %d %q retry-after %q", tc.name, step, r.Status, r.Str("error"), r.Header.Get("Retry-After"))
 			}
 			if tc.html != strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 				t.Errorf("%s/%s: content type %q", tc.name, step, r.Header.Get("Content-Type"))
@@ -119,7 +120,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 	if !h.iss.IsLatestRefreshToken(tok.RefreshToken) || h.iss.Stats().Replays != 0 {
 		t.Error("a fault consumed the refresh token")
 	}
-	if r := h.refresh(tok.RefreshToken); r.Status != 200 {
+	if r := h.Refresh(tok.RefreshToken); r.Status != 200 {
 		t.Errorf("after faults: %d", r.Status)
 	}
 }
@@ -127,10 +128,10 @@ func TestTokenEndpointFaults(t *testing.T) {
 func TestTokenDelay(t *testing.T) {
 	h := newHarness(t, devissuer.Options{})
 	h.iss.SetFaults(Faults{TokenDelay: time.Minute})
-	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(h.Ctx, 50*time.Millisecond)
 	defer cancel()
 	v := oauth2.GenerateVerifier()
-	_, err := h.cfg.Exchange(ctx, h.code("n", v), oauth2.VerifierOption(v))
+	_, err := h.Config.Exchange(ctx, h.Code("n", v), oauth2.VerifierOption(v))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
@@ -138,7 +139,7 @@ func TestTokenDelay(t *testing.T) {
 
 func TestRefreshFaults(t *testing.T) {
 	h := newHarness(t, devissuer.Options{RotateRefreshTokens: true})
-	tok := h.mustLogin("n")
+	tok := h.MustLogin("n")
 	rt := tok.RefreshToken
 	// Failing refresh faults leave the code exchange alone and keep rt valid.
 	for _, tc := range []struct {
@@ -154,11 +155,11 @@ func TestRefreshFaults(t *testing.T) {
 		{"Refresh200WithoutAccessToken", Faults{Refresh200WithoutAccessToken: true}, 200, "", ""},
 	} {
 		h.iss.SetFaults(tc.f)
-		r := h.refresh(rt)
-		if r.Status != tc.status || r.str("error") != tc.errCode || r.Header.Get("Retry-After") != tc.retryAfter || r.str("access_token") != "" {
+		r := h.Refresh(rt)
+		if r.Status != tc.status || r.Str("error") != tc.errCode || r.Header.Get("Retry-After") != tc.retryAfter || r.Str("access_token") != "" {
 			t.Errorf("%s: %d %s retry-after %q", tc.name, r.Status, r.Raw, r.Header.Get("Retry-After"))
 		}
-		if _, err := h.login("n"); err != nil {
+		if _, err := h.Login("n"); err != nil {
 			t.Errorf("%s: code exchange affected: %v", tc.name, err)
 		}
 	}
@@ -167,22 +168,22 @@ func TestRefreshFaults(t *testing.T) {
 	}
 
 	h.iss.SetFaults(Faults{RefreshOmitExpiresIn: true})
-	r := h.refresh(rt)
-	if _, ok := r.Body["expires_in"]; ok || r.Status != 200 || r.str("refresh_token") == "" {
+	r := h.Refresh(rt)
+	if _, ok := r.Body["expires_in"]; ok || r.Status != 200 || r.Str("refresh_token") == "" {
 		t.Errorf("RefreshOmitExpiresIn: %s", r.Raw)
 	}
-	rt = r.str("refresh_token")
+	rt = r.Str("refresh_token")
 
 	h.iss.SetFaults(Faults{RefreshOmitRefreshToken: true})
-	r = h.refresh(rt)
-	if _, ok := r.Body["refresh_token"]; ok || r.Status != 200 || r.str("access_token") == "" {
+	r = h.Refresh(rt)
+	if _, ok := r.Body["refresh_token"]; ok || r.Status != 200 || r.Str("access_token") == "" {
 		t.Errorf("RefreshOmitRefreshToken: %s", r.Raw)
 	}
 	if !h.iss.IsLatestRefreshToken(rt) {
 		t.Error("RefreshOmitRefreshToken rotated anyway")
 	}
 	h.iss.SetFaults(Faults{})
-	if r := h.refresh(rt); r.Status != 200 {
+	if r := h.Refresh(rt); r.Status != 200 {
 		t.Errorf("kept token refused: %d", r.Status)
 	}
 }
@@ -190,14 +191,14 @@ func TestRefreshFaults(t *testing.T) {
 func TestDiscoveryDown(t *testing.T) {
 	h := newHarness(t, devissuer.Options{})
 	h.iss.SetFaults(Faults{DiscoveryDown: true})
-	if r := h.do(mustReq(t, http.MethodGet, h.url+"/.well-known/openid-configuration")); r.Status != 503 {
+	if r := h.Do(testlogin.MustRequest(t, http.MethodGet, h.URL+"/.well-known/openid-configuration")); r.Status != 503 {
 		t.Errorf("status %d", r.Status)
 	}
-	if _, err := oidc.NewProvider(h.ctx, h.url); err == nil {
+	if _, err := oidc.NewProvider(h.Ctx, h.URL); err == nil {
 		t.Error("go-oidc accepted a down discovery")
 	}
 	h.iss.SetFaults(Faults{})
-	if _, err := oidc.NewProvider(h.ctx, h.url); err != nil {
+	if _, err := oidc.NewProvider(h.Ctx, h.URL); err != nil {
 		t.Errorf("after recovery: %v", err)
 	}
 	if h.iss.Stats().DiscoveryRequests != 3 {
@@ -207,11 +208,11 @@ func TestDiscoveryDown(t *testing.T) {
 
 func TestDelayedRequestRecordedAsCanceled(t *testing.T) {
 	h := newHarness(t, devissuer.Options{})
-	tok := h.mustLogin("n")
+	tok := h.MustLogin("n")
 	h.iss.SetFaults(Faults{TokenDelay: time.Minute})
-	ctx, cancel := context.WithTimeout(h.ctx, 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(h.Ctx, 50*time.Millisecond)
 	defer cancel()
-	_, err := h.cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	_, err := h.Config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
 	if err == nil {
 		t.Fatal("delayed refresh succeeded")
 	}
@@ -243,12 +244,12 @@ func TestCallbackIss(t *testing.T) {
 	} {
 		h := newHarness(t, devissuer.Options{AdvertiseIssParameter: tc.advertise})
 		h.iss.SetFaults(Faults{CallbackIss: tc.fault})
-		q := h.authorize("s", "n", v).Query()
+		q := h.Authorize("s", "n", v).Query()
 		if got, has := q.Get("iss"), q.Has("iss"); got != tc.want || has != (tc.want != "") {
 			t.Errorf("advertise=%t fault=%q: iss=%q present=%t, want %q", tc.advertise, tc.fault, got, has, tc.want)
 		}
 		// Errors carry iss too.
-		loc := h.authorize("s", "n", v, oauth2.SetAuthURLParam("response_type", "token"))
+		loc := h.Authorize("s", "n", v, oauth2.SetAuthURLParam("response_type", "token"))
 		if loc.Query().Get("error") == "" || loc.Query().Get("iss") != tc.want {
 			t.Errorf("error redirect %v: iss = %q, want %q", loc.Query().Get("error"), loc.Query().Get("iss"), tc.want)
 		}
@@ -259,23 +260,15 @@ func TestCallbackIss(t *testing.T) {
 // refuse the other method with invalid_client.
 func TestRequiredClientAuthentication(t *testing.T) {
 	h := newHarness(t, devissuer.Options{})
-	exchange := func(basic bool, extra url.Values) rawResp {
-		v := oauth2.GenerateVerifier()
-		form := url.Values{"grant_type": {"authorization_code"}, "code": {h.code("n", v)},
-			"redirect_uri": {testRedirect}, "code_verifier": {v}}
-		for k, vs := range extra {
-			form[k] = vs
-		}
-		return h.post("/token", form, basic)
-	}
-	post := url.Values{"client_id": {testClientID}, "client_secret": {testSecret}}
+	exchange := h.ExchangeWith
+	post := h.PostCredentials()
 	h.iss.SetFaults(Faults{RequireBasicAuth: true})
-	wantError(t, exchange(false, post), 401, "invalid_client")
+	testlogin.WantError(t, exchange(false, post), 401, "invalid_client")
 	if r := exchange(true, nil); r.Status != 200 {
 		t.Errorf("basic with RequireBasicAuth: %d", r.Status)
 	}
 	h.iss.SetFaults(Faults{RequirePostAuth: true})
-	wantError(t, exchange(true, nil), 401, "invalid_client")
+	testlogin.WantError(t, exchange(true, nil), 401, "invalid_client")
 	if r := exchange(false, post); r.Status != 200 {
 		t.Errorf("post with RequirePostAuth: %d", r.Status)
 	}
@@ -290,8 +283,8 @@ func TestRequiredClientAuthentication(t *testing.T) {
 	}
 	// x/oauth2's auto-detection falls back to the body on invalid_client.
 	h.iss.SetFaults(Faults{RequirePostAuth: true})
-	h.cfg.Endpoint.AuthStyle = oauth2.AuthStyleAutoDetect
-	if _, err := h.login("n"); err != nil {
+	h.Config.Endpoint.AuthStyle = oauth2.AuthStyleAutoDetect
+	if _, err := h.Login("n"); err != nil {
 		t.Errorf("autodetect: %v", err)
 	}
 }
@@ -303,8 +296,8 @@ func TestSetFaultsWhileServing(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			tok := h.mustLogin("n")
-			if r := h.refresh(tok.RefreshToken); r.Status != 200 {
+			tok := h.MustLogin("n")
+			if r := h.Refresh(tok.RefreshToken); r.Status != 200 {
 				t.Errorf("refresh: %s", r.Raw)
 			}
 		})
@@ -323,13 +316,13 @@ func TestSetFaultsWhileServing(t *testing.T) {
 // SetFaults restarts the count.
 func TestRevokeFailFirst(t *testing.T) {
 	h := newHarness(t, devissuer.Options{RotateRefreshTokens: true})
-	tok := h.mustLogin("n")
-	revoke := func() rawResp { return h.post("/revoke", url.Values{"token": {tok.RefreshToken}}, true) }
+	tok := h.MustLogin("n")
+	revoke := func() testlogin.Response { return h.Post("/revoke", url.Values{"token": {tok.RefreshToken}}, true) }
 	h.iss.SetFaults(Faults{RevokeFailFirst: 2})
-	wantError(t, revoke(), 503, "temporarily_unavailable")
+	testlogin.WantError(t, revoke(), 503, "temporarily_unavailable")
 	h.iss.SetFaults(Faults{RevokeFailFirst: 2, RevokeStatus: 400})
-	wantError(t, revoke(), 400, "unsupported_token_type")
-	wantError(t, revoke(), 400, "unsupported_token_type")
+	testlogin.WantError(t, revoke(), 400, "unsupported_token_type")
+	testlogin.WantError(t, revoke(), 400, "unsupported_token_type")
 	if !h.iss.IsLatestRefreshToken(tok.RefreshToken) || h.iss.Stats().Revocations != 0 {
 		t.Fatal("a failed revocation revoked")
 	}

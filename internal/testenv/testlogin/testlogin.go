@@ -12,6 +12,9 @@
 //     start → bind hop → the provider's authorization endpoint → callback
 //     → the redirect to the app, in a browser with a cookie jar. The
 //     bridge's own tests (bridge/app, test/cluster) use it.
+//   - Client is an OAuth client of one issuer that also speaks to its
+//     endpoints by hand: the tests of the issuer itself (devissuer,
+//     testissuer) share it.
 //
 // internal/testenv/testbrowser is the real (Chromium) browser; this one
 // speaks plain HTTP. It is imported by _test.go files only; nothing in the
