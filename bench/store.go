@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -38,6 +39,12 @@ func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devi
 	}
 	cfg := newSBConfig(st, dsn, iss.URL())
 	cfg.refresh = true
+	if o.profile != "" {
+		cfg.ops = freePort()
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	sb, err := startSessionbridge(sbBin, o.workdir, "sessionbridge-"+st, cfg)
 	if err != nil {
 		return nil, err
@@ -88,7 +95,12 @@ func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devi
 			return nil, fmt.Errorf("oauth2-proxy %s: %w", name, err)
 		}
 		log.Printf("%s: %s, sessionbridge", st, name)
+		wait := func() {}
+		if o.profile != "" {
+			wait = profileDuring(o.profile, cfg.ops, profileName(st, name), o.loginFor)
+		}
 		sbRate, err := loginRate(o.loginFor, workers, sbStart, sbBase, "a_session_default")
+		wait()
 		if err != nil {
 			return nil, fmt.Errorf("sessionbridge %s: %w", name, err)
 		}
@@ -108,6 +120,7 @@ func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devi
 // the second (which has the session cached) refuses it.
 func revocationBound(o options, sbBin string, cfg sbConfig, a *process, start, base string) (result, error) {
 	cfg.refresh = false
+	cfg.ops = ""
 	b, err := startSessionbridge(sbBin, o.workdir, "sessionbridge-second-"+cfg.driver, cfg)
 	if err != nil {
 		return result{}, err
