@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -80,7 +81,30 @@ func testCreateLoginSessionConcurrent(t *testing.T, s store.Store) {
 			}
 		})
 	}
+	// Beside them, a first login and a blocked user's login: each gets its
+	// own outcome whatever it shares a commit with.
+	blocked := newUser(t, s, "busy-blocked")
+	if _, err := s.SetUserBlocked(ctx(t), blocked, true, base); err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() {
+		sess := minimalSession("busy-new", "")
+		if _, _, err := s.CreateLoginSession(ctx(t), store.IdentityInput{Provider: "test", ProviderUID: "busy-new"}, &sess, 3, base); err != nil {
+			t.Errorf("first login beside others: %v", err)
+		}
+	})
+	wg.Go(func() {
+		sess := minimalSession("busy-refused", "")
+		_, _, err := s.CreateLoginSession(ctx(t), store.IdentityInput{Provider: "test", ProviderUID: "busy-blocked"}, &sess, 3, base)
+		if !errors.Is(err, store.ErrUserBlocked) {
+			t.Errorf("blocked user's login beside others: %v, want ErrUserBlocked", err)
+		}
+	})
 	wg.Wait()
+	mustGet(t, s, "busy-new")
+	if _, err := s.GetSession(ctx(t), "busy-refused"); err == nil {
+		t.Error("a blocked user's login stored a session")
+	}
 	list, err := s.ListSessions(ctx(t), u.ID)
 	if err != nil {
 		t.Fatal(err)
