@@ -52,6 +52,8 @@ type Store struct {
 	// the refresher's CPU profile when done on every compare-and-swap.
 	stmts statements
 	cas   casQueue
+	// logins is group commit for the login path's writes (loginwrites.go).
+	logins loginQueue
 	// writes counts completed writes (store.Changes.LocalWrites); every
 	// write holds the writer mutex through lockWriter.
 	writes atomic.Uint64
