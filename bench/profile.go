@@ -30,7 +30,14 @@ func profileDuring(dir, ops, name string, d time.Duration) (wait func()) {
 			}
 		})
 	}
-	return wg.Wait
+	return func() {
+		wg.Wait()
+		// The metrics after the row: the store calls' and routes' timings
+		// (cumulative since start; compare two rows' files for one row).
+		if err := fetchProfile("http://"+ops+"/metrics", filepath.Join(dir, name+".metrics.txt")); err != nil {
+			log.Printf("metrics %s: %v", name, err)
+		}
+	}
 }
 
 func fetchProfile(url, file string) error {
