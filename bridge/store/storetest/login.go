@@ -81,25 +81,7 @@ func testCreateLoginSessionConcurrent(t *testing.T, s store.Store) {
 			}
 		})
 	}
-	// Beside them, a first login and a blocked user's login: each gets its
-	// own outcome whatever it shares a commit with.
-	blocked := newUser(t, s, "busy-blocked")
-	if _, err := s.SetUserBlocked(ctx(t), blocked, true, base); err != nil {
-		t.Fatal(err)
-	}
-	wg.Go(func() {
-		sess := minimalSession("busy-new", "")
-		if _, _, err := s.CreateLoginSession(ctx(t), store.IdentityInput{Provider: "test", ProviderUID: "busy-new"}, &sess, 3, base); err != nil {
-			t.Errorf("first login beside others: %v", err)
-		}
-	})
-	wg.Go(func() {
-		sess := minimalSession("busy-refused", "")
-		_, _, err := s.CreateLoginSession(ctx(t), store.IdentityInput{Provider: "test", ProviderUID: "busy-blocked"}, &sess, 3, base)
-		if !errors.Is(err, store.ErrUserBlocked) {
-			t.Errorf("blocked user's login beside others: %v, want ErrUserBlocked", err)
-		}
-	})
+	loginsBeside(t, s, &wg)
 	wg.Wait()
 	mustGet(t, s, "busy-new")
 	if _, err := s.GetSession(ctx(t), "busy-refused"); err == nil {
@@ -241,4 +223,27 @@ func mustGetUser(t *testing.T, s store.Store, id string) store.User {
 		t.Fatalf("GetUser(%s): %v", id, err)
 	}
 	return u
+}
+
+// loginsBeside starts, on wg, a first login and a blocked user's login,
+// to run beside other concurrent logins: each must get its own outcome
+// whatever it shares a commit with.
+func loginsBeside(t *testing.T, s store.Store, wg *sync.WaitGroup) {
+	blocked := newUser(t, s, "busy-blocked")
+	if _, err := s.SetUserBlocked(ctx(t), blocked, true, base); err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() {
+		sess := minimalSession("busy-new", "")
+		if _, _, err := s.CreateLoginSession(ctx(t), store.IdentityInput{Provider: "test", ProviderUID: "busy-new"}, &sess, 3, base); err != nil {
+			t.Errorf("first login beside others: %v", err)
+		}
+	})
+	wg.Go(func() {
+		sess := minimalSession("busy-refused", "")
+		_, _, err := s.CreateLoginSession(ctx(t), store.IdentityInput{Provider: "test", ProviderUID: "busy-blocked"}, &sess, 3, base)
+		if !errors.Is(err, store.ErrUserBlocked) {
+			t.Errorf("blocked user's login beside others: %v, want ErrUserBlocked", err)
+		}
+	})
 }
