@@ -45,7 +45,7 @@ func (s *Store) runLoginBatch(batch []*loginOp) {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		for _, op := range batch {
 			if op.Err = op.Ctx.Err(); op.Err == nil {
-				op.Err = inSavepoint(ctx, tx, op.Write.inTx)
+				op.Err = s.inSavepoint(ctx, tx, op.Write.inTx)
 			}
 		}
 		return nil
@@ -58,17 +58,17 @@ func (s *Store) runLoginBatch(batch []*loginOp) {
 }
 
 // inSavepoint runs fn inside a savepoint of tx, rolled back when fn fails.
-func inSavepoint(ctx context.Context, tx *sql.Tx, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT login_write"); err != nil {
+func (s *Store) inSavepoint(ctx context.Context, tx *sql.Tx, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if _, err := tx.StmtContext(ctx, s.stmts.savepoint).ExecContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", err)
 	}
 	err := fn(ctx, tx)
 	if err != nil {
-		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO login_write"); rerr != nil {
+		if _, rerr := tx.StmtContext(ctx, s.stmts.rollbackToSavepoint).ExecContext(ctx); rerr != nil {
 			return fmt.Errorf("sqlite: rollback to savepoint: %w (after %w)", rerr, err)
 		}
 	}
-	if _, rerr := tx.ExecContext(ctx, "RELEASE login_write"); rerr != nil && err == nil {
+	if _, rerr := tx.StmtContext(ctx, s.stmts.releaseSavepoint).ExecContext(ctx); rerr != nil && err == nil {
 		err = fmt.Errorf("sqlite: release savepoint: %w", rerr)
 	}
 	return err
