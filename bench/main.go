@@ -37,6 +37,7 @@ type options struct {
 	revocations int
 	stores      string
 	workdir     string
+	profile     string
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	flag.DurationVar(&o.loginFor, "login-duration", 6*time.Second, "duration of each login row")
 	flag.IntVar(&o.revocations, "revocations", 20, "sign-outs timed for the revocation bound")
 	flag.StringVar(&o.stores, "stores", "", "comma-separated subset of sqlite,postgres (default: sqlite, plus postgres when -postgres is set)")
+	flag.StringVar(&o.profile, "profile", "", "directory: save sessionbridge's CPU and allocation profiles taken during each login row (via its ops listener)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	if err := run(context.Background(), o); err != nil {

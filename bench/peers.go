@@ -223,6 +223,8 @@ func startOAuth2Proxy(bin, dir, issuerURL string) (*process, error) {
 type sbConfig struct {
 	driver, dsn, issuerURL, sessionKey, tokenKey, apiKey string
 	refresh                                              bool
+	// ops, when set, is the ops listener's address (pprof for -profile).
+	ops string
 }
 
 func newSBConfig(driver, dsn, issuerURL string) sbConfig {
@@ -255,6 +257,9 @@ providers:
     client_id: %[8]s
     client_secret: %[10]s
 `, addr, c.driver, c.dsn, c.sessionKey, c.tokenKey, c.apiKey, c.issuerURL, clientID, c.refresh, clientSecret)
+	if c.ops != "" {
+		y += "ops:\n  listen: " + c.ops + "\n"
+	}
 	return os.WriteFile(path, []byte(y), 0o600)
 }
 

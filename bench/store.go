@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -38,6 +39,12 @@ func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devi
 	}
 	cfg := newSBConfig(st, dsn, iss.URL())
 	cfg.refresh = true
+	if o.profile != "" {
+		cfg.ops = freePort()
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	sb, err := startSessionbridge(sbBin, o.workdir, "sessionbridge-"+st, cfg)
 	if err != nil {
 		return nil, err
@@ -77,23 +84,11 @@ func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devi
 	}
 	out = append(out, result{store: st, row: "session check (wrk -t1 -c32)", peer: opRate, ours: sbRate, unit: "req/s"})
 
-	for _, workers := range []int{1, 8} {
-		name := "browser login, sequential"
-		if workers > 1 {
-			name = fmt.Sprintf("browser login, %d concurrent", workers)
-		}
-		log.Printf("%s: %s, oauth2-proxy", st, name)
-		opRate, err := loginRate(o.loginFor, workers, opStart, opBase, "_oauth2_proxy")
-		if err != nil {
-			return nil, fmt.Errorf("oauth2-proxy %s: %w", name, err)
-		}
-		log.Printf("%s: %s, sessionbridge", st, name)
-		sbRate, err := loginRate(o.loginFor, workers, sbStart, sbBase, "a_session_default")
-		if err != nil {
-			return nil, fmt.Errorf("sessionbridge %s: %w", name, err)
-		}
-		out = append(out, result{store: st, row: name, peer: opRate, ours: sbRate, unit: "logins/s"})
+	logins, err := loginRows(o, st, cfg.ops, opStart, opBase, sbStart, sbBase)
+	if err != nil {
+		return nil, err
 	}
+	out = append(out, logins...)
 
 	log.Printf("%s: revocation bound", st)
 	r, err := revocationBound(o, sbBin, cfg, sb, sbStart, sbBase)
@@ -108,6 +103,7 @@ func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devi
 // the second (which has the session cached) refuses it.
 func revocationBound(o options, sbBin string, cfg sbConfig, a *process, start, base string) (result, error) {
 	cfg.refresh = false
+	cfg.ops = ""
 	b, err := startSessionbridge(sbBin, o.workdir, "sessionbridge-second-"+cfg.driver, cfg)
 	if err != nil {
 		return result{}, err
@@ -191,4 +187,34 @@ func dropSchema(dsn, schema string) {
 	}
 	defer conn.Close(ctx)
 	_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+}
+
+// loginRows measures the sequential and the 8-concurrent browser login of
+// both peers; with -profile, sessionbridge's profiles of each row are
+// taken through its ops listener at ops.
+func loginRows(o options, st, ops, opStart, opBase, sbStart, sbBase string) ([]result, error) {
+	var out []result
+	for _, workers := range []int{1, 8} {
+		name := "browser login, sequential"
+		if workers > 1 {
+			name = fmt.Sprintf("browser login, %d concurrent", workers)
+		}
+		log.Printf("%s: %s, oauth2-proxy", st, name)
+		opRate, err := loginRate(o.loginFor, workers, opStart, opBase, "_oauth2_proxy")
+		if err != nil {
+			return nil, fmt.Errorf("oauth2-proxy %s: %w", name, err)
+		}
+		log.Printf("%s: %s, sessionbridge", st, name)
+		wait := func() {}
+		if o.profile != "" {
+			wait = profileDuring(o.profile, ops, profileName(st, name), o.loginFor)
+		}
+		sbRate, err := loginRate(o.loginFor, workers, sbStart, sbBase, "a_session_default")
+		wait()
+		if err != nil {
+			return nil, fmt.Errorf("sessionbridge %s: %w", name, err)
+		}
+		out = append(out, result{store: st, row: name, peer: opRate, ours: sbRate, unit: "logins/s"})
+	}
+	return out, nil
 }

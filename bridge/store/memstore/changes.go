@@ -73,6 +73,9 @@ func (m *Store) LocalWrites() uint64 {
 // CreateLoginSession implements store.Sessions (not atomic here: the
 // Store serves single-process refresher tests).
 func (m *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
+	if m.identityBlocked(in) {
+		return store.User{}, nil, store.ErrUserBlocked // nothing stored
+	}
 	u, err := m.UpsertIdentity(ctx, in, now)
 	if err != nil {
 		return u, nil, err
@@ -124,4 +127,13 @@ func (m *Store) CreateSessions(ctx context.Context, list []*store.Session) error
 		}
 	}
 	return nil
+}
+
+// identityBlocked reports whether in names a known identity whose user is
+// blocked: CreateLoginSession then stores nothing, as a transaction would.
+func (m *Store) identityBlocked(in store.IdentityInput) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i, ok := m.identities[in.Provider+"\x00"+in.ProviderUID]
+	return ok && m.users[i.UserID].Blocked
 }

@@ -19,6 +19,19 @@ import (
 // commit), retried like UpsertIdentity when a concurrent first login of
 // the same account wins the identity.
 func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
+	u, removed, err := s.createKnownLoginSession(ctx, in, sess, maxPerUser, now)
+	if !errors.Is(err, errSlowLogin) {
+		if err != nil {
+			return store.User{}, nil, fmt.Errorf("postgres: create login session: %w", err)
+		}
+		return u, removed, nil
+	}
+	return s.createLoginSessionTx(ctx, in, sess, maxPerUser, now)
+}
+
+// createLoginSessionTx is CreateLoginSession in an explicit transaction,
+// for the logins the batch does not cover (see createKnownLoginSession).
+func (s *Store) createLoginSessionTx(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
 	for attempt := 0; ; attempt++ {
 		var (
 			u       store.User

@@ -37,6 +37,8 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	cas  casQueue
+	// logins is group commit for the logins of known users.
+	logins loginQueue
 	// writes is the pool's tracer (store.Changes.LocalWrites).
 	writes *writeCounter
 }

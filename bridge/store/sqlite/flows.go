@@ -22,8 +22,17 @@ const (
 
 // CreateFlow implements store.Flows.
 func (s *Store) CreateFlow(ctx context.Context, f store.LoginFlow) error {
-	_, err := s.execStmt(ctx, s.stmts.createFlow,
-		f.ID, f.Provider, f.Mode, f.Success, f.Failure, codec.EncodeScopes(f.Scopes), micros(f.CreatedAt), f.ExpiresAt.UnixMicro())
+	args := []any{f.ID, f.Provider, f.Mode, f.Success, f.Failure, codec.EncodeScopes(f.Scopes), micros(f.CreatedAt), f.ExpiresAt.UnixMicro()}
+	err := s.writeLogin(ctx, loginWrite{
+		alone: func() error {
+			_, err := s.execStmt(ctx, s.stmts.createFlow, args...)
+			return err
+		},
+		inTx: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.StmtContext(ctx, s.stmts.createFlow).ExecContext(ctx, args...)
+			return err
+		},
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: create flow: %w", err)
 	}
@@ -34,14 +43,23 @@ func (s *Store) CreateFlow(ctx context.Context, f store.LoginFlow) error {
 // atomic, so of many concurrent consumers exactly one gets the row. An
 // expired flow is deleted as well, but reported as absent.
 func (s *Store) ConsumeFlow(ctx context.Context, id string, now time.Time) (store.LoginFlow, error) {
-	defer s.lockWriter()()
 	var (
 		f                store.LoginFlow
 		scopes           string
 		created, expires sql.NullInt64
 	)
-	err := s.stmts.consumeFlow.QueryRowContext(ctx, id).
-		Scan(&f.ID, &f.Provider, &f.Mode, &f.Success, &f.Failure, &scopes, &created, &expires)
+	scan := func(r *sql.Row) error {
+		return r.Scan(&f.ID, &f.Provider, &f.Mode, &f.Success, &f.Failure, &scopes, &created, &expires)
+	}
+	err := s.writeLogin(ctx, loginWrite{
+		alone: func() error {
+			defer s.lockWriter()()
+			return scan(s.stmts.consumeFlow.QueryRowContext(ctx, id))
+		},
+		inTx: func(ctx context.Context, tx *sql.Tx) error {
+			return scan(tx.StmtContext(ctx, s.stmts.consumeFlow).QueryRowContext(ctx, id))
+		},
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.LoginFlow{}, store.ErrNotFound
 	}

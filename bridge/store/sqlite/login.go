@@ -16,13 +16,14 @@ const overCapQuery = "SELECT " + sessionCols + ` FROM sessions WHERE user_id = ?
 	ORDER BY created_at DESC, id DESC LIMIT -1 OFFSET ?`
 
 // CreateLoginSession implements store.Sessions in one BEGIN IMMEDIATE
-// transaction: one commit for the user, the session and the cap.
+// transaction: one commit for the user, the session and the cap (shared
+// with concurrent logins through the login queue).
 func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, sess *store.Session, maxPerUser int, now time.Time) (store.User, []store.Session, error) {
 	var (
 		u       store.User
 		removed []store.Session
 	)
-	err := s.write(ctx, func(tx *sql.Tx) (err error) {
+	body := func(ctx context.Context, tx *sql.Tx) (err error) {
 		if u, err = s.upsertIdentityTx(ctx, tx, in, now); err != nil {
 			return err
 		}
@@ -36,6 +37,10 @@ func (s *Store) CreateLoginSession(ctx context.Context, in store.IdentityInput, 
 		}
 		removed, err = s.removeOverCap(ctx, tx, u.ID, maxPerUser)
 		return err
+	}
+	err := s.writeLogin(ctx, loginWrite{
+		alone: func() error { return s.write(ctx, func(tx *sql.Tx) error { return body(ctx, tx) }) },
+		inTx:  body,
 	})
 	if err != nil {
 		return store.User{}, nil, fmt.Errorf("sqlite: create login session: %w", err)

@@ -52,6 +52,8 @@ type Store struct {
 	// the refresher's CPU profile when done on every compare-and-swap.
 	stmts statements
 	cas   casQueue
+	// logins is group commit for the login path's writes (loginwrites.go).
+	logins loginQueue
 	// writes counts completed writes (store.Changes.LocalWrites); every
 	// write holds the writer mutex through lockWriter.
 	writes atomic.Uint64
@@ -67,6 +69,8 @@ type statements struct {
 	createFlow, consumeFlow, rebindFlow      *sql.Stmt
 	findIdentity, insertUser, insertIdentity *sql.Stmt
 	updateIdentity, updateUser, overCap      *sql.Stmt
+	// The savepoints of a grouped login write (see loginwrites.go).
+	savepoint, releaseSavepoint, rollbackToSavepoint *sql.Stmt
 }
 
 // maxIdleConns keeps enough connections (each with its compiled
@@ -219,6 +223,9 @@ func (st *statements) all() []struct {
 		{&st.updateIdentity, updateIdentityQuery},
 		{&st.updateUser, updateUserQuery},
 		{&st.overCap, overCapQuery},
+		{&st.savepoint, "SAVEPOINT login_write"},
+		{&st.releaseSavepoint, "RELEASE login_write"},
+		{&st.rollbackToSavepoint, "ROLLBACK TO login_write"},
 	}
 }
 

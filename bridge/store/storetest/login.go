@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ var loginTests = []test{
 	{"CreateLoginSessionCap", testCreateLoginSessionCap},
 	{"CreateSessions", testCreateSessions},
 	{"CreateLoginSessionBlocked", testCreateLoginSessionBlocked},
+	{"CreateLoginSessionConcurrent", testCreateLoginSessionConcurrent},
 }
 
 func testCreateLoginSessionBlocked(t *testing.T, s store.Store) {
@@ -23,11 +26,78 @@ func testCreateLoginSessionBlocked(t *testing.T, s store.Store) {
 	if _, err := s.SetUserBlocked(ctx(t), uid, true, base); err != nil {
 		t.Fatalf("SetUserBlocked: %v", err)
 	}
+	before, err := s.GetUser(ctx(t), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sess := minimalSession("b1", "")
-	_, _, err := s.CreateLoginSession(ctx(t), in, &sess, 10, base)
+	in.Name, in.Email = "renamed", "renamed@example.com"
+	_, _, err = s.CreateLoginSession(ctx(t), in, &sess, 10, base.Add(time.Hour))
 	wantErr(t, "CreateLoginSession of a blocked user", err, store.ErrUserBlocked)
 	if _, err := s.GetSession(ctx(t), "b1"); err == nil {
 		t.Fatal("a blocked user's login stored a session")
+	}
+	after, err := s.GetUser(ctx(t), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "the blocked user after the refused login (nothing stored)", before, after)
+}
+
+// testCreateLoginSessionConcurrent: concurrent logins of one known user
+// all succeed, and the cap holds once they are done.
+func testCreateLoginSessionConcurrent(t *testing.T, s store.Store) {
+	in := store.IdentityInput{Provider: "test", ProviderUID: "busy", Email: "busy@example.com"}
+	first := minimalSession("busy0", "")
+	u, _, err := s.CreateLoginSession(ctx(t), in, &first, 3, base)
+	if err != nil {
+		t.Fatalf("first CreateLoginSession: %v", err)
+	}
+	const n = 8
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		removed = map[string]bool{}
+	)
+	for i := range n {
+		wg.Go(func() {
+			sess := minimalSession(fmt.Sprintf("busy%d", i+1), "")
+			sess.CreatedAt = base.Add(time.Duration(i+1) * time.Minute)
+			got, over, err := s.CreateLoginSession(ctx(t), in, &sess, 3, base.Add(time.Minute))
+			if err != nil {
+				t.Errorf("CreateLoginSession %d: %v", i, err)
+				return
+			}
+			if got.ID != u.ID || sess.UserID != u.ID {
+				t.Errorf("login %d: user %q, session user %q; want %q", i, got.ID, sess.UserID, u.ID)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range over {
+				if removed[r.ID] {
+					t.Errorf("session %s reported removed twice", r.ID)
+				}
+				removed[r.ID] = true
+			}
+		})
+	}
+	loginsBeside(t, s, &wg)
+	wg.Wait()
+	mustGet(t, s, "busy-new")
+	if _, err := s.GetSession(ctx(t), "busy-refused"); err == nil {
+		t.Error("a blocked user's login stored a session")
+	}
+	list, err := s.ListSessions(ctx(t), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 3 || len(removed) != n+1-3 {
+		t.Fatalf("%d sessions left (want 3), %d reported removed (want %d)", len(list), len(removed), n+1-3)
+	}
+	for _, sess := range list {
+		if removed[sess.ID] {
+			t.Errorf("session %s reported removed but still listed", sess.ID)
+		}
 	}
 }
 
@@ -119,6 +189,8 @@ func testCreateLoginSession(t *testing.T, s store.Store) {
 	if u2.ID != u.ID || u2.Name != "U 1" || again.UserID != u.ID {
 		t.Fatalf("second login: user %+v, session user %q; want the first user renamed", u2, again.UserID)
 	}
+	wantEqual(t, "the second login's session", again, mustGet(t, s, "s2"))
+	wantEqual(t, "the second login's user as stored", u2, mustGetUser(t, s, u.ID))
 }
 
 func testCreateLoginSessionCap(t *testing.T, s store.Store) {
@@ -142,4 +214,36 @@ func testCreateLoginSessionCap(t *testing.T, s store.Store) {
 	if got := ids(list); got != "c3,c4" {
 		t.Fatalf("sessions left %q, want c3,c4", got)
 	}
+}
+
+func mustGetUser(t *testing.T, s store.Store, id string) store.User {
+	t.Helper()
+	u, err := s.GetUser(ctx(t), id)
+	if err != nil {
+		t.Fatalf("GetUser(%s): %v", id, err)
+	}
+	return u
+}
+
+// loginsBeside starts, on wg, a first login and a blocked user's login,
+// to run beside other concurrent logins: each must get its own outcome
+// whatever it shares a commit with.
+func loginsBeside(t *testing.T, s store.Store, wg *sync.WaitGroup) {
+	blocked := newUser(t, s, "busy-blocked")
+	if _, err := s.SetUserBlocked(ctx(t), blocked, true, base); err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() {
+		sess := minimalSession("busy-new", "")
+		if _, _, err := s.CreateLoginSession(ctx(t), store.IdentityInput{Provider: "test", ProviderUID: "busy-new"}, &sess, 3, base); err != nil {
+			t.Errorf("first login beside others: %v", err)
+		}
+	})
+	wg.Go(func() {
+		sess := minimalSession("busy-refused", "")
+		_, _, err := s.CreateLoginSession(ctx(t), store.IdentityInput{Provider: "test", ProviderUID: "busy-blocked"}, &sess, 3, base)
+		if !errors.Is(err, store.ErrUserBlocked) {
+			t.Errorf("blocked user's login beside others: %v, want ErrUserBlocked", err)
+		}
+	})
 }
