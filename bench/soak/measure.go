@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func build(ctx context.Context, bin string) error {
@@ -193,9 +195,11 @@ func metricValue(url string) string {
 	return strings.TrimSpace(b.String())
 }
 
+// storeSize is the SQLite file with its WAL, or the PostgreSQL schema's
+// tables with their indexes and TOAST (0 when it cannot be read).
 func storeSize(o options) int64 {
-	if o.driver != "sqlite" {
-		return 0
+	if o.driver == "postgres" {
+		return postgresSize(o.dsn)
 	}
 	var n int64
 	for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -296,4 +300,24 @@ func measure(ctx context.Context, o options, bin string, k keys, prov *provider,
 	r.expiredMetric = metricValue("http://" + ops + "/metrics")
 	r.storeBytes = storeSize(o)
 	return r, nil
+}
+
+// postgresSize sums the relations of the DSN's current schema.
+func postgresSize(dsn string) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		log.Printf("store size: %v", err)
+		return 0
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var n int64
+	err = conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+		FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+		WHERE ns.nspname = current_schema() AND c.relkind IN ('r', 'm')`).Scan(&n)
+	if err != nil {
+		log.Printf("store size: %v", err)
+	}
+	return n
 }
