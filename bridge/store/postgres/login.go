@@ -64,10 +64,16 @@ func (s *Store) createLoginSessionTx(ctx context.Context, in store.IdentityInput
 	}
 }
 
+// overCapSQL deletes the oldest sessions of the user that userID (an SQL
+// expression) names beyond the newest $2, returning them.
+func overCapSQL(userID string) string {
+	return "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE user_id = " + userID +
+		" ORDER BY created_at DESC, id DESC OFFSET $2) RETURNING " + sessionCols
+}
+
 // removeOverCap deletes a user's oldest sessions beyond max.
 func removeOverCap(ctx context.Context, tx pgx.Tx, userID string, max int) ([]store.Session, error) {
-	rows, err := tx.Query(ctx, "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE user_id = $1 "+
-		"ORDER BY created_at DESC, id DESC OFFSET $2) RETURNING "+sessionCols, userID, max)
+	rows, err := tx.Query(ctx, overCapSQL("$1"), userID, max)
 	if err != nil {
 		return nil, fmt.Errorf("remove sessions over cap: %w", err)
 	}

@@ -33,17 +33,9 @@ import (
 // update and the cap find the user through the new session.
 var (
 	batchInsertSession = insertLoginSessionSQL()
-	batchTouchIdentity = `UPDATE identities SET updated_at = $1,
-		email = CASE WHEN $2 = '' THEN email ELSE $2 END WHERE provider = $3 AND provider_uid = $4`
-	batchTouchUser = `UPDATE users SET updated_at = $1, accessed_at = $1,
-		name = CASE WHEN $2 = '' OR name_custom THEN name ELSE $2 END,
-		email = CASE WHEN $3 = '' THEN email ELSE $3 END,
-		email_verified = CASE WHEN $3 = '' THEN email_verified ELSE $4 END
-		WHERE id = (SELECT user_id FROM sessions WHERE id = $5)
-		RETURNING ` + userCols
-	batchRemoveOverCap = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE user_id = " +
-		"(SELECT user_id FROM sessions WHERE id = $1) " +
-		"ORDER BY created_at DESC, id DESC OFFSET $2) RETURNING " + sessionCols
+	batchTouchIdentity = touchIdentitySQL + "provider = $3 AND provider_uid = $4"
+	batchTouchUser     = touchUserSQL + "id = (SELECT user_id FROM sessions WHERE id = $5) RETURNING " + userCols
+	batchRemoveOverCap = overCapSQL("(SELECT user_id FROM sessions WHERE id = $1)")
 )
 
 // insertLoginSessionSQL is the session INSERT of the batch: the columns in

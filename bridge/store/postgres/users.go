@@ -112,22 +112,30 @@ func upsertIdentityTx(ctx context.Context, tx pgx.Tx, in store.IdentityInput, no
 	default:
 		// Empty values keep what is stored: some providers send the
 		// name or email only on the first login.
-		if _, err := tx.Exec(ctx, `UPDATE identities SET updated_at = $1,
-			email = CASE WHEN $2 = '' THEN email ELSE $2 END WHERE id = $3`,
-			ts(now), in.Email, identityID); err != nil {
+		if _, err := tx.Exec(ctx, touchIdentitySQL+"id = $3", ts(now), in.Email, identityID); err != nil {
 			return store.User{}, fmt.Errorf("update identity: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET updated_at = $1, accessed_at = $1,
-			name = CASE WHEN $2 = '' OR name_custom THEN name ELSE $2 END,
-			email = CASE WHEN $3 = '' THEN email ELSE $3 END,
-			email_verified = CASE WHEN $3 = '' THEN email_verified ELSE $4 END
-			WHERE id = $5`,
-			ts(now), in.Name, in.Email, in.EmailVerified, userID); err != nil {
+		if _, err := tx.Exec(ctx, touchUserSQL+"id = $5", ts(now), in.Name, in.Email, in.EmailVerified, userID); err != nil {
 			return store.User{}, fmt.Errorf("update user: %w", err)
 		}
 	}
 	return scanUser(tx.QueryRow(ctx, "SELECT "+userCols+" FROM users WHERE id = $1", userID))
 }
+
+// A known identity's login updates it and its user: empty values keep
+// what is stored (some providers send the name or email only on the first
+// login), and a name the user set stays. Both end in the WHERE clause the
+// caller completes (placeholders $1 the time, $2 the email for identities;
+// $1 the time, $2 the name, $3 the email, $4 email_verified for users).
+const (
+	touchIdentitySQL = `UPDATE identities SET updated_at = $1,
+		email = CASE WHEN $2 = '' THEN email ELSE $2 END WHERE `
+	touchUserSQL = `UPDATE users SET updated_at = $1, accessed_at = $1,
+		name = CASE WHEN $2 = '' OR name_custom THEN name ELSE $2 END,
+		email = CASE WHEN $3 = '' THEN email ELSE $3 END,
+		email_verified = CASE WHEN $3 = '' THEN email_verified ELSE $4 END
+		WHERE `
+)
 
 // GetUser implements store.Users.
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
