@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sessionbridge/sessionbridge/internal/testenv"
 )
 
 // module is the import path prefix of this module.
@@ -131,11 +131,10 @@ const listFormat = `{{.ImportPath}}{{range .Imports}} {{.}}{{end}} |{{range .Dep
 func listModule(t *testing.T) []pkgInfo {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("the go command is not on PATH; the walls are checked in CI")
+		testenv.SkipOrFail(t, "the go command is not on PATH (%v); the walls are checked in CI", err)
 	}
-	_, self, _, _ := runtime.Caller(0)
 	cmd := exec.Command(goBin, "list", "-f", listFormat, "./...")
-	cmd.Dir = filepath.Join(filepath.Dir(self), "..", "..")
+	cmd.Dir = testenv.RepoRoot(t)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
