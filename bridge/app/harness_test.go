@@ -208,7 +208,11 @@ func (h *harness) api(t testing.TB, method, path, session string, body io.Reader
 }
 
 // countSessions counts stored sessions straight from the store.
-func (h *harness) countSessions(t testing.TB) int {
+func (h *harness) countSessions(t testing.TB) int { return h.countRows(t, "sessions") }
+
+// count runs a COUNT(*) query straight on the SQLite file, past the
+// store, so a test sees what is really stored.
+func (h *harness) count(t testing.TB, query string) int {
 	t.Helper()
 	db, err := sql.Open("sqlite", h.dbPath)
 	if err != nil {
@@ -216,7 +220,7 @@ func (h *harness) countSessions(t testing.TB) int {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM sessions").Scan(&n); err != nil {
+	if err := db.QueryRow(query).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

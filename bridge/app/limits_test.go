@@ -12,16 +12,7 @@ import (
 // countRows counts a table's rows straight from the SQLite file.
 func (h *harness) countRows(t testing.TB, table string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", h.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return h.count(t, "SELECT COUNT(*) FROM "+table)
 }
 
 // TestLoginStartBounds: the unauthenticated start routes store a row per

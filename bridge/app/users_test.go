@@ -1,7 +1,6 @@
 package app
 
 import (
-	"database/sql"
 	"net/http"
 	"net/url"
 	"strings"
@@ -71,16 +70,7 @@ func (h *harness) ended(t testing.TB, provider string, reason lifecycle.Reason) 
 // countWhere counts stored sessions matching a SQL condition.
 func (h *harness) countWhere(t testing.TB, cond string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", h.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM sessions WHERE " + cond).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return h.count(t, "SELECT COUNT(*) FROM sessions WHERE "+cond)
 }
 
 func q(queries ...string) string {

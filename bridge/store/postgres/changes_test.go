@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/sessionbridge/sessionbridge/bridge/store"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testpg"
 )
@@ -42,21 +44,29 @@ func poll(t *testing.T, s *Store, cursor string) store.ChangeBatch {
 	return b
 }
 
+// beginElsewhere opens a transaction on a connection of its own (not the
+// store's pool), rolled back and closed when the test ends.
+func beginElsewhere(t *testing.T, dsn string) pgx.Tx {
+	t.Helper()
+	conn, err := testpg.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	return tx
+}
+
 // TestChangesStampedAtWriteTime: a change is stamped when it is written,
 // not when its transaction began (now()), so a long transaction's changes
 // are not pruned early.
 func TestChangesStampedAtWriteTime(t *testing.T) {
 	_, dsn := changeFixture(t, "a")
-	conn, err := testpg.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(t.Context()) }()
-	tx, err := conn.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(t.Context()) }()
+	tx := beginElsewhere(t, dsn)
 	var later bool
 	if _, err := tx.Exec(t.Context(), "SELECT pg_sleep(0.02)"); err != nil {
 		t.Fatal(err)
@@ -77,16 +87,7 @@ func TestChangesStampedAtWriteTime(t *testing.T) {
 // old changes again nor hides its own changes once it commits.
 func TestChangesNotReReadBehindAnOpenTransaction(t *testing.T) {
 	s, dsn := changeFixture(t, "a", "b")
-	conn, err := testpg.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(t.Context()) }()
-	tx, err := conn.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(t.Context()) }()
+	tx := beginElsewhere(t, dsn)
 	if _, err := tx.Exec(t.Context(), "DELETE FROM sessions WHERE id = 'b'"); err != nil { // takes a txid, stays open
 		t.Fatal(err)
 	}
