@@ -39,6 +39,10 @@ type loadResult struct {
 	maxActive          int
 	busySlots, latency float64 // sums over runs of averages
 	claims, claimed    int64
+	// steadyN requests were sent in steadyElapsed: the run without its
+	// first and last Concurrency requests (see steadyWindow).
+	steadyN       int
+	steadyElapsed time.Duration
 }
 
 // BenchmarkThroughput stores -refresh.grants grants that are all due and
@@ -159,6 +163,9 @@ func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) 
 	res.maxActive = max(res.maxActive, maxActive)
 	res.busySlots += float64(busy) / float64(max(samples, 1))
 	res.latency += ms(h.prov.meanLatency())
+	n, d := steadyWindow(h.prov.sendTimes(), *benchConcurrency)
+	res.steadyN += n
+	res.steadyElapsed += d
 	res.claims += cs.claims.Load()
 	res.claimed += cs.claimed.Load()
 	mu.Lock()
@@ -169,13 +176,33 @@ func runLoad(b *testing.B, kind string, spacing time.Duration, res *loadResult) 
 func (res *loadResult) report(b *testing.B) {
 	rate := float64(res.n) / res.elapsed.Seconds()
 	b.ReportMetric(rate, "refreshes/s")
-	b.ReportMetric(100*rate/(float64(*benchConcurrency)/benchLatency.Seconds()), "%of_bound")
+	bound := float64(*benchConcurrency) / benchLatency.Seconds()
+	b.ReportMetric(100*rate/bound, "%of_bound")
+	if res.steadyElapsed > 0 {
+		b.ReportMetric(100*float64(res.steadyN)/res.steadyElapsed.Seconds()/bound, "%of_bound_steady")
+	}
 	b.ReportMetric(float64(res.cpu.Microseconds())/float64(res.n), "cpu-µs/refresh")
 	b.ReportMetric(float64(maxRSS())/(1<<20), "maxrss-MB")
 	b.ReportMetric(float64(res.maxActive), "max-in-flight")
 	b.ReportMetric(res.busySlots/float64(res.runs), "avg-busy-slots")
 	b.ReportMetric(res.latency/float64(res.runs), "provider-ms")
 	b.ReportMetric(float64(res.claimed)/float64(max(res.claims, 1)), "grants/claim")
+}
+
+// steadyWindow is the steady state of a run whose requests were sent at
+// times: the requests after the first conc and up to the last conc, and
+// the time they took. Little's law bounds a steady state; a whole run
+// also holds the ramp-up (the first claim, with every slot empty) and the
+// drain (the last requests, with fewer than conc left to send), which
+// idle slots for about one claim and half a request latency whatever the
+// refresher does. Zero when the run is too short to have one.
+func steadyWindow(times []time.Time, conc int) (int, time.Duration) {
+	if len(times) < 4*conc {
+		return 0, 0
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	first, last := conc, len(times)-conc
+	return last - first, times[last].Sub(times[first])
 }
 
 // countingStore counts the refresher's claims.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"sort"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -190,7 +193,7 @@ func (f *fakeProvider) Refresh(ctx context.Context, req providers.RefreshRequest
 	}
 	if latency > 0 {
 		start := time.Now()
-		time.Sleep(latency)
+		preciseSleep(latency)
 		f.mu.Lock()
 		f.slept += time.Since(start)
 		f.mu.Unlock()
@@ -252,6 +255,13 @@ func (f *fakeProvider) callTime(i int) time.Time {
 	return f.callTimes[i]
 }
 
+// sendTimes is a copy of the arrival time of every request.
+func (f *fakeProvider) sendTimes() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.callTimes)
+}
+
 func (f *fakeProvider) callCount() int {
 	c, _ := f.stats()
 	return c
@@ -300,4 +310,75 @@ func (p *funcProvider) Refresh(ctx context.Context, req providers.RefreshRequest
 	n := p.calls
 	p.mu.Unlock()
 	return p.fn(n)
+}
+
+// preciseSleep waits d on the fake's precise clock. time.Sleep wakes
+// through the runtime's timer, whose netpoll wait has millisecond
+// resolution: a 20 ms sleep took 21 ms on average with 64 in flight, 5 %
+// longer than the latency the fake stands for (a real provider's answer
+// arrives as a socket event, which the netpoller delivers at once).
+func preciseSleep(d time.Duration) {
+	preciseOnce.Do(func() { go precise.run() })
+	w := preciseWaiter{at: time.Now().Add(d), done: make(chan struct{})}
+	precise.mu.Lock()
+	i, _ := slices.BinarySearchFunc(precise.queue, w.at, func(q preciseWaiter, at time.Time) int { return q.at.Compare(at) })
+	precise.queue = slices.Insert(precise.queue, i, w)
+	precise.mu.Unlock()
+	select {
+	case precise.kick <- struct{}{}:
+	default:
+	}
+	<-w.done
+}
+
+var (
+	precise     = &preciseClock{kick: make(chan struct{}, 1)}
+	preciseOnce sync.Once
+)
+
+// preciseClock wakes waiters, earliest deadline first, from a goroutine
+// that sleeps in nanosleep (at most a millisecond at a time, so that a
+// waiter with an earlier deadline that arrives meanwhile is not woken
+// much late).
+type preciseClock struct {
+	mu    sync.Mutex
+	queue []preciseWaiter // by deadline
+	kick  chan struct{}
+}
+
+type preciseWaiter struct {
+	at   time.Time
+	done chan struct{}
+}
+
+func (c *preciseClock) run() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.mu.Unlock()
+			<-c.kick
+			continue
+		}
+		next := c.queue[0].at
+		c.mu.Unlock()
+		if d := min(time.Until(next), time.Millisecond); d > 0 {
+			ts := syscall.NsecToTimespec(int64(d))
+			for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+			}
+		}
+		now := time.Now()
+		c.mu.Lock()
+		n := 0
+		for n < len(c.queue) && !c.queue[n].at.After(now) {
+			close(c.queue[n].done)
+			n++
+		}
+		c.queue = slices.Delete(c.queue, 0, n)
+		c.mu.Unlock()
+		if n > 0 {
+			// Let the woken run before this goroutine's P blocks again
+			// in nanosleep with them in its run queue.
+			runtime.Gosched()
+		}
+	}
 }

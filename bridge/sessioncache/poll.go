@@ -85,6 +85,7 @@ func (c *Cache) Run(ctx context.Context) {
 		defer func() { <-listening }()
 	}
 	nextPrune := c.o.Elapsed()
+	lastPoll := nextPrune - c.o.WakeGap
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -93,7 +94,11 @@ func (c *Cache) Run(ctx context.Context) {
 			return
 		case <-timer.C:
 		case <-c.wake:
+			if !c.sleep(ctx, lastPoll+c.o.WakeGap-c.o.Elapsed()) {
+				return
+			}
 		}
+		lastPoll = c.o.Elapsed()
 		if err := c.Poll(ctx); err != nil && ctx.Err() == nil {
 			c.o.Logger.Warn("session cache: change feed unreadable; serving from the store", "err", err)
 		}
@@ -102,6 +107,21 @@ func (c *Cache) Run(ctx context.Context) {
 			prune(ctx, c.o.Feed, c.o.Prune, c.o.Logger)
 		}
 		timer.Reset(c.interval())
+	}
+}
+
+// sleep waits d (nothing when d <= 0); false when ctx ended first.
+func (c *Cache) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -57,6 +57,13 @@ type Options struct {
 	// Redial is the pause before listening again after the listening
 	// connection failed (default 1s).
 	Redial time.Duration
+	// WakeGap is the least time from one poll's start to the next that a
+	// notification starts (default 20ms). A lone change is polled at
+	// once; under a stream of them (every login that removes a session
+	// over the cap notifies, as does every refresh), one poll serves all
+	// that committed in the gap instead of one poll per commit, which on
+	// PostgreSQL cost the database a third of a core at 700 logins/s.
+	WakeGap time.Duration
 	// Prune is how long changes are kept in the store (default 10m);
 	// Run deletes older ones about once a minute.
 	Prune  time.Duration
@@ -120,6 +127,9 @@ func New(o Options) *Cache {
 	}
 	if o.Prune <= 0 {
 		o.Prune = 10 * time.Minute
+	}
+	if o.WakeGap <= 0 {
+		o.WakeGap = 20 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

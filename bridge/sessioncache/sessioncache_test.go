@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -338,5 +339,68 @@ func TestFailedPollFlushes(t *testing.T) {
 	}
 	if _, cached := authenticate(t, c, s, "a"); cached {
 		t.Fatal("an entry cached before a failed poll survived it")
+	}
+}
+
+// countingFeed counts ChangesSince calls.
+type countingFeed struct {
+	store.Changes
+	polls atomic.Int64
+}
+
+func (f *countingFeed) ChangesSince(ctx context.Context, cursor string) (store.ChangeBatch, error) {
+	f.polls.Add(1)
+	return f.Changes.ChangesSince(ctx, cursor)
+}
+
+// chanListener is a ChangeListener that wakes once per value sent on
+// notify, as PostgreSQL's NOTIFY would per commit.
+type chanListener struct{ notify chan struct{} }
+
+func (l chanListener) ListenChanges(ctx context.Context, wake func()) error {
+	wake()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.notify:
+			wake()
+		}
+	}
+}
+
+// TestNotificationStreamSharesPolls: a stream of notifications is read
+// by one poll per WakeGap, not one per notification, and the last
+// notification of the stream is still polled.
+func TestNotificationStreamSharesPolls(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "db"))
+	feed := &countingFeed{Changes: s}
+	l := chanListener{notify: make(chan struct{})}
+	const gap = 200 * time.Millisecond
+	c := New(Options{Feed: feed, Listener: l, Interval: time.Hour, WakeGap: gap})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "the first poll", func() bool { return c.Listening() && c.fresh() })
+	seed(t, s, "u", "s1")
+	before := feed.polls.Load()
+	began := time.Now()
+	const notifications = 40
+	for range notifications {
+		l.notify <- struct{}{}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Each notification is answered by a poll at most one gap later.
+	waitUntil(t, "a poll after the last notification", func() bool {
+		return feed.polls.Load() > before && time.Since(began) > gap
+	})
+	time.Sleep(2 * gap)
+	polls := feed.polls.Load() - before
+	// At most one poll per gap (plus the one a gap after the stream): the
+	// bound grows with the time the stream took, however slow the machine.
+	allowed := int64(time.Since(began)/gap) + 2
+	if polls > allowed || polls >= notifications {
+		t.Fatalf("%d notifications in %v took %d polls, want at most %d", notifications, time.Since(began), polls, allowed)
 	}
 }
