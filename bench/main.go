@@ -86,13 +86,16 @@ func run(ctx context.Context, o options) error {
 		stores = strings.Split(o.stores, ",")
 	}
 	var results []result
+	var stages []stageTimes
 	for _, st := range stores {
-		r, err := runStore(ctx, o, st, sb, op, iss)
+		r, s, err := runStore(ctx, o, st, sb, op, iss)
 		if err != nil {
 			return fmt.Errorf("%s: %w", st, err)
 		}
 		results = append(results, r...)
+		stages = append(stages, s...)
 	}
 	printTable(os.Stdout, results)
+	printStages(os.Stdout, stages)
 	return nil
 }

@@ -27,32 +27,34 @@ type result struct {
 }
 
 // runStore measures every row with sessionbridge on one store.
-func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devissuer.Issuer) ([]result, error) {
+func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devissuer.Issuer) ([]result, []stageTimes, error) {
 	dsn := filepath.Join(o.workdir, st+".db")
 	if st == "postgres" {
 		schema := fmt.Sprintf("sbbench_%d", time.Now().UnixNano())
 		var err error
 		if dsn, err = pgSchema(ctx, o.postgres, schema); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer dropSchema(o.postgres, schema)
 	}
 	cfg := newSBConfig(st, dsn, iss.URL())
 	cfg.refresh = true
+	// The ops listener serves /metrics, read around each login row for
+	// the stage table (and pprof for -profile).
+	cfg.ops = freePort()
 	if o.profile != "" {
-		cfg.ops = freePort()
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sb, err := startSessionbridge(sbBin, o.workdir, "sessionbridge-"+st, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer sb.stop()
 	op, err := startOAuth2Proxy(opBin, o.workdir, iss.URL())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer op.stop()
 
@@ -64,38 +66,38 @@ func runStore(ctx context.Context, o options, st, sbBin, opBin string, iss *devi
 	// Session check.
 	sbJar, err := browserLogin(sbStart)
 	if err != nil {
-		return nil, fmt.Errorf("sessionbridge login: %w", err)
+		return nil, nil, fmt.Errorf("sessionbridge login: %w", err)
 	}
 	opJar, err := browserLogin(opStart)
 	if err != nil {
-		return nil, fmt.Errorf("oauth2-proxy login: %w", err)
+		return nil, nil, fmt.Errorf("oauth2-proxy login: %w", err)
 	}
 	sbCookie, opCookie := cookieOf(sbJar, sbBase, "a_session_default"), cookieOf(opJar, opBase, "_oauth2_proxy")
 	log.Printf("%s: session check, oauth2-proxy", st)
 	opRate, err := wrk(ctx, o.checkFor, opBase+"/oauth2/auth", map[string]string{"Cookie": "_oauth2_proxy=" + opCookie})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log.Printf("%s: session check, sessionbridge", st)
 	sbRate, err := wrk(ctx, o.checkFor, sbBase+"/v1/account/sessions/current",
 		map[string]string{"Cookie": "a_session_default=" + sbCookie, "X-Appwrite-Project": "default"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out = append(out, result{store: st, row: "session check (wrk -t1 -c32)", peer: opRate, ours: sbRate, unit: "req/s"})
 
-	logins, err := loginRows(o, st, cfg.ops, opStart, opBase, sbStart, sbBase)
+	logins, stages, err := loginRows(o, st, cfg.ops, opStart, opBase, sbStart, sbBase)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out = append(out, logins...)
 
 	log.Printf("%s: revocation bound", st)
 	r, err := revocationBound(o, sbBin, cfg, sb, sbStart, sbBase)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(out, r), nil
+	return append(out, r), stages, nil
 }
 
 // revocationBound starts a second instance on the same store, and times,
@@ -190,10 +192,12 @@ func dropSchema(dsn, schema string) {
 }
 
 // loginRows measures the sequential and the 8-concurrent browser login of
-// both peers; with -profile, sessionbridge's profiles of each row are
-// taken through its ops listener at ops.
-func loginRows(o options, st, ops, opStart, opBase, sbStart, sbBase string) ([]result, error) {
+// both peers, and where sessionbridge's server time went in each (from its
+// /metrics on the ops listener at ops); with -profile, sessionbridge's
+// profiles of each row are taken there too.
+func loginRows(o options, st, ops, opStart, opBase, sbStart, sbBase string) ([]result, []stageTimes, error) {
 	var out []result
+	var stages []stageTimes
 	for _, workers := range []int{1, 8} {
 		name := "browser login, sequential"
 		if workers > 1 {
@@ -202,9 +206,13 @@ func loginRows(o options, st, ops, opStart, opBase, sbStart, sbBase string) ([]r
 		log.Printf("%s: %s, oauth2-proxy", st, name)
 		opRate, err := loginRate(o.loginFor, workers, opStart, opBase, "_oauth2_proxy")
 		if err != nil {
-			return nil, fmt.Errorf("oauth2-proxy %s: %w", name, err)
+			return nil, nil, fmt.Errorf("oauth2-proxy %s: %w", name, err)
 		}
 		log.Printf("%s: %s, sessionbridge", st, name)
+		before, err := scrape(ops)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sessionbridge metrics: %w", err)
+		}
 		wait := func() {}
 		if o.profile != "" {
 			wait = profileDuring(o.profile, ops, profileName(st, name), o.loginFor)
@@ -212,9 +220,16 @@ func loginRows(o options, st, ops, opStart, opBase, sbStart, sbBase string) ([]r
 		sbRate, err := loginRate(o.loginFor, workers, sbStart, sbBase, "a_session_default")
 		wait()
 		if err != nil {
-			return nil, fmt.Errorf("sessionbridge %s: %w", name, err)
+			return nil, nil, fmt.Errorf("sessionbridge %s: %w", name, err)
 		}
 		out = append(out, result{store: st, row: name, peer: opRate, ours: sbRate, unit: "logins/s"})
+		after, err := scrape(ops)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sessionbridge metrics: %w", err)
+		}
+		if ms, ok := stagesBetween(before, after); ok {
+			stages = append(stages, stageTimes{store: st, row: name, ms: ms})
+		}
 	}
-	return out, nil
+	return out, stages, nil
 }
