@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testissuer"
 	"github.com/sessionbridge/sessionbridge/internal/testenv/testlogin"
@@ -223,38 +226,30 @@ func (a *api) metric(ctx context.Context, base, name string, labels ...string) (
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("GET /metrics: HTTP %d", resp.StatusCode)
 	}
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		series, val := line[:i], line[i+1:]
-		metricName, lbls, _ := strings.Cut(series, "{")
-		if metricName != name {
-			continue
-		}
-		match := true
-		for _, l := range labels {
-			if !strings.Contains(lbls, l) {
-				match = false
-				break
-			}
-		}
-		if !match {
-			continue
-		}
-		v, err := strconv.ParseFloat(val, 64)
-		if err != nil {
-			return 0, fmt.Errorf("metric %s: value %q: %v", name, val, err)
-		}
-		sum += v
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: %w", err)
 	}
-	return sum, sc.Err()
+	var sum float64
+	for _, m := range families[name].GetMetric() {
+		if hasLabels(m, labels) {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + m.GetUntyped().GetValue()
+		}
+	}
+	return sum, nil
+}
+
+// hasLabels reports whether m carries every "key=\"value\"" pair given.
+func hasLabels(m *dto.Metric, pairs []string) bool {
+	have := map[string]bool{}
+	for _, l := range m.GetLabel() {
+		have[l.GetName()+"="+strconv.Quote(l.GetValue())] = true
+	}
+	for _, p := range pairs {
+		if !have[p] {
+			return false
+		}
+	}
+	return true
 }

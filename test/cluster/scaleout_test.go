@@ -194,8 +194,11 @@ func killInFlight(t *testing.T, ctx context.Context, a *api, iss *testissuer.Iss
 }
 
 // revocationIsGlobal ends one session on the first instance (its owner's
-// DELETE) and one on the second (an API key's DELETE): each must stop
-// authenticating on every instance at once.
+// DELETE) and one on the second (an API key's DELETE): each stops
+// authenticating at once on the instance that ended it, and on every
+// other one within the cache's bound (1 s; the deadline here is generous
+// for -race: it asserts the outcome, not the bound, which go run ./bench
+// measures).
 func revocationIsGlobal(t *testing.T, ctx context.Context, a *api, procs []*proc, x, y *tracked) {
 	t.Helper()
 	if code, err := a.deleteCurrent(ctx, procs[0].URL(), x.Cookie); err != nil || code != http.StatusNoContent {
@@ -204,11 +207,15 @@ func revocationIsGlobal(t *testing.T, ctx context.Context, a *api, procs []*proc
 	if code, err := a.deleteUserSession(ctx, procs[1].URL(), y.UserID, y.ID); err != nil || code != http.StatusNoContent {
 		t.Fatalf("DELETE /v1/users/{id}/sessions/{id} on %s: HTTP %d, %v", procs[1].Name, code, err)
 	}
-	for _, ts := range []*tracked{x, y} {
+	for i, ts := range []*tracked{x, y} {
+		if _, code, err := a.current(ctx, procs[i].URL(), ts.Cookie); err != nil || code != http.StatusUnauthorized {
+			t.Errorf("ended session %s on %s, the instance that ended it: HTTP %d (%v), want 401 at once", ts.ID, procs[i].Name, code, err)
+		}
 		for _, p := range procs {
-			if _, code, err := a.current(ctx, p.URL(), ts.Cookie); err != nil || code != http.StatusUnauthorized {
-				t.Errorf("ended session %s on %s: HTTP %d (%v), want 401", ts.ID, p.Name, code, err)
-			}
+			waitFor(t, 10*time.Second, 10*time.Millisecond, "ended session "+ts.ID+" refused on "+p.Name, func() (bool, string) {
+				_, code, err := a.current(ctx, p.URL(), ts.Cookie)
+				return err == nil && code == http.StatusUnauthorized, fmt.Sprintf("HTTP %d (%v), want 401", code, err)
+			})
 		}
 	}
 }
