@@ -108,6 +108,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	db.SetMaxIdleConns(maxIdleConns)
 	s := &Store{db: db, path: path}
+	s.cas.Linger = casLinger
 	if err := s.init(ctx); err != nil {
 		_ = s.Close()
 		return nil, err

@@ -15,14 +15,27 @@ package groupcommit
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Queue is a group-commit queue of writes of type T. The zero value is
 // ready to use; a Queue must not be copied after first use.
 type Queue[T any] struct {
-	mu      sync.Mutex
-	pending []*Op[T]
-	busy    bool // a leader is running a batch
+	// Linger, when set (before first use), makes a leader that found the
+	// queue idle wait that long before it commits, if the previous write
+	// arrived less than Linger before its own: under a steady stream of
+	// writes that each find the queue idle (the writer is fast enough to
+	// keep up, so nothing queues), the writes of the next Linger share
+	// one commit instead of paying for one each. A lone write, or the
+	// first after a pause, is committed at once. For writes whose caller
+	// can wait a little (the refresher's results: its request slot is
+	// already free), never for a request's own write.
+	Linger time.Duration
+
+	mu          sync.Mutex
+	pending     []*Op[T]
+	busy        bool // a leader is running a batch
+	lastArrival time.Time
 }
 
 // Op is one queued write, as the commit function sees it.
@@ -53,6 +66,7 @@ func (q *Queue[T]) Do(ctx context.Context, write T, commit func(batch []*Op[T]))
 	op := &Op[T]{Ctx: ctx, Write: write, wake: make(chan struct{})}
 	q.mu.Lock()
 	q.pending = append(q.pending, op)
+	streaming := q.streaming()
 	leader := !q.busy
 	q.busy = true
 	q.mu.Unlock()
@@ -61,6 +75,9 @@ func (q *Queue[T]) Do(ctx context.Context, write T, commit func(batch []*Op[T]))
 		if !op.lead {
 			return op.Err
 		}
+	}
+	if leader && streaming {
+		time.Sleep(q.Linger)
 	}
 	q.mu.Lock()
 	batch := q.pending
@@ -82,4 +99,16 @@ func (q *Queue[T]) Do(ctx context.Context, write T, commit func(batch []*Op[T]))
 		}
 	}
 	return op.Err
+}
+
+// streaming notes a write's arrival and reports whether the previous one
+// came less than Linger before it. q.mu is held.
+func (q *Queue[T]) streaming() bool {
+	if q.Linger <= 0 {
+		return false
+	}
+	now := time.Now()
+	streaming := now.Sub(q.lastArrival) < q.Linger
+	q.lastArrival = now
+	return streaming
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Every write is committed exactly once, by one commit at a time, and
@@ -126,5 +127,59 @@ func TestCancelledCallerWaitsForItsResult(t *testing.T) {
 	})
 	if !errors.Is(err, errSkipped) {
 		t.Fatalf("Do with a cancelled ctx = %v, want the commit's result", err)
+	}
+}
+
+// With Linger, a lone write is committed at once; a write that follows
+// another within Linger waits, and the writes queued meanwhile share its
+// commit.
+func TestLingerGathersAStreamAndSparesALoneWrite(t *testing.T) {
+	q := Queue[string]{Linger: 2 * time.Second}
+	var mu sync.Mutex
+	var batches [][]string
+	commit := func(batch []*Op[string]) {
+		var ws []string
+		for _, op := range batch {
+			ws = append(ws, op.Write)
+		}
+		mu.Lock()
+		batches = append(batches, ws)
+		mu.Unlock()
+	}
+	lone := make(chan error, 1)
+	go func() { lone <- q.Do(t.Context(), "lone", commit) }()
+	select {
+	case err := <-lone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a lone write waited for Linger")
+	}
+	pending := func(n int) bool {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return q.busy && len(q.pending) == n
+	}
+	var wg sync.WaitGroup
+	for i, w := range []string{"next", "a", "b"} {
+		wg.Go(func() {
+			if err := q.Do(t.Context(), w, commit); err != nil {
+				t.Error(err)
+			}
+		})
+		deadline := time.Now().Add(q.Linger)
+		for !pending(i + 1) { // "next" lingers: the others queue behind it
+			if time.Now().After(deadline) {
+				t.Fatalf("%q did not queue behind a lingering leader", w)
+			}
+			runtime.Gosched()
+		}
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(batches) != "[[lone] [next a b]]" {
+		t.Fatalf("batches = %q, want [lone] then [next a b]", batches)
 	}
 }
