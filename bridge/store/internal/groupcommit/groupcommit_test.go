@@ -134,7 +134,7 @@ func TestCancelledCallerWaitsForItsResult(t *testing.T) {
 // another within Linger waits, and the writes queued meanwhile share its
 // commit.
 func TestLingerGathersAStreamAndSparesALoneWrite(t *testing.T) {
-	q := Queue[string]{Linger: 2 * time.Second}
+	q := Queue[string]{Linger: 3 * time.Second}
 	var mu sync.Mutex
 	var batches [][]string
 	commit := func(batch []*Op[string]) {
@@ -153,7 +153,7 @@ func TestLingerGathersAStreamAndSparesALoneWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(time.Second):
+	case <-time.After(q.Linger / 2):
 		t.Fatal("a lone write waited for Linger")
 	}
 	pending := func(n int) bool {
