@@ -23,11 +23,11 @@ type casQueue = groupcommit.Queue[sessionrow.CAS]
 
 // casLinger is the casQueue's Linger. The refresher gives its request
 // slot back before it writes the result, so a write that waits a moment
-// for the next ones delays no request (a session's PATCH, the other
-// caller, may wait up to this much more while the refresher is busy);
-// without it, at 3,000 refreshes a
-// second each write found the writer idle and paid a commit of its own
-// (the log append of the pages it shares with the others, the shm locks).
+// for the next ones delays no request; a session's PATCH, the other
+// caller, may wait up to this much more while the refresher is busy.
+// Without it, at 3,000 refreshes a second each write found the writer
+// idle and paid a commit of its own (the log append of the pages it
+// shares with the others, the shm locks).
 const casLinger = time.Millisecond
 
 // casOp is one queued CompareAndSwapSession.

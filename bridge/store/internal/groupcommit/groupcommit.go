@@ -27,9 +27,10 @@ type Queue[T any] struct {
 	// writes that each find the queue idle (the writer is fast enough to
 	// keep up, so nothing queues), the writes of the next Linger share
 	// one commit instead of paying for one each. A lone write, or the
-	// first after a pause, is committed at once. For writes whose caller
-	// can wait a little (the refresher's results: its request slot is
-	// already free), never for a request's own write.
+	// first after a pause, is committed at once. Meant for writes whose
+	// callers can wait a little (the refresher's results: its request
+	// slot is already free); a request that shares the queue may wait up
+	// to Linger more while the stream lasts.
 	Linger time.Duration
 
 	mu          sync.Mutex
